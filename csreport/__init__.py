@@ -1,0 +1,13 @@
+"""csreport: the monthly Customer Success report, from raw tables to an executive PDF.
+
+Architecture (one module, one job; data flows left to right)::
+
+    data/ (load + validate) -> metrics/ (pure formulas) -> benchmark (targets, history)
+        -> execute (papermill) -> render (nbconvert + WeasyPrint) -> delivery (email)
+"""
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("csreport")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0+local"

@@ -1,0 +1,87 @@
+"""The ``csreport`` command line (SPEC §5).
+
+Exit codes (for cron and other schedulers): 0 success; 1 unexpected error;
+2 bad arguments or config; 3 invalid input data; 4 a notebook cell failed;
+5 rendering failed; 6 email delivery failed; 7 history store error.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import __version__
+from .config import load_config
+from .errors import CsreportError
+from .periods import Period
+
+
+def _add_data_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", required=True, help="folder of CSV/Parquet tables, or a DuckDB file")
+    parser.add_argument("--period", required=True, type=Period.parse, help="month to report, YYYY-MM")
+    parser.add_argument("--config", help="YAML config file (column mapping, time zone, SLA, ...)")
+    parser.add_argument("--on-invalid", choices=["stop", "quarantine"], default="stop",
+                        help="stop at invalid rows (default), or set them aside in a rejects file and go on")
+    parser.add_argument("--rejects", help="folder for rejected rows with --on-invalid=quarantine")
+    parser.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="csreport", description="Monthly Customer Success report.")
+    parser.add_argument("--version", action="version", version=f"csreport {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="write a realistic synthetic data source")
+    demo.add_argument("--out", required=True, help="folder to write the tables into")
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--scale", type=float, default=1.0, help="multiplies the ~5 million usage events")
+    demo.add_argument("--end", type=Period.parse, help="last month of the 24 (default: last complete month)")
+
+    metrics = commands.add_parser("metrics", help="print metrics.json for one period (no notebook)")
+    _add_data_args(metrics)
+    return parser
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import generate_demo
+
+    if args.scale <= 0:
+        raise CsreportError("--scale must be positive")
+    generate_demo(args.out, seed=args.seed, scale=args.scale, end=args.end)
+    return 0
+
+
+def cmd_metrics(args: argparse.Namespace) -> int:
+    from .data import load_dataset
+    from .metrics import compute_metrics
+
+    config = load_config(args.config)
+    rejects = args.rejects or Path("csreport-rejects") / str(args.period)
+    data = load_dataset(args.data, config, on_invalid=args.on_invalid, rejects_dir=rejects, quiet=args.quiet)
+    result = compute_metrics(data, args.period, config)
+    document = result.to_json()
+    document["data_quality"] = {name: q.__dict__ for name, q in data.quality.items()}
+    json.dump(document, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+    return 0
+
+
+COMMANDS = {"demo": cmd_demo, "metrics": cmd_metrics}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except CsreportError as exc:
+        print(f"csreport: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("csreport: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""The run configuration: a YAML file validated with pydantic.
+
+Everything has a sensible default, so a config file is optional. Secrets never
+live here: SMTP and database passwords come from the environment.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ConfigError
+
+TABLE_NAMES = ("accounts", "revenue", "surveys", "tickets", "events", "referrals", "invoices")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class HealthWeights(_Strict):
+    usage: float = Field(0.40, ge=0)
+    feedback: float = Field(0.30, ge=0)
+    support: float = Field(0.20, ge=0)
+    payment: float = Field(0.10, ge=0)
+
+    @model_validator(mode="after")
+    def _sum_to_one(self) -> "HealthWeights":
+        total = self.usage + self.feedback + self.support + self.payment
+        if abs(total - 1.0) > 1e-9:
+            raise ValueError(f"health weights must add up to 1.0, they add up to {total:g}")
+        return self
+
+
+class HealthBands(_Strict):
+    green: float = 75.0
+    amber: float = 50.0
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "HealthBands":
+        if not self.amber <= self.green:
+            raise ValueError("health band 'amber' must not be above 'green'")
+        return self
+
+
+class HealthConfig(_Strict):
+    weights: HealthWeights = HealthWeights()
+    bands: HealthBands = HealthBands()
+
+
+class ReportConfig(_Strict):
+    company: str = "Demo Company"
+    title: str = "Customer Success Report"
+    paper: Literal["A4", "Letter"] = "A4"
+    comments_shown: int = Field(6, ge=0, le=50)
+    at_risk_shown: int = Field(10, ge=0, le=100)
+
+
+class EmailConfig(_Strict):
+    sender: str | None = Field(None, alias="from")
+    to: list[str] = []
+    subject: str = "Customer Success Report — {period_label}"
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Config(_Strict):
+    """Validated settings; see README 'Configuration' for an annotated example."""
+
+    timezone: str = "UTC"
+    sla_hours: float = Field(48.0, gt=0)
+    gross_margin: float = Field(0.8, gt=0, le=1)
+    health: HealthConfig = HealthConfig()
+    # user column name -> SPEC column name is written the other way round, SPEC: user,
+    # because that is how people read a mapping: "account_id comes from 'Customer ID'".
+    columns: dict[str, dict[str, str]] = {}
+    # optional file/table names per SPEC table, e.g. {accounts: crm_export.csv}
+    tables: dict[str, str] = {}
+    targets: str | None = None
+    report: ReportConfig = ReportConfig()
+    email: EmailConfig = EmailConfig()
+    # where the config came from, so relative paths inside it resolve next to it
+    base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as 'UTC' or 'Europe/Berlin'")
+        return value
+
+    @field_validator("columns", "tables")
+    @classmethod
+    def _known_tables(cls, value: dict) -> dict:
+        unknown = sorted(set(value) - set(TABLE_NAMES))
+        if unknown:
+            raise ValueError(f"unknown table(s) {unknown}; tables are {list(TABLE_NAMES)}")
+        return value
+
+
+def load_config(path: str | Path | None) -> Config:
+    """Read and validate a YAML config; ``None`` gives the defaults."""
+    if path is None:
+        return Config()
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist; pass an existing YAML file to --config")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config file {path} must hold a mapping at the top level")
+    try:
+        return Config(**raw, base_dir=path.resolve().parent)
+    except ValidationError as exc:
+        lines = [f"  - {'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()]
+        raise ConfigError(f"config file {path} is invalid:\n" + "\n".join(lines)) from exc

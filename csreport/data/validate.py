@@ -1,0 +1,184 @@
+"""Validation of one input table against SPEC §1.
+
+``validate_table`` turns a raw frame (source column names already mapped to SPEC
+names, index = 1-based source row number) into a typed frame plus the list of
+problems found. The caller decides: stop with :class:`InvalidDataError`, or
+quarantine the offending rows.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from ..errors import DataError
+from .parse import parse_column
+from .schema import SURVEY_SCALES, Table
+
+SHOWN_ROWS = 5
+FIX_HINT = "Fix the source data, or rerun with --on-invalid=quarantine to set these rows aside."
+
+
+@dataclass
+class Problem:
+    """One kind of bad input in one column, with every offending row."""
+
+    table: str
+    column: str
+    rule: str
+    rows: list[int] = field(default_factory=list)  # 1-based data-row numbers
+    values: list[str] = field(default_factory=list)  # the offending cells of the first rows
+    detail: str = ""
+    blocking: bool = False  # True: no row-level fix (missing table/column, empty file)
+    total: int | None = None  # count when rows are not numbered (events are checked in SQL)
+
+    @property
+    def count(self) -> int:
+        return self.total if self.total is not None else len(self.rows)
+
+    def message(self) -> str:
+        where = f"{self.table}.{self.column}" if self.column else self.table
+        if self.blocking:
+            return f"{where}: {self.rule}. {self.detail}".strip()
+        values = ", ".join(repr(v) for v in self.values[:SHOWN_ROWS])
+        count = f"{self.count} row{'s' if self.count != 1 else ''}"
+        if self.rows:
+            shown = ", ".join(str(r) for r in self.rows[:SHOWN_ROWS])
+            more = f" and {len(self.rows) - SHOWN_ROWS} more" if len(self.rows) > SHOWN_ROWS else ""
+            text = f"{where}: {self.rule} in {count} (rows {shown}{more}; values {values})"
+        else:
+            text = f"{where}: {self.rule} in {count} (first rows: {values})"
+        return text + (f". {self.detail}" if self.detail else "")
+
+
+class InvalidDataError(DataError):
+    """Input data broke SPEC §1; the message lists every problem with its rows."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        blocking = any(p.blocking for p in problems)
+        lines = [f"  - {p.message()}" for p in problems]
+        footer = "" if blocking else f"\n(row 1 = the first data row of the table.) {FIX_HINT}"
+        super().__init__("invalid input data:\n" + "\n".join(lines) + footer)
+
+
+@dataclass
+class ValidatedTable:
+    frame: pd.DataFrame  # typed, SPEC column names, only the valid rows
+    rejects: pd.DataFrame  # raw bad rows with a '_problem' column (empty if none)
+    problems: list[Problem]
+
+
+def _problem(table: str, column: str, rule: str, mask: pd.Series, raw: pd.Series, detail: str = "") -> Problem | None:
+    if not mask.any():
+        return None
+    rows = [int(r) for r in mask[mask].index]
+    values = ["" if pd.isna(v) else str(v) for v in raw[mask].head(SHOWN_ROWS)]
+    return Problem(table, column, rule, rows, values, detail)
+
+
+def missing_columns(spec: Table, columns: list[str], mapping: dict[str, str]) -> list[Problem]:
+    problems = []
+    for col in spec.columns:
+        if col.required and col.name not in columns:
+            source = mapping.get(col.name)
+            looked = f"column {source!r} (mapped in config columns.{spec.name})" if source else f"column {col.name!r}"
+            problems.append(
+                Problem(
+                    spec.name,
+                    col.name,
+                    "required column is missing",
+                    detail=f"Looked for {looked}; found {sorted(columns)}. Add the column or map it under "
+                    f"'columns: {{{spec.name}: {{{col.name}: <your column>}}}}' in the config.",
+                    blocking=True,
+                )
+            )
+    return problems
+
+
+def validate_table(
+    spec: Table, raw: pd.DataFrame, tz: str, known_accounts: set[str] | None, mapping: dict[str, str] | None = None
+) -> ValidatedTable:
+    """Type every column and check keys, ranges and account references."""
+    problems = missing_columns(spec, list(raw.columns), mapping or {})
+    if problems:
+        raise InvalidDataError(problems)
+
+    typed = pd.DataFrame(index=raw.index)
+    found: list[Problem | None] = []
+    for col in spec.columns:
+        if col.name not in raw.columns:
+            continue
+        values, bad = parse_column(raw[col.name], col.kind, tz)
+        typed[col.name] = values
+        found.append(_problem(spec.name, col.name, f"unparsable {col.kind}", bad, raw[col.name], _KIND_HINT[col.kind]))
+        if not col.nullable:
+            empty = values.isna() & ~bad
+            found.append(_problem(spec.name, col.name, "empty value", empty, raw[col.name], "This column must be filled."))
+
+    if spec.key:
+        complete = typed[list(spec.key)].notna().all(axis=1)
+        dupes = typed[list(spec.key)].duplicated(keep=False) & complete
+        label = "+".join(spec.key)
+        key_raw = raw[list(spec.key)].astype(str).agg("/".join, axis=1)
+        found.append(_problem(spec.name, label, "duplicate key", dupes, key_raw, "Each key must appear once."))
+
+    found.extend(_range_checks(spec, typed, raw))
+
+    if spec.account_column and known_accounts is not None:
+        ids = typed[spec.account_column]
+        unknown = ids.notna() & ~ids.isin(known_accounts)
+        found.append(
+            _problem(
+                spec.name, spec.account_column, "unknown account_id", unknown, raw[spec.account_column],
+                "Every account must be listed in the accounts table.",
+            )
+        )
+
+    problems = [p for p in found if p is not None]
+    bad_rows = sorted({r for p in problems for r in p.rows})
+    rejects = raw.loc[bad_rows].copy()
+    if bad_rows:
+        reasons = {r: [] for r in bad_rows}
+        for p in problems:
+            for r in p.rows:
+                reasons[r].append(f"{p.column}: {p.rule}")
+        rejects.insert(0, "_row", bad_rows)
+        rejects["_problem"] = ["; ".join(reasons[r]) for r in bad_rows]
+    return ValidatedTable(typed.drop(index=bad_rows), rejects, problems)
+
+
+_KIND_HINT = {
+    "str": "",
+    "float": "Expected a number such as 1250.50.",
+    "int": "Expected a whole number.",
+    "bool": "Expected true/false (or yes/no, 1/0).",
+    "date": "Expected a date as YYYY-MM-DD.",
+    "timestamp": "Expected an ISO 8601 timestamp such as 2026-10-05T14:30:00 or 2026-10-05T14:30:00+02:00.",
+    "month": "Expected YYYY-MM or the first day of a month (YYYY-MM-01).",
+}
+
+
+def _range_checks(spec: Table, typed: pd.DataFrame, raw: pd.DataFrame) -> list[Problem | None]:
+    out: list[Problem | None] = []
+    if spec.name == "revenue":
+        negative = typed["mrr"].notna() & (typed["mrr"] < 0)
+        out.append(_problem("revenue", "mrr", "negative MRR", negative, raw["mrr"], "MRR must be >= 0."))
+    if spec.name == "surveys":
+        kind = typed["survey"]
+        unknown = kind.notna() & ~kind.isin(list(SURVEY_SCALES))
+        out.append(_problem("surveys", "survey", "unknown survey type", unknown, raw["survey"], "Use nps, csat or ces."))
+        for name, (low, high) in SURVEY_SCALES.items():
+            score = typed["score"].astype("Float64")
+            outside = (kind == name) & score.notna() & ((score < low) | (score > high))
+            out.append(
+                _problem("surveys", "score", f"score out of range {low}-{high} for {name}", outside.fillna(False).astype(bool),
+                         raw["score"], f"{name.upper()} scores run from {low} to {high}.")
+            )
+    if spec.name == "tickets":
+        for col in ("first_response_at", "resolved_at"):
+            if col in typed:
+                before = typed[col].notna() & typed["created_at"].notna() & (typed[col] < typed["created_at"])
+                out.append(_problem("tickets", col, "earlier than created_at", before, raw[col],
+                                    f"A ticket cannot have {col} before it was created."))
+    return out

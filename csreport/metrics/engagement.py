@@ -1,0 +1,56 @@
+"""Engagement metrics (SPEC §3, from ``events``), computed from DuckDB aggregates.
+
+Inputs are the month's slices of :class:`csreport.data.events.EngagementAggregates`:
+``account_days`` (account_id, day, users), ``account_months`` (account_id, users),
+``account_features`` (account_id, event, users). A user is the pair
+(account_id, user_id), so distinct users add up across accounts.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from .base import MetricSet, pct
+
+
+def mau(account_months: pd.DataFrame) -> int:
+    """Distinct users with at least one event in P."""
+    return int(account_months["users"].sum())
+
+
+def dau_avg(account_days: pd.DataFrame, days_in_period: int) -> float:
+    """Mean over every calendar day of P of the distinct users that day (days with none count as 0)."""
+    return float(account_days["users"].sum()) / days_in_period
+
+
+def accounts_with_events(account_months: pd.DataFrame, customers: set[str]) -> set[str]:
+    """Customers active in P with at least one event in P."""
+    return set(account_months["account_id"]) & customers
+
+
+def feature_adoption_pct(account_features: pd.DataFrame, customers: set[str]) -> dict[str, float] | None:
+    """{feature: 100 · #customers that used it / #customers with ≥ 1 event}; None if no customer had events."""
+    used = account_features[account_features["account_id"].isin(customers)]
+    engaged = used["account_id"].nunique()
+    if engaged == 0:
+        return None
+    per_feature = used.groupby("event")["account_id"].nunique().sort_values(ascending=False, kind="stable")
+    return {str(event): 100.0 * count / engaged for event, count in per_feature.items()}
+
+
+def engagement_metrics(aggregates, customers: set[str], days_in_period: int) -> MetricSet:
+    """Every engagement metric of SPEC §3; ``aggregates`` is the month's slice, None without events."""
+    out = MetricSet()
+    keys = ["mau", "dau_avg", "stickiness_pct", "active_accounts_pct", "feature_adoption_pct"]
+    if aggregates is None:
+        out.unavailable(keys, "not available: the data source has no events table")
+        return out
+    monthly_users = mau(aggregates.account_months)
+    daily = dau_avg(aggregates.account_days, days_in_period)
+    out.put("mau", monthly_users)
+    out.put("dau_avg", daily)
+    out.put("stickiness_pct", pct(daily, monthly_users), "no events in the period (MAU is 0)")
+    out.put("active_accounts_pct", pct(len(accounts_with_events(aggregates.account_months, customers)), len(customers)),
+            "no customers active in the period")
+    out.put("feature_adoption_pct", feature_adoption_pct(aggregates.account_features, customers),
+            "no active customer had an event in the period")
+    return out

@@ -1,0 +1,86 @@
+"""Per-customer health scores (SPEC §3): four components on 0–100, weighted, banded.
+
+  usage    = 100 · days in P with ≥ 1 event of the account / days in P
+  feedback = latest NPS answer in [end(P) − 365 d, end(P)) (ties: the lower score):
+             promoter 100, passive 50, detractor 0; no answer 50
+  support  = 100 · share of the account's tickets created in P that met the SLA
+             (the sla_met_pct rule); no counted ticket 100
+  payment  = 100 · share of invoices due in [end(P) − 90 d, end(P)) paid on or before
+             the due date (and before end(P)); no invoice 100
+  health   = Σ weight · component; band on round(health, 6): green ≥ 75, amber ≥ 50, else red
+
+A component whose table is missing from the data source is left out and the
+remaining weights are rescaled to add up to 1 (the note says so).
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from .base import MetricSet, pct
+from .support import created_in, sla_outcome
+
+COMPONENTS = ("usage", "feedback", "support", "payment")
+
+
+def usage_component(account_days: pd.DataFrame, customers: pd.Index, days_in_period: int) -> pd.Series:
+    active_days = account_days.groupby("account_id")["day"].nunique()
+    return 100.0 * active_days.reindex(customers, fill_value=0) / days_in_period
+
+
+def feedback_component(surveys: pd.DataFrame, customers: pd.Index, end: pd.Timestamp) -> pd.Series:
+    window = surveys[(surveys["survey"] == "nps") & (surveys["responded_at"] >= end - pd.Timedelta(days=365))
+                     & (surveys["responded_at"] < end)]
+    # latest answer first; on equal times the lower score first, then keep the first per account
+    latest = window.sort_values(["responded_at", "score"], ascending=[False, True]).drop_duplicates("account_id")
+    score = latest.set_index("account_id")["score"].astype(int)
+    value = score.map(lambda s: 100.0 if s >= 9 else 50.0 if s >= 7 else 0.0)
+    return value.reindex(customers, fill_value=50.0)
+
+
+def support_component(tickets: pd.DataFrame, customers: pd.Index, start, end, sla_hours: float) -> pd.Series:
+    created = created_in(tickets, start, end)
+    outcome = sla_outcome(created, end, sla_hours)
+    counted = created.assign(met=outcome)[outcome.notna()]
+    share = counted.groupby("account_id")["met"].mean().astype(float) * 100.0
+    return share.reindex(customers, fill_value=100.0)
+
+
+def payment_component(invoices: pd.DataFrame, customers: pd.Index, end_date: pd.Timestamp) -> pd.Series:
+    due = invoices[(invoices["due_date"] >= end_date - pd.Timedelta(days=90)) & (invoices["due_date"] < end_date)]
+    on_time = due["paid_date"].notna() & (due["paid_date"] <= due["due_date"]) & (due["paid_date"] < end_date)
+    share = due.assign(on_time=on_time).groupby("account_id")["on_time"].mean().astype(float) * 100.0
+    return share.reindex(customers, fill_value=100.0)
+
+
+def band(health: pd.Series, green: float, amber: float) -> pd.Series:
+    """green ≥ green, amber ≥ amber, else red, on health rounded to 6 decimals."""
+    rounded = health.round(6)
+    return pd.Series(
+        ["green" if h >= green else "amber" if h >= amber else "red" for h in rounded], index=health.index, dtype=object
+    )
+
+
+def health_scores(components: pd.DataFrame, weights: dict[str, float], green: float, amber: float) -> pd.DataFrame:
+    """Add health, band and weakest component to a frame of component columns (one row per customer).
+
+    Only the components present as columns count; their weights are rescaled to sum to 1.
+    """
+    present = [c for c in COMPONENTS if c in components]
+    total = sum(weights[c] for c in present)
+    scores = components.copy()
+    scores["health"] = sum(scores[c] * (weights[c] / total) for c in present) if present else 0.0
+    scores["band"] = band(scores["health"], green, amber)
+    # the weakest component explains a low score; ties go to the heavier-weighted one
+    ranked = sorted(present, key=lambda c: -weights[c])
+    scores["weakest"] = scores[ranked].idxmin(axis=1) if ranked else None
+    return scores
+
+
+def health_summary(scores: pd.DataFrame) -> MetricSet:
+    out = MetricSet()
+    n = len(scores)
+    none = "no customers active in the period"
+    out.put("health_avg", float(scores["health"].mean()) if n else None, none)
+    for colour in ("green", "amber", "red"):
+        out.put(f"health_{colour}_pct", pct((scores["band"] == colour).sum(), n), none)
+    return out

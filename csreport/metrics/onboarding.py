@@ -1,0 +1,39 @@
+"""Onboarding metrics (SPEC §3, from ``accounts``: signup_date and onboarded_at, both dates)."""
+from __future__ import annotations
+
+import pandas as pd
+
+from ..periods import Period
+from .base import MetricSet, median, pct
+
+WINDOW = pd.Timedelta(days=30)
+
+
+def onboarding_completion_pct(accounts: pd.DataFrame, period: Period) -> float | None:
+    """100 · share of accounts signed up in [start(P) − 30 d, end(P) − 30 d) onboarded within 30 days.
+
+    Onboarded within 30 days: onboarded_at <= signup_date + 30 days. Such a date is
+    always before end(P), so the as-of rule holds.
+    """
+    cohort = accounts[(accounts["signup_date"] >= period.start_date - WINDOW)
+                      & (accounts["signup_date"] < period.end_date - WINDOW)]
+    done = cohort["onboarded_at"].notna() & (cohort["onboarded_at"] <= cohort["signup_date"] + WINDOW)
+    return pct(done.sum(), len(cohort))
+
+
+def onboarding_median_days(accounts: pd.DataFrame, period: Period) -> float | None:
+    """Median of onboarded_at − signup_date (days) over accounts onboarded in P."""
+    done = accounts[(accounts["onboarded_at"] >= period.start_date) & (accounts["onboarded_at"] < period.end_date)]
+    return median((done["onboarded_at"] - done["signup_date"]).dt.days.astype(float))
+
+
+def onboarding_metrics(accounts: pd.DataFrame, period: Period) -> MetricSet:
+    out = MetricSet()
+    if "onboarded_at" not in accounts:
+        out.unavailable(["onboarding_completion_pct", "onboarding_median_days"],
+                        "not available: accounts has no onboarded_at column")
+        return out
+    out.put("onboarding_completion_pct", onboarding_completion_pct(accounts, period),
+            "no account signed up in the 30-day-shifted window of the period")
+    out.put("onboarding_median_days", onboarding_median_days(accounts, period), "no account was onboarded in the period")
+    return out

@@ -1,0 +1,143 @@
+"""Customers, MRR movements, retention and lifetime value (SPEC §3, from ``revenue``).
+
+Input: the validated revenue table with columns account_id, month ('YYYY-MM'),
+mrr (>= 0, currency per month). A missing (account, month) row means MRR 0.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from ..periods import Period
+from .base import MetricSet, pct
+
+MOVEMENTS = ("new", "reactivated", "retained", "churned")
+
+
+def mrr_by_account(revenue: pd.DataFrame, period: Period) -> pd.Series:
+    """MRR of every account in ``period`` (currency/month), indexed by account_id; absent rows are 0."""
+    rows = revenue[revenue["month"] == str(period)]
+    return rows.groupby("account_id")["mrr"].sum()
+
+
+def active_accounts(revenue: pd.DataFrame, period: Period) -> set[str]:
+    """active(a, m) ⇔ mrr(a, m) > 0."""
+    mrr = mrr_by_account(revenue, period)
+    return set(mrr[mrr > 0].index)
+
+
+def movements(revenue: pd.DataFrame, period: Period) -> pd.DataFrame:
+    """One row per account active in P-1 or P: mrr_previous, mrr_current and its movement.
+
+    movement is one of
+      new          active in P, never active before P
+      reactivated  active in P, not in P-1, active in some month before P-1
+      retained     active in P-1 and in P
+      churned      active in P-1, not in P
+    """
+    previous = mrr_by_account(revenue, period.previous)
+    current = mrr_by_account(revenue, period)
+    frame = pd.DataFrame({"mrr_previous": previous, "mrr_current": current}).fillna(0.0)
+    frame = frame[(frame["mrr_previous"] > 0) | (frame["mrr_current"] > 0)]
+    earlier = revenue[(revenue["month"] < str(period.previous)) & (revenue["mrr"] > 0)]
+    was_active_earlier = frame.index.isin(earlier["account_id"])
+    was, now = frame["mrr_previous"] > 0, frame["mrr_current"] > 0
+    frame["movement"] = "retained"
+    frame.loc[was & ~now, "movement"] = "churned"
+    frame.loc[~was & now & was_active_earlier, "movement"] = "reactivated"
+    frame.loc[~was & now & ~was_active_earlier, "movement"] = "new"
+    frame.index.name = "account_id"
+    return frame
+
+
+def mrr_bridge(moves: pd.DataFrame) -> dict[str, float]:
+    """The MRR bridge of one month (currency/month).
+
+    mrr_end = mrr_start + new + reactivation + expansion − contraction − churned, where
+    expansion / contraction are the positive / negative changes of retained accounts
+    (contraction as a positive number) and churned is the P-1 MRR of churned accounts.
+    """
+    retained = moves[moves["movement"] == "retained"]
+    change = retained["mrr_current"] - retained["mrr_previous"]
+    return {
+        "mrr_start": float(moves["mrr_previous"].sum()),
+        "mrr_new": float(moves.loc[moves["movement"] == "new", "mrr_current"].sum()),
+        "mrr_reactivation": float(moves.loc[moves["movement"] == "reactivated", "mrr_current"].sum()),
+        "mrr_expansion": float(change[change > 0].sum()),
+        "mrr_contraction": float(-change[change < 0].sum()),
+        "mrr_churned": float(moves.loc[moves["movement"] == "churned", "mrr_previous"].sum()),
+        "mrr_end": float(moves["mrr_current"].sum()),
+    }
+
+
+def logo_churn_rate_pct(revenue: pd.DataFrame, period: Period) -> float | None:
+    """100 · churned / customers_start (percent); None when no customer was active in P-1."""
+    moves = movements(revenue, period)
+    start = int((moves["mrr_previous"] > 0).sum())
+    return pct((moves["movement"] == "churned").sum(), start)
+
+
+def ttm_retention_pct(revenue: pd.DataFrame, period: Period) -> tuple[float | None, float | None]:
+    """(grr_ttm_pct, nrr_ttm_pct) over the accounts active in P-12 (percent).
+
+    grr_ttm = 100 · Σ min(mrr(P), mrr(P-12)) / Σ mrr(P-12);  nrr_ttm = 100 · Σ mrr(P) / Σ mrr(P-12).
+    """
+    base = mrr_by_account(revenue, period.shift(-12))
+    base = base[base > 0]
+    if base.empty:
+        return None, None
+    now = mrr_by_account(revenue, period).reindex(base.index, fill_value=0.0)
+    return pct(now.clip(upper=base).sum(), base.sum()), pct(now.sum(), base.sum())
+
+
+def cltv(arpa: float | None, churn_rates: list[float | None], gross_margin: float) -> float | None:
+    """arpa · gross_margin / (c / 100), c = mean logo churn (percent) of P, P-1, P-2 (currency).
+
+    None when ARPA is unknown, any of the three rates is null, or c is 0 (no churn in window).
+    """
+    if arpa is None or any(rate is None for rate in churn_rates):
+        return None
+    mean_churn = sum(churn_rates) / len(churn_rates)
+    return None if mean_churn == 0 else arpa * gross_margin / (mean_churn / 100.0)
+
+
+def revenue_metrics(revenue: pd.DataFrame, period: Period, gross_margin: float) -> MetricSet:
+    """Every customer and revenue metric of SPEC §3 for ``period``."""
+    out = MetricSet()
+    moves = movements(revenue, period)
+    counts = moves["movement"].value_counts()
+    start = int((moves["mrr_previous"] > 0).sum())
+    end = int((moves["mrr_current"] > 0).sum())
+    new, reactivated, churned = (int(counts.get(m, 0)) for m in ("new", "reactivated", "churned"))
+    no_start = f"no customers were active in {period.previous} (zero denominator)"
+    out.put("customers_start", start)
+    out.put("customers_end", end)
+    out.put("customers_new", new)
+    out.put("customers_reactivated", reactivated)
+    out.put("customers_churned", churned)
+    out.put("logo_churn_rate_pct", pct(churned, start), no_start)
+    out.put("customer_retention_rate_pct", pct(end - new - reactivated, start), no_start)
+
+    bridge = mrr_bridge(moves)
+    for key in ("mrr_start", "mrr_end", "mrr_new", "mrr_reactivation", "mrr_expansion", "mrr_contraction", "mrr_churned"):
+        out.put(key, bridge[key])
+    mrr_start = bridge["mrr_start"]
+    no_mrr = f"MRR in {period.previous} was 0 (zero denominator)"
+    out.put("grr_pct", pct(mrr_start - bridge["mrr_contraction"] - bridge["mrr_churned"], mrr_start), no_mrr)
+    out.put("nrr_pct", pct(mrr_start + bridge["mrr_expansion"] - bridge["mrr_contraction"] - bridge["mrr_churned"],
+                           mrr_start), no_mrr)
+    grr_ttm, nrr_ttm = ttm_retention_pct(revenue, period)
+    no_base = f"no customers were active in {period.shift(-12)} (12 months earlier)"
+    out.put("grr_ttm_pct", grr_ttm, no_base)
+    out.put("nrr_ttm_pct", nrr_ttm, no_base)
+
+    arpa = None if end == 0 else bridge["mrr_end"] / end
+    out.put("arpa", arpa, f"no customers active in {period}")
+    rates = [pct(churned, start)] + [logo_churn_rate_pct(revenue, period.shift(-k)) for k in (1, 2)]
+    if arpa is None:
+        reason = f"no customers active in {period}"
+    elif any(r is None for r in rates):
+        reason = "logo churn is unknown for one of the last three months (no customers at its start)"
+    else:
+        reason = "no churn in window: mean logo churn of the last three months is 0"
+    out.put("cltv", cltv(arpa, rates, gross_margin), reason)
+    return out

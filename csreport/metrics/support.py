@@ -1,0 +1,80 @@
+"""Support metrics (SPEC §3, from ``tickets``): volume, response and resolution times, SLA, backlog.
+
+As-of rule: a first response or resolution at or after end(P) has not happened
+yet for P. Times are tz-aware; durations are float hours.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from .base import MetricSet, hours, median, pct
+
+
+def created_in(tickets: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    return tickets[(tickets["created_at"] >= start) & (tickets["created_at"] < end)]
+
+
+def frt_median_hours(tickets: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> float | None:
+    """Median of first_response_at − created_at (hours) over tickets created in P answered before end(P)."""
+    if "first_response_at" not in tickets:
+        return None
+    created = created_in(tickets, start, end)
+    answered = created[created["first_response_at"].notna() & (created["first_response_at"] < end)]
+    return median(hours(answered["first_response_at"] - answered["created_at"]))
+
+
+def resolution_median_hours(tickets: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> float | None:
+    """Median of resolved_at − created_at (hours) over tickets resolved in P (whenever created)."""
+    if "resolved_at" not in tickets:
+        return None
+    resolved = tickets[(tickets["resolved_at"] >= start) & (tickets["resolved_at"] < end)]
+    return median(hours(resolved["resolved_at"] - resolved["created_at"]))
+
+
+def sla_outcome(tickets: pd.DataFrame, end: pd.Timestamp, sla_hours: float) -> pd.Series:
+    """Per ticket: True = SLA met, False = missed, NA = not counted (yet), as seen at end(P).
+
+    Resolved before end(P): met iff resolved_at − created_at <= sla_hours.
+    Unresolved at end(P): missed iff end(P) − created_at > sla_hours, else not counted.
+    """
+    resolved_at = tickets["resolved_at"] if "resolved_at" in tickets else pd.Series(pd.NaT, index=tickets.index)
+    resolved = resolved_at.notna() & (resolved_at < end)
+    outcome = pd.Series(pd.NA, index=tickets.index, dtype="boolean")
+    outcome[resolved] = hours(resolved_at[resolved] - tickets.loc[resolved, "created_at"]) <= sla_hours
+    overdue = ~resolved & (hours(end - tickets["created_at"]) > sla_hours)
+    outcome[overdue] = False
+    return outcome
+
+
+def sla_met_pct(tickets: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, sla_hours: float) -> float | None:
+    """100 · met / (met + missed) over tickets created in P (percent)."""
+    outcome = sla_outcome(created_in(tickets, start, end), end, sla_hours).dropna()
+    return pct(outcome.sum(), len(outcome))
+
+
+def backlog_end(tickets: pd.DataFrame, end: pd.Timestamp) -> int:
+    """Tickets created before end(P) and not resolved before end(P)."""
+    open_at_end = tickets["created_at"] < end
+    if "resolved_at" in tickets:
+        open_at_end &= ~(tickets["resolved_at"].notna() & (tickets["resolved_at"] < end))
+    return int(open_at_end.sum())
+
+
+def support_metrics(tickets: pd.DataFrame | None, start: pd.Timestamp, end: pd.Timestamp, sla_hours: float) -> MetricSet:
+    """Every support metric of SPEC §3 for the period [start, end)."""
+    out = MetricSet()
+    if tickets is None:
+        out.unavailable(["tickets_created", "frt_median_hours", "resolution_median_hours", "sla_met_pct", "backlog_end"],
+                        "not available: the data source has no tickets table")
+        return out
+    out.put("tickets_created", len(created_in(tickets, start, end)))
+    out.put("frt_median_hours", frt_median_hours(tickets, start, end),
+            "no ticket created in the period had a first response before its end"
+            if "first_response_at" in tickets else "not available: tickets has no first_response_at column")
+    out.put("resolution_median_hours", resolution_median_hours(tickets, start, end),
+            "no ticket was resolved in the period" if "resolved_at" in tickets
+            else "not available: tickets has no resolved_at column")
+    out.put("sla_met_pct", sla_met_pct(tickets, start, end, sla_hours),
+            "no ticket created in the period was resolved or past its SLA by the period's end")
+    out.put("backlog_end", backlog_end(tickets, end))
+    return out

@@ -1,0 +1,89 @@
+"""NPS, CSAT and CES (SPEC §3), and the significance test for a change between periods.
+
+Input: the validated surveys table (survey in nps/csat/ces, integer score,
+tz-aware responded_at). Responses count when start(P) <= responded_at < end(P).
+"""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from .base import MetricSet, pct
+
+
+def responses_in(surveys: pd.DataFrame, survey: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
+    """Scores of one survey type answered in [start, end)."""
+    rows = surveys[(surveys["survey"] == survey) & (surveys["responded_at"] >= start) & (surveys["responded_at"] < end)]
+    return rows["score"].astype("int64")
+
+
+def nps_shares(scores: pd.Series) -> tuple[float, float] | None:
+    """(p, d): promoter (9–10) and detractor (0–6) shares in 0–1; None with no responses."""
+    if scores.empty:
+        return None
+    return float((scores >= 9).mean()), float((scores <= 6).mean())
+
+
+def nps_variance(p: float, d: float) -> float:
+    """Variance of one response's NPS value (+1/0/−1) in share units: p + d − (p − d)²."""
+    return p + d - (p - d) ** 2
+
+
+def nps(scores: pd.Series) -> float | None:
+    """nps = 100 · (p − d), in points from −100 to 100."""
+    shares = nps_shares(scores)
+    return None if shares is None else 100.0 * (shares[0] - shares[1])
+
+
+def nps_moe95(scores: pd.Series) -> float | None:
+    """95 % margin of error of the NPS in points: 196 · sqrt((p + d − (p − d)²) / n)."""
+    shares = nps_shares(scores)
+    if shares is None:
+        return None
+    return 196.0 * math.sqrt(max(nps_variance(*shares), 0.0) / len(scores))
+
+
+def csat_pct(scores: pd.Series) -> float | None:
+    """100 · share of CSAT scores (1–5) that are 4 or 5 (percent)."""
+    return pct((scores >= 4).sum(), len(scores))
+
+
+def ces_avg(scores: pd.Series) -> float | None:
+    """Mean CES score on the 1–7 scale (higher = easier)."""
+    return None if scores.empty else float(scores.mean())
+
+
+def is_significant(delta: float, var1: float, n1: int, var2: float, n2: int) -> bool | None:
+    """A change is significant when |Δ| > 1.96 · sqrt(var₁/n₁ + var₂/n₂) (Δ and var in the same units).
+
+    None when either side has no responses.
+    """
+    if n1 == 0 or n2 == 0:
+        return None
+    return abs(delta) > 1.96 * math.sqrt(var1 / n1 + var2 / n2)
+
+
+def survey_metrics(surveys: pd.DataFrame | None, start: pd.Timestamp, end: pd.Timestamp) -> MetricSet:
+    """Every survey metric of SPEC §3 for the period [start, end)."""
+    out = MetricSet()
+    if surveys is None:
+        out.unavailable(["nps", "nps_responses", "nps_promoters_pct", "nps_detractors_pct", "nps_moe95",
+                         "csat_pct", "csat_responses", "ces_avg", "ces_responses"],
+                        "not available: the data source has no surveys table")
+        return out
+    nps_scores = responses_in(surveys, "nps", start, end)
+    none = "no {} responses in the period"
+    shares = nps_shares(nps_scores)
+    out.put("nps", nps(nps_scores), none.format("NPS"))
+    out.put("nps_responses", len(nps_scores))
+    out.put("nps_promoters_pct", None if shares is None else 100.0 * shares[0], none.format("NPS"))
+    out.put("nps_detractors_pct", None if shares is None else 100.0 * shares[1], none.format("NPS"))
+    out.put("nps_moe95", nps_moe95(nps_scores), none.format("NPS"))
+    csat = responses_in(surveys, "csat", start, end)
+    out.put("csat_pct", csat_pct(csat), none.format("CSAT"))
+    out.put("csat_responses", len(csat))
+    ces = responses_in(surveys, "ces", start, end)
+    out.put("ces_avg", ces_avg(ces), none.format("CES"))
+    out.put("ces_responses", len(ces))
+    return out

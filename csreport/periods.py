@@ -1,0 +1,78 @@
+"""Calendar-month periods (SPEC §2).
+
+A period P is a calendar month ``YYYY-MM``: from start(P), the first instant of
+the month (inclusive), to end(P), the first instant of the next month
+(exclusive), in the configured time zone.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .errors import ConfigError
+
+_PERIOD_RE = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+@dataclass(frozen=True, order=True)
+class Period:
+    year: int
+    month: int
+
+    @classmethod
+    def parse(cls, text: str) -> "Period":
+        match = _PERIOD_RE.match(str(text).strip())
+        if not match or not 1 <= int(match.group(2)) <= 12:
+            raise ConfigError(f"period {text!r} is not a month; write it as YYYY-MM, e.g. 2026-10")
+        return cls(int(match.group(1)), int(match.group(2)))
+
+    @classmethod
+    def last_complete(cls, today: pd.Timestamp | None = None) -> "Period":
+        """The most recent month that has fully ended (the one a monthly report covers)."""
+        today = today or pd.Timestamp.now(tz="UTC")
+        return cls(today.year, today.month).shift(-1)
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+    def shift(self, months: int) -> "Period":
+        index = self.year * 12 + (self.month - 1) + months
+        return Period(index // 12, index % 12 + 1)
+
+    @property
+    def previous(self) -> "Period":
+        return self.shift(-1)
+
+    def range_to(self, last: "Period") -> list["Period"]:
+        """Every period from self to last, both included."""
+        count = (last.year - self.year) * 12 + (last.month - self.month)
+        return [self.shift(i) for i in range(count + 1)]
+
+    @property
+    def start_date(self) -> pd.Timestamp:
+        """First day of the month as a naive date (for date columns)."""
+        return pd.Timestamp(self.year, self.month, 1)
+
+    @property
+    def end_date(self) -> pd.Timestamp:
+        """First day of the next month as a naive date (exclusive bound)."""
+        return self.shift(1).start_date
+
+    def start(self, tz: str = "UTC") -> pd.Timestamp:
+        """First instant of the month in time zone ``tz``."""
+        return self.start_date.tz_localize(tz)
+
+    def end(self, tz: str = "UTC") -> pd.Timestamp:
+        """First instant of the next month in time zone ``tz`` (exclusive)."""
+        return self.end_date.tz_localize(tz)
+
+    @property
+    def days(self) -> int:
+        return (self.end_date - self.start_date).days
+
+    @property
+    def label(self) -> str:
+        """Human label, e.g. 'October 2026'."""
+        return self.start_date.strftime("%B %Y")
