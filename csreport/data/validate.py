@@ -120,7 +120,8 @@ def validate_table(
         complete = typed[list(spec.key)].notna().all(axis=1)
         dupes = typed[list(spec.key)].duplicated(keep=False) & complete
         label = "+".join(spec.key)
-        key_raw = raw[list(spec.key)].astype(str).agg("/".join, axis=1)
+        shown = raw.loc[dupes[dupes].index, list(spec.key)].astype(str)  # only the duplicates: join is slow
+        key_raw = shown.agg("/".join, axis=1).reindex(raw.index) if len(shown) else raw[spec.key[0]]
         found.append(_problem(spec.name, label, "duplicate key", dupes, key_raw, "Each key must appear once."))
 
     found.extend(_range_checks(spec, typed, raw))

@@ -1,0 +1,148 @@
+"""Shared fixtures: a small company whose every metric was worked out by hand.
+
+The period under test is March 2026 (31 days; start 2026-03-01T00:00Z, end
+2026-04-01T00:00Z). Each test module writes the arithmetic next to its asserts.
+"""
+from __future__ import annotations
+
+import io
+import json
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from csreport.cli import main
+
+ACCOUNTS = [
+    # account_id, name, segment, signup_date, onboarded_at
+    ("A", "Acme <b>Corp</b>", "SMB", "2025-01-01", "2025-01-10"),
+    ("B", "Blue & Co", "SMB", "2025-01-01", "2025-01-10"),
+    ("C", "Cedar", "Mid-Market", "2025-01-01", "2025-01-10"),
+    ("D", "Delta", "Mid-Market", "2025-01-01", "2025-01-10"),
+    ("E", "Echo", "Enterprise", "2025-01-01", "2025-01-10"),
+    ("F", "Fox", "Enterprise", "2025-01-01", "2025-01-10"),
+    ("G", "Gamma (prospect)", "SMB", "2025-01-01", ""),
+    ("O1", "Onb 1", "SMB", "2026-01-30", "2026-02-28"),
+    ("O2", "Onb 2", "SMB", "2026-02-10", "2026-03-12"),
+    ("O3", "Onb 3", "SMB", "2026-03-01", "2026-04-05"),
+    ("O4", "Onb 4", "SMB", "2026-03-02", "2026-03-05"),
+    ("O5", "Onb 5", "SMB", "2026-01-29", ""),
+    ("O6", "Onb 6", "SMB", "2026-02-20", ""),
+]
+
+REVENUE = [
+    ("A", "2026-01", 100), ("A", "2026-02", 100), ("A", "2026-03", 150),  # expansion +50
+    ("B", "2026-01", 200), ("B", "2026-02", 200), ("B", "2026-03", 120),  # contraction 80
+    ("C", "2026-01", 50), ("C", "2026-03-01", 70),  # reactivated (first-of-month date form)
+    ("D", "2026-03", 40),  # new
+    ("E", "2026-02", 300), ("E", "2026-03", 0),  # churned (explicit zero row)
+    ("F", "2026-01", 10), ("F", "2026-02", 10), ("F", "2026-03", 10),  # flat
+]
+
+SURVEYS = [
+    # response_id, account_id, survey, score, responded_at, comment
+    ("S1", "A", "nps", 3, "2025-06-01T10:00:00Z", "old answer"),
+    ("S2", "A", "nps", 9, "2026-03-10T10:00:00Z", "Great <script>alert(1)</script>"),
+    ("S3", "B", "nps", 10, "2026-03-05T09:00:00Z", ""),
+    ("S4", "B", "nps", 6, "2026-03-05T09:00:00Z", "slow support"),
+    ("S5", "C", "nps", 8, "2026-03-01T00:00:00Z", ""),  # first instant of March: in
+    ("S6", "C", "nps", 0, "2026-04-01T00:00:00Z", ""),  # first instant of April: out
+    ("S7", "F", "nps", 10, "2026-01-15T12:00:00Z", ""),
+    ("S8", "A", "csat", 5, "2026-03-03T10:00:00Z", ""),
+    ("S9", "A", "csat", 4, "2026-03-04T10:00:00Z", ""),
+    ("S10", "B", "csat", 3, "2026-03-05T10:00:00Z", ""),
+    ("S11", "C", "csat", 2, "2026-03-06T10:00:00Z", ""),
+    ("S12", "D", "csat", 4, "2026-03-07T10:00:00Z", ""),
+    ("S13", "A", "ces", 7, "2026-03-08T10:00:00Z", ""),
+    ("S14", "B", "ces", 5, "2026-03-09T10:00:00Z", ""),
+    ("S15", "C", "ces", 6, "2026-03-10T10:00:00Z", ""),
+]
+
+TICKETS = [
+    # ticket_id, account_id, created_at, first_response_at, resolved_at
+    ("T1", "A", "2026-03-02T10:00:00Z", "2026-03-02T12:00:00Z", "2026-03-03T10:00:00Z"),  # 2 h, 24 h: met
+    ("T2", "A", "2026-03-05T00:00:00Z", "2026-03-05T06:00:00Z", "2026-03-08T00:00:00Z"),  # 6 h, 72 h: missed
+    ("T3", "B", "2026-03-30T12:00:00Z", "", ""),  # open, 36 h old at end: not counted
+    ("T4", "C", "2026-03-10T00:00:00Z", "2026-04-01T00:00:00Z", ""),  # open, 22 days old: missed
+    ("T5", "D", "2026-02-25T00:00:00Z", "2026-02-25T01:00:00Z", "2026-03-01T00:00:00Z"),  # resolved in March, 96 h
+    ("T6", "F", "2026-03-31T00:00:00Z", "2026-03-31T01:00:00Z", "2026-04-02T00:00:00Z"),  # resolved after end
+    ("T7", "A", "2026-01-10T00:00:00Z", "2026-01-10T01:00:00Z", "2026-02-01T00:00:00Z"),
+    ("T8", "B", "2026-02-20T00:00:00Z", "", ""),  # open since February: backlog
+]
+
+EVENTS = [
+    # account_id, user_id, event, occurred_at
+    ("A", "u1", "login", "2026-03-01T00:00:00Z"),  # first instant of March: in
+    ("A", "u1", "search", "2026-03-01T05:00:00Z"),
+    ("A", "u2", "login", "2026-03-02T10:00:00Z"),
+    ("B", "u1", "export", "2026-03-31T23:59:59Z"),
+    ("B", "u1", "export", "2026-04-01T00:00:00Z"),  # first instant of April: out
+    ("A", "u1", "login", "2026-02-28T23:59:59Z"),  # out
+    ("G", "u9", "login", "2026-03-15T12:00:00Z"),  # not a customer, still a user
+]
+
+REFERRALS = [
+    ("R1", "A", "2026-03-03T00:00:00Z", "true"),
+    ("R2", "A", "2026-03-04T00:00:00Z", "false"),
+    ("R3", "G", "2026-03-05T00:00:00Z", "true"),
+    ("R4", "B", "2026-04-01T00:00:00Z", "true"),  # April: out
+]
+
+INVOICES = [
+    ("I1", "A", "2026-01-15", "2026-01-10", 100),  # on time
+    ("I2", "A", "2026-02-15", "2026-02-20", 100),  # late
+    ("I3", "A", "2026-03-15", "2026-04-05", 150),  # paid after end(P): unpaid for March
+    ("I4", "B", "2025-12-15", "", 200),  # due before the 90-day window
+    ("I5", "B", "2026-03-31", "2026-03-31", 120),  # paid on the due date: on time
+]
+
+
+def write_table(folder: Path, name: str, columns: list[str], rows: list[tuple]) -> Path:
+    path = folder / f"{name}.csv"
+    pd.DataFrame(rows, columns=columns).to_csv(path, index=False)
+    return path
+
+
+def write_company(folder: Path, **overrides) -> Path:
+    """Write the hand-computed company as CSV files; ``overrides`` replace or (None) drop tables."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tables = {
+        "accounts": (["account_id", "name", "segment", "signup_date", "onboarded_at"], ACCOUNTS),
+        "revenue": (["account_id", "month", "mrr"], REVENUE),
+        "surveys": (["response_id", "account_id", "survey", "score", "responded_at", "comment"], SURVEYS),
+        "tickets": (["ticket_id", "account_id", "created_at", "first_response_at", "resolved_at"], TICKETS),
+        "events": (["account_id", "user_id", "event", "occurred_at"], EVENTS),
+        "referrals": (["referral_id", "referrer_account_id", "referred_at", "converted"], REFERRALS),
+        "invoices": (["invoice_id", "account_id", "due_date", "paid_date", "amount"], INVOICES),
+    }
+    for name, (columns, rows) in tables.items():
+        if name in overrides:
+            if overrides[name] is None:
+                continue
+            rows = overrides[name]
+        write_table(folder, name, columns, rows)
+    return folder
+
+
+@pytest.fixture
+def company(tmp_path: Path) -> Path:
+    return write_company(tmp_path / "company")
+
+
+def run_cli(*args: str) -> tuple[int, str, str]:
+    """Run the csreport command line in-process; return (exit code, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as exc:  # argparse errors
+            code = exc.code
+    return code, out.getvalue(), err.getvalue()
+
+
+def metrics_of(source: Path, period: str = "2026-03", *extra: str) -> dict:
+    code, out, err = run_cli("metrics", "--data", source, "--period", period, "--quiet", *extra)
+    assert code == 0, err
+    return json.loads(out)
