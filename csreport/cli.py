@@ -17,9 +17,16 @@ from .errors import CsreportError
 from .periods import Period
 
 
+def _period(text: str) -> Period:
+    try:
+        return Period.parse(text)
+    except CsreportError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
 def _add_data_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, help="folder of CSV/Parquet tables, or a DuckDB file")
-    parser.add_argument("--period", required=True, type=Period.parse, help="month to report, YYYY-MM")
+    parser.add_argument("--period", required=True, type=_period, help="month to report, YYYY-MM")
     parser.add_argument("--config", help="YAML config file (column mapping, time zone, SLA, ...)")
     parser.add_argument("--on-invalid", choices=["stop", "quarantine"], default="stop",
                         help="stop at invalid rows (default), or set them aside in a rejects file and go on")
@@ -36,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", required=True, help="folder to write the tables into")
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--scale", type=float, default=1.0, help="multiplies the ~5 million usage events")
-    demo.add_argument("--end", type=Period.parse, help="last month of the 24 (default: last complete month)")
+    demo.add_argument("--end", type=_period, help="last month of the 24 (default: last complete month)")
 
     metrics = commands.add_parser("metrics", help="print metrics.json for one period (no notebook)")
     _add_data_args(metrics)

@@ -22,7 +22,7 @@ import pandas as pd
 
 from ..periods import Period
 from .source import Source, _ident, _sql_str
-from .validate import InvalidDataError, Problem, missing_columns
+from .validate import InvalidDataError, Problem, missing_columns, unmapped_columns
 from .schema import TABLES
 
 EXAMPLES = 5
@@ -57,6 +57,9 @@ class EventStore:
         relation = self.source.relation_sql("events")
         mapping = self.source.mapping("events")
         described = self.con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
+        problems = unmapped_columns("events", [name for name, *_ in described], mapping)
+        if problems:
+            raise InvalidDataError(problems)
         reverse = {source: spec for spec, source in mapping.items()}
         spec_types = {reverse.get(name, name): kind.upper() for name, kind, *_ in described}
         problems = missing_columns(TABLES["events"], list(spec_types), mapping)

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..config import TABLE_NAMES, Config
 from ..errors import DataError
-from .validate import InvalidDataError, Problem
+from .validate import InvalidDataError, Problem, unmapped_columns
 
 DUCKDB_SUFFIXES = (".duckdb", ".ddb", ".db")
 
@@ -111,13 +111,16 @@ class Source:
     def read_raw(self, table: str) -> pd.DataFrame:
         """The whole table as a DataFrame with SPEC column names and 1-based row numbers as index."""
         if self.kind == "duckdb":
-            frame = self.connection.execute(f"SELECT * FROM {self.relation_sql(table)}").fetch_arrow_table().to_pandas()
+            frame = self.connection.sql(f"SELECT * FROM {self.relation_sql(table)}").to_arrow_table().to_pandas()
         else:
             path = self._files[table]
             frame = _read_csv(table, path) if path.suffix == ".csv" else pd.read_parquet(path)
         if frame.empty and len(frame.columns) == 0:
             raise InvalidDataError([Problem(table, "", "the file is empty", blocking=True,
                                             detail=f"{self.describe(table)} holds no header and no rows.")])
+        problems = unmapped_columns(table, list(frame.columns), self.mapping(table))
+        if problems:
+            raise InvalidDataError(problems)
         reverse = {source: spec for spec, source in self.mapping(table).items()}
         frame = frame.rename(columns=reverse)
         frame.index = pd.RangeIndex(1, len(frame) + 1)

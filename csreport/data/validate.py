@@ -96,6 +96,17 @@ def missing_columns(spec: Table, columns: list[str], mapping: dict[str, str]) ->
     return problems
 
 
+def unmapped_columns(table: str, source_columns: list[str], mapping: dict[str, str]) -> list[Problem]:
+    """Columns the config maps from a source column that the source does not have."""
+    return [
+        Problem(table, spec_name, "required column is missing", blocking=True,
+                detail=f"The config maps it from column {source!r}, which {table} does not have; "
+                f"found {sorted(source_columns)}. Fix 'columns.{table}.{spec_name}' in the config.")
+        for spec_name, source in mapping.items()
+        if source not in source_columns
+    ]
+
+
 def validate_table(
     spec: Table, raw: pd.DataFrame, tz: str, known_accounts: set[str] | None, mapping: dict[str, str] | None = None
 ) -> ValidatedTable:

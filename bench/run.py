@@ -1,0 +1,117 @@
+"""`make bench`: wall time and peak memory of csreport on demo data (not part of `make test`).
+
+1. `csreport metrics` on demo data at scale 1 and 10 (~5·10^6 and ~5·10^7 events),
+   each in a fresh process; peak RSS from the child's rusage.
+2. The engagement metrics through csreport (DuckDB aggregates + metric functions)
+   against a straightforward pandas implementation of the same SPEC formulas on the
+   same month, checking that both give the same numbers.
+
+Usage: python bench/run.py [--scales 1,10] [--period YYYY-MM]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.dataset as ds
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "bench" / "data"
+BIN = Path(sys.executable).parent
+
+
+def demo(scale: float, end: str) -> Path:
+    folder = DATA / f"scale{scale:g}-{end}"
+    if not (folder / "events.parquet").exists():
+        print(f"generating demo data at scale {scale:g} ...", flush=True)
+        subprocess.run([BIN / "csreport", "demo", "--out", folder, "--scale", str(scale), "--end", end], check=True)
+    return folder
+
+
+def timed(cmd: list) -> tuple[float, float, str]:
+    """Run a command in a fresh process; return (seconds, peak RSS in MB, stdout)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    done = subprocess.run([str(c) for c in cmd], check=True, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    # ru_maxrss of children is the max over all waited children so far; runs go small to large
+    return seconds, max(peak, before) / 1024, done.stdout
+
+
+def pandas_engagement(events_path: Path, period: str, customers: set[str]) -> dict:
+    """The SPEC engagement formulas written plainly in pandas, loading the month's raw events."""
+    start = pd.Timestamp(f"{period}-01", tz="UTC")
+    end = start + pd.offsets.MonthBegin(1)
+    table = ds.dataset(events_path).to_table(filter=(ds.field("occurred_at") >= start) & (ds.field("occurred_at") < end))
+    events = table.to_pandas()
+    for col in ("account_id", "user_id", "event"):
+        events[col] = events[col].astype(str)
+    events["user"] = events["account_id"] + "/" + events["user_id"]
+    events["day"] = events["occurred_at"].dt.date
+    mau = events["user"].nunique()
+    days = (end - start).days
+    dau = events.groupby("day")["user"].nunique().sum() / days
+    engaged = set(events["account_id"]) & customers
+    per_feature = events[events["account_id"].isin(customers)].groupby("event")["account_id"].nunique()
+    return {"mau": mau, "dau_avg": dau, "stickiness_pct": 100 * dau / mau,
+            "active_accounts_pct": 100 * len(engaged) / len(customers),
+            "feature_adoption_pct": {k: 100 * v / len(engaged) for k, v in per_feature.items()}}
+
+
+def csreport_engagement(folder: Path, period: str) -> tuple[dict, set[str]]:
+    from csreport.config import Config
+    from csreport.data import load_dataset
+    from csreport.metrics.engagement import engagement_metrics
+    from csreport.metrics.revenue import active_accounts
+    from csreport.periods import Period
+
+    p = Period.parse(period)
+    data = load_dataset(folder, Config(), quiet=True)
+    customers = active_accounts(data.revenue, p)
+    start = time.perf_counter()
+    month = data.events.aggregates(p, p).for_month(p)
+    values = engagement_metrics(month, customers, p.days).values
+    return values, customers, time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scales", default="1,10")
+    parser.add_argument("--end", default="2026-10", help="last month of the demo data")
+    args = parser.parse_args()
+    period = args.end
+    rows = []
+    for scale in [float(s) for s in args.scales.split(",")]:
+        folder = demo(scale, args.end)
+        events = ds.dataset(folder / "events.parquet").count_rows()
+        seconds, peak, out = timed([BIN / "csreport", "metrics", "--data", folder, "--period", period, "--quiet"])
+        json.loads(out)
+        values, customers, ours = csreport_engagement(folder, period)
+        start = time.perf_counter()
+        baseline = pandas_engagement(folder / "events.parquet", period, customers)
+        theirs = time.perf_counter() - start
+        for key in ("mau", "dau_avg", "stickiness_pct", "active_accounts_pct"):
+            assert abs(values[key] - baseline[key]) < 1e-9 * max(1, abs(baseline[key])), (key, values[key], baseline[key])
+        assert values["feature_adoption_pct"].keys() == baseline["feature_adoption_pct"].keys()
+        rows.append((scale, events, seconds, peak, ours, theirs))
+        print(f"scale {scale:g}: {events:,} events; csreport metrics {seconds:.1f} s, peak RSS {peak:.0f} MB; "
+              f"engagement: csreport {ours:.2f} s vs pandas {theirs:.2f} s ({theirs / ours:.1f}x); values equal",
+              flush=True)
+
+    print("\n| scale | events | `csreport metrics` wall | peak RSS | engagement (csreport) | engagement (pandas) | speed-up |")
+    print("|---|---|---|---|---|---|---|")
+    for scale, events, seconds, peak, ours, theirs in rows:
+        print(f"| {scale:g} | {events:,} | {seconds:.1f} s | {peak:.0f} MB | {ours:.2f} s | {theirs:.2f} s | {theirs / ours:.1f}x |")
+    print(f"\nmachine: {os.cpu_count()} cores; python {sys.version.split()[0]}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""The same company read from Parquet and DuckDB; time-zone handling of period and day boundaries."""
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+import pytest
+
+from conftest import metrics_of, run_cli, write_company
+
+TABLES = ("accounts", "revenue", "surveys", "tickets", "events", "referrals", "invoices")
+
+
+def test_parquet_folder_gives_the_same_metrics(company, tmp_path):
+    folder = tmp_path / "pq"
+    folder.mkdir()
+    for name in TABLES:
+        pd.read_csv(company / f"{name}.csv", dtype=str, keep_default_na=False).to_parquet(folder / f"{name}.parquet")
+    assert metrics_of(folder)["metrics"] == metrics_of(company)["metrics"]
+
+
+def test_duckdb_file_with_typed_columns_gives_the_same_metrics(company, tmp_path):
+    db = tmp_path / "crm.duckdb"
+    con = duckdb.connect(str(db))
+    for name in TABLES:
+        # DuckDB's own type detection: timestamps become TIMESTAMP WITH TIME ZONE, dates DATE, mrr DOUBLE
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_csv_auto('{company / (name + '.csv')}')")
+    con.close()
+    assert metrics_of(db)["metrics"] == metrics_of(company)["metrics"]
+
+
+def test_two_files_for_one_table_is_an_error(company):
+    pd.read_csv(company / "events.csv").to_parquet(company / "events.parquet")
+    code, _, err = run_cli("metrics", "--data", company, "--period", "2026-03")
+    assert code == 3 and "events.parquet, events.csv" in err
+
+
+def _tz_company(tmp_path):
+    events = [
+        ("A", "u1", "login", "2026-03-01T03:00:00Z"),  # New York: Feb 28 22:00 -> out
+        ("A", "u1", "login", "2026-03-01T06:00:00Z"),  # New York: Mar 1 01:00
+        ("B", "u1", "export", "2026-04-01T02:00:00Z"),  # New York: Mar 31 22:00 -> in
+        ("B", "u2", "export", "2026-04-01T05:00:00Z"),  # New York: Apr 1 01:00 -> out
+        ("A", "u2", "search", "2026-03-15 23:30:00"),  # naive: wall-clock time of the configured zone
+        ("A", "u3", "search", "2026-03-31 23:30:00"),
+    ]
+    # across the spring-forward night of 2026-03-08 in New York: 24 wall-clock hours are 23 real hours
+    tickets = [("T1", "A", "2026-03-07 12:00:00", "2026-03-07 13:00:00", "2026-03-08 12:00:00")]
+    return write_company(tmp_path / "tz", events=events, tickets=tickets)
+
+
+def test_time_zone_moves_month_and_day_boundaries(tmp_path):
+    src = _tz_company(tmp_path)
+    config = tmp_path / "ny.yaml"
+    config.write_text("timezone: America/New_York\n")
+    ny = metrics_of(src, "2026-03", "--config", str(config))["metrics"]
+    utc = metrics_of(src, "2026-03")["metrics"]
+    # New York: A/u1 (Mar 1), B/u1 (Mar 31), A/u2 (Mar 15), A/u3 (Mar 31): 4 users, 4 user-days
+    assert ny["mau"] == 4 and ny["dau_avg"] == pytest.approx(4 / 31)
+    # UTC: A/u1 (Mar 1, twice), A/u2, A/u3; B's events fall in April: 3 users, 3 user-days
+    assert utc["mau"] == 3 and utc["dau_avg"] == pytest.approx(3 / 31)
+    # real elapsed time across the DST change
+    assert ny["resolution_median_hours"] == pytest.approx(23.0)
+    assert utc["resolution_median_hours"] == pytest.approx(24.0)
