@@ -84,18 +84,24 @@ class EventStore:
         self.con.execute(f"""
             CREATE OR REPLACE TEMP VIEW events_typed AS
             SELECT {text('account_id')} AS account_id, {text('user_id')} AS user_id, {text('event')} AS event,
-                   {local} AS occurred_local, {text('occurred_at')} AS occurred_raw
+                   {local} AS occurred_local, {text('occurred_at')} AS occurred_raw, {raw_time} AS occurred_src
             FROM {relation}""")
+        # Filters on the source column let DuckDB skip Parquet row groups and avoid a time-zone
+        # conversion per row; a TIMESTAMPTZ literal is read in the session TimeZone.
+        self._bound_type = "TIMESTAMP" if self._time_is_text or kind != "TIMESTAMP WITH TIME ZONE" else "TIMESTAMPTZ"
+        self._bound_column = "occurred_local" if self._time_is_text else "occurred_src"
 
     def validate(self, quarantine_to: Path | None) -> None:
         """Check every event in two cheap scans. Raise on bad rows, or set them aside into a rejects file."""
         checks = {
             ("user_id", "empty value"): "user_id IS NULL OR user_id = ''",
             ("event", "empty value"): "event IS NULL OR event = ''",
-            ("occurred_at", "empty value"): "occurred_raw IS NULL OR occurred_raw = ''",
         }
         if self._time_is_text:
+            checks[("occurred_at", "empty value")] = "occurred_raw IS NULL OR occurred_raw = ''"
             checks[("occurred_at", "unparsable timestamp")] = "occurred_raw <> '' AND occurred_local IS NULL"
+        else:  # typed column: no text cast of 10^8 timestamps
+            checks[("occurred_at", "empty value")] = "occurred_src IS NULL"
         counts = ", ".join(f"count(*) FILTER (WHERE {cond})" for cond in checks.values())
         row = self.con.execute(f"SELECT count(*), {counts} FROM events_typed").fetchone()
         self.rows = int(row[0])
@@ -138,25 +144,23 @@ class EventStore:
         """Per-account daily/monthly distinct users and per-feature users, for months first..last."""
         start = _sql_str(first.start_date.strftime("%Y-%m-%d %H:%M:%S"))
         end = _sql_str(last.end_date.strftime("%Y-%m-%d %H:%M:%S"))
-        # One scan with GROUPING SETS rather than three passes over a 10^8-row table.
-        frame = self.con.execute(f"""
-            WITH scoped AS (
-                SELECT account_id, user_id, event,
-                       CAST(occurred_local AS DATE) AS day,
-                       strftime(occurred_local, '%Y-%m') AS month
-                FROM events_valid
-                WHERE occurred_local >= CAST({start} AS TIMESTAMP) AND occurred_local < CAST({end} AS TIMESTAMP)
-            )
-            SELECT GROUPING(day, event) AS level, month, account_id, day, event, count(DISTINCT user_id) AS users
-            FROM scoped
-            GROUP BY GROUPING SETS ((month, account_id, day), (month, account_id), (month, account_id, event))
-        """).fetch_df()
-        # GROUPING(day, event): 0b01 -> day kept (event rolled up), 0b11 -> month only, 0b10 -> event kept
-        days = frame[frame["level"] == 1][["month", "account_id", "day", "users"]]
-        months = frame[frame["level"] == 3][["month", "account_id", "users"]]
-        features = frame[frame["level"] == 2][["month", "account_id", "event", "users"]]
-        days = days.assign(day=pd.to_datetime(days["day"]).astype("datetime64[us]"))
-        return EngagementAggregates(
-            *(f.sort_values(list(f.columns[:-1])).reset_index(drop=True).astype({"users": "int64"})
-              for f in (days, months, features))
-        )
+        scoped = f"""
+            SELECT account_id, user_id, event, occurred_local FROM events_valid
+            WHERE {self._bound_column} >= CAST({start} AS {self._bound_type})
+              AND {self._bound_column} < CAST({end} AS {self._bound_type})"""
+        month = "date_trunc('month', occurred_local)"  # a string per row would cost more
+        # Three small GROUP BYs: measured faster in DuckDB than one GROUPING SETS query (bench/run.py)
+        days = self._frame(f"""SELECT {month} AS month, account_id, CAST(occurred_local AS DATE) AS day,
+                                      count(DISTINCT user_id) AS users FROM ({scoped}) GROUP BY ALL ORDER BY ALL""")
+        months = self._frame(f"""SELECT {month} AS month, account_id, count(DISTINCT user_id) AS users
+                                 FROM ({scoped}) GROUP BY ALL ORDER BY ALL""")
+        features = self._frame(f"""SELECT {month} AS month, account_id, event, count(DISTINCT user_id) AS users
+                                   FROM ({scoped}) GROUP BY ALL ORDER BY ALL""")
+        days["day"] = pd.to_datetime(days["day"]).astype("datetime64[us]")
+        for frame in (days, months, features):
+            frame["month"] = pd.to_datetime(frame["month"]).dt.strftime("%Y-%m")
+        return EngagementAggregates(days, months, features)
+
+    def _frame(self, sql: str) -> pd.DataFrame:
+        frame = self.con.execute(sql).fetch_df()
+        return frame.astype({"users": "int64"})
