@@ -13,7 +13,7 @@ from pathlib import Path
 
 from . import __version__
 from .config import load_config
-from .errors import CsreportError
+from .errors import ConfigError, CsreportError
 from .periods import Period
 
 
@@ -47,6 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     metrics = commands.add_parser("metrics", help="print metrics.json for one period (no notebook)")
     _add_data_args(metrics)
+    run = commands.add_parser("run", help="execute the report notebook and render HTML/PDF into OUT/YYYY-MM/")
+    _add_data_args(run)
+    run.add_argument("--format", default="html,pdf", help="comma-separated: html, pdf (default both)")
+    run.add_argument("--out", default="reports", help="output folder (default: reports)")
+    run.add_argument("--targets", help="targets YAML (default: the config's 'targets', else the shipped defaults)")
     return parser
 
 
@@ -74,7 +79,22 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"demo": cmd_demo, "metrics": cmd_metrics}
+def cmd_run(args: argparse.Namespace) -> int:
+    from .report.run import run_report, report_name
+
+    formats = [f.strip().lower() for f in args.format.split(",") if f.strip()]
+    unknown = sorted(set(formats) - {"html", "pdf"})
+    if unknown or not formats:
+        raise ConfigError(f"--format takes html and/or pdf, got {args.format!r}")
+    folder = run_report(Path(args.data), args.period, Path(args.config) if args.config else None, Path(args.out),
+                        formats, on_invalid=args.on_invalid, targets=Path(args.targets) if args.targets else None,
+                        quiet=args.quiet)
+    for name in ("metrics.json", "health.csv") + tuple(f"{report_name(args.period)}.{f}" for f in formats):
+        print(folder / name)
+    return 0
+
+
+COMMANDS = {"demo": cmd_demo, "metrics": cmd_metrics, "run": cmd_run}
 
 
 def main(argv: list[str] | None = None) -> int:

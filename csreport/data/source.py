@@ -46,7 +46,11 @@ class Source:
                             f"({', '.join(DUCKDB_SUFFIXES)})")
         self.connection = duckdb.connect()
         self.connection.execute(f"SET TimeZone = {_sql_str(config.timezone)}")
-        self.connection.execute("SET enable_progress_bar = false")  # stdout carries metrics.json
+        try:  # no DuckDB progress bar: stdout carries metrics.json
+            self.connection.execute("SET enable_progress_bar = false")
+        except duckdb.InvalidInputException:
+            # in a Jupyter kernel without ipywidgets DuckDB shows no bar and refuses the setting (duckdb#7590)
+            pass
         if self.kind == "duckdb":
             self.connection.execute(f"ATTACH {_sql_str(self.location)} AS src (READ_ONLY)")
         self._files = self._find_files() if self.kind == "folder" else {}

@@ -1,0 +1,100 @@
+"""Targets per metric (and optionally per segment) and the RAG status they give (SPEC §4).
+
+status: green = meets the target; amber = misses it by no more than the tolerance;
+red = misses it by more; None = no target or no value. "Meets" follows the metric's
+direction: value >= target when higher is better, value <= target when lower is better.
+"""
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ..errors import ConfigError
+from ..metrics.catalog import BY_KEY
+
+Status = Literal["green", "amber", "red"]
+
+
+class Target(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    target: float
+    amber: float = Field(0.0, ge=0, description="how far the value may miss the target and still be amber")
+    direction: Literal["higher", "lower"] | None = None  # default: the metric's own direction
+    source: str | None = None  # where the figure comes from
+
+
+class Targets(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    metrics: dict[str, Target] = {}
+    segments: dict[str, dict[str, Target]] = {}
+
+    @model_validator(mode="after")
+    def _known_metrics(self) -> "Targets":
+        for scope, table in [("metrics", self.metrics)] + [(f"segments.{s}", t) for s, t in self.segments.items()]:
+            for key, target in table.items():
+                info = BY_KEY.get(key)
+                if info is None:
+                    raise ValueError(f"{scope}.{key}: unknown metric; metric keys are listed in SPEC §3")
+                if target.direction is None and info.higher_is_better is None:
+                    raise ValueError(f"{scope}.{key}: this metric has no natural direction; set 'direction'")
+        return self
+
+    def lookup(self, key: str, segment: str | None = None) -> Target | None:
+        if segment is not None and key in self.segments.get(segment, {}):
+            seg = self.segments[segment][key]
+            base = self.metrics.get(key)
+            # a segment entry may override just the target and inherit the rest
+            if base is not None and "amber" not in seg.model_fields_set:
+                seg = seg.model_copy(update={"amber": base.amber})
+            return seg
+        return self.metrics.get(key)
+
+
+def direction_of(key: str, target: Target) -> str:
+    if target.direction:
+        return target.direction
+    return "higher" if BY_KEY[key].higher_is_better else "lower"
+
+
+def status(value: float | None, key: str, target: Target | None) -> Status | None:
+    """RAG status of one value against its target (see module docstring)."""
+    if target is None or value is None or isinstance(value, dict):
+        return None
+    miss = target.target - value if direction_of(key, target) == "higher" else value - target.target
+    # round away float noise so that a value exactly at a boundary lands on the documented side
+    miss = round(miss, 9)
+    if miss <= 0:
+        return "green"
+    return "amber" if miss <= target.amber else "red"
+
+
+def statuses(values: dict, targets: Targets, segment: str | None = None) -> dict[str, Status | None]:
+    return {key: status(value, key, targets.lookup(key, segment)) for key, value in values.items()}
+
+
+DEFAULT_TARGETS = "targets.yaml"
+
+
+def load_targets(path: str | Path | None) -> Targets:
+    """Read a targets YAML; ``None`` gives the defaults shipped with csreport."""
+    if path is None:
+        text = resources.files("csreport.defaults").joinpath(DEFAULT_TARGETS).read_text(encoding="utf-8")
+        where = "the default targets"
+    else:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"targets file {path} does not exist")
+        text, where = path.read_text(encoding="utf-8"), str(path)
+    try:
+        raw = yaml.safe_load(text) or {}
+        return Targets(**raw)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{where} is not valid YAML: {exc}") from exc
+    except (ValidationError, TypeError) as exc:
+        detail = "\n".join(f"  - {'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()) \
+            if isinstance(exc, ValidationError) else f"  - {exc}"
+        raise ConfigError(f"{where} is invalid:\n{detail}") from exc

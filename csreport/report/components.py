@@ -1,0 +1,297 @@
+"""HTML building blocks of the report: KPI tiles, metric tables, at-risk list, comments.
+
+All text that comes from data (account names, survey comments) is untrusted and
+goes through Jinja's autoescaping; nothing here marks data as safe.
+"""
+from __future__ import annotations
+
+from IPython.display import HTML, SVG, display
+from jinja2 import Environment, select_autoescape
+
+from ..metrics.catalog import BY_KEY
+from . import charts
+from .context import ReportContext
+
+_env = Environment(autoescape=select_autoescape(default=True, default_for_string=True), trim_blocks=True,
+                   lstrip_blocks=True)
+
+HEADLINE = ["nps", "csat_pct", "logo_churn_rate_pct", "grr_pct", "nrr_pct", "mrr_end", "health_green_pct"]
+
+
+def show(item) -> None:
+    """Display a chart (matplotlib Figure) as SVG, or an HTML fragment, in the notebook."""
+    if hasattr(item, "savefig"):
+        display(SVG(charts.to_svg(item)))
+    else:
+        display(HTML(item))
+
+
+# -- formatting ---------------------------------------------------------------------------
+def fmt(key: str, value) -> str:
+    """A metric value for people: '38', '79.3%', '$4.9M', '3.0 h'."""
+    if value is None:
+        return "n/a"
+    unit = BY_KEY[key].unit if key in BY_KEY else "count"
+    if unit == "pct":
+        return f"{value:.1f}%"
+    if unit == "currency":
+        return charts.money(value)
+    if unit == "hours":
+        return f"{value:.1f} h"
+    if unit == "days":
+        return f"{value:.1f} d"
+    if unit == "points":
+        return f"{value:+.0f}" if key == "nps" else f"±{value:.1f}"
+    if unit == "score":
+        return f"{value:.1f}"
+    return f"{value:,.0f}"
+
+
+def delta(key: str, now, before) -> dict | None:
+    """Change vs the previous value: text, arrow and whether the change is good news."""
+    if now is None or before is None:
+        return None
+    unit = BY_KEY[key].unit
+    change = now - before
+    if unit == "currency":
+        text = f"{100 * change / before:+.1f}%" if before else charts.money(change)
+    elif unit == "pct":
+        text = f"{change:+.1f} pp"
+    elif unit in ("points", "score", "hours", "days"):
+        text = f"{change:+.1f}"
+    else:
+        text = f"{change:+,.0f}"
+    better = BY_KEY[key].higher_is_better
+    good = None if better is None or abs(change) < 1e-12 else (change > 0) == better
+    arrow = "▲" if change > 1e-12 else "▼" if change < -1e-12 else "▶"
+    return {"text": text, "arrow": arrow, "tone": "flat" if good is None else "good" if good else "bad"}
+
+
+def _row(ctx: ReportContext, key: str) -> dict:
+    target = ctx.targets.lookup(key)
+    value = ctx.current.values.get(key)
+    return {
+        "key": key,
+        "label": BY_KEY[key].label,
+        "value": fmt(key, value),
+        "target": None if target is None else fmt(key, target.target),
+        "direction": "" if target is None else ("≥" if (target.direction or ("higher" if BY_KEY[key].higher_is_better else "lower")) == "higher" else "≤"),
+        "status": ctx.current.status.get(key),
+        "delta": delta(key, value, ctx.previous.values.get(key)),
+        "note": ctx.current.notes.get(key) if value is None else None,
+    }
+
+
+_TILES = _env.from_string("""
+<div class="kpi-grid">
+{% for t in tiles %}
+  <div class="kpi rag-{{ t.status or 'none' }}">
+    <div class="kpi-label">{{ t.label }}</div>
+    <div class="kpi-value">{{ t.value }}</div>
+    <div class="kpi-meta">
+      {% if t.delta %}<span class="delta {{ t.delta.tone }}">{{ t.delta.arrow }} {{ t.delta.text }}</span> vs {{ previous }}{% else %}<span class="delta flat">no comparison</span>{% endif %}
+    </div>
+    <div class="kpi-target">{% if t.target %}target {{ t.direction }} {{ t.target }}{% else %}no target{% endif %}</div>
+  </div>
+{% endfor %}
+</div>
+""")
+
+
+def kpi_tiles(ctx: ReportContext, keys: list[str] | None = None) -> str:
+    """The headline tiles: value, target, RAG colour and change vs last month."""
+    tiles = [_row(ctx, k) for k in (keys or HEADLINE)]
+    return _TILES.render(tiles=tiles, previous=ctx.period.previous.start_date.strftime("%b"))
+
+
+_TABLE = _env.from_string("""
+<table class="metric-table">
+  <thead><tr><th>{{ title }}</th><th class="num">{{ period }}</th><th class="num">vs {{ previous }}</th><th class="num">Target</th><th>Status</th></tr></thead>
+  <tbody>
+  {% for r in rows %}
+    <tr>
+      <td>{{ r.label }}{% if r.extra %} <span class="muted">{{ r.extra }}</span>{% endif %}{% if r.note %}<div class="note">{{ r.note }}</div>{% endif %}</td>
+      <td class="num strong">{{ r.value }}</td>
+      <td class="num">{% if r.delta %}<span class="delta {{ r.delta.tone }}">{{ r.delta.arrow }} {{ r.delta.text }}</span>{% else %}–{% endif %}</td>
+      <td class="num muted">{% if r.target %}{{ r.direction }} {{ r.target }}{% else %}–{% endif %}</td>
+      <td>{% if r.status %}<span class="pill rag-{{ r.status }}">{{ r.status }}</span>{% else %}<span class="muted">–</span>{% endif %}</td>
+    </tr>
+  {% endfor %}
+  </tbody>
+</table>
+""")
+
+
+def metric_table(ctx: ReportContext, keys: list[str], title: str = "Metric", extras: dict[str, str] | None = None) -> str:
+    rows = []
+    for key in keys:
+        row = _row(ctx, key)
+        row["extra"] = (extras or {}).get(key)
+        rows.append(row)
+    return _TABLE.render(rows=rows, title=title, period=ctx.period.start_date.strftime("%b %Y"),
+                         previous=ctx.period.previous.start_date.strftime("%b"))
+
+
+def survey_extras(ctx: ReportContext) -> dict[str, str]:
+    v = ctx.current.values
+    extras = {}
+    if v.get("nps_responses") is not None:
+        moe = v.get("nps_moe95")
+        extras["nps"] = f"n={v['nps_responses']}" + (f", ±{moe:.0f}" if moe is not None else "")
+    if v.get("csat_responses") is not None:
+        extras["csat_pct"] = f"n={v['csat_responses']}"
+    if v.get("ces_responses") is not None:
+        extras["ces_avg"] = f"n={v['ces_responses']}"
+    return extras
+
+
+_AT_RISK = _env.from_string("""
+<table class="metric-table at-risk">
+  <thead><tr><th>Customer</th><th>Segment</th><th class="num">MRR</th><th class="num">Health</th><th>Weakest component</th></tr></thead>
+  <tbody>
+  {% for r in rows %}
+    <tr><td>{{ r.name }}</td><td>{{ r.segment }}</td><td class="num">{{ r.mrr }}</td>
+        <td class="num"><span class="pill rag-{{ r.band }}">{{ r.health }}</span></td><td>{{ r.reason }}</td></tr>
+  {% else %}
+    <tr><td colspan="5" class="muted">No customers active in the period.</td></tr>
+  {% endfor %}
+  </tbody>
+</table>
+""")
+
+_COMPONENT_TEXT = {
+    "usage": "low product usage",
+    "feedback": "unhappy survey feedback",
+    "support": "support SLA misses",
+    "payment": "late or missing payments",
+}
+
+
+def at_risk(ctx: ReportContext, limit: int | None = None) -> str:
+    """The customers most at risk: lowest health first, larger MRR first on ties."""
+    limit = ctx.config.report.at_risk_shown if limit is None else limit
+    scores = ctx.current.health.sort_values(["health", "mrr"], ascending=[True, False]).head(limit)
+    rows = [
+        {"name": r.name, "segment": r.segment, "mrr": charts.money(r.mrr), "health": f"{r.health:.0f}",
+         "band": r.band, "reason": f"{_COMPONENT_TEXT.get(r.weakest, r.weakest)} ({getattr(r, r.weakest):.0f}/100)"}
+        for r in scores.itertuples()
+    ]
+    return _AT_RISK.render(rows=rows)
+
+
+_COMMENTS = _env.from_string("""
+<div class="comments">
+{% for c in comments %}
+  <blockquote class="comment tone-{{ c.tone }}"><p>“{{ c.text }}”</p>
+  <footer>{{ c.account }} · NPS {{ c.score }} · {{ c.date }}</footer></blockquote>
+{% else %}
+  <p class="muted">No survey comments this month.</p>
+{% endfor %}
+</div>
+""")
+
+
+def comments(ctx: ReportContext, limit: int | None = None) -> str:
+    """A balanced selection of this month's verbatim NPS comments (escaped: untrusted text)."""
+    limit = ctx.config.report.comments_shown if limit is None else limit
+    surveys = ctx.data.surveys
+    if surveys is None or "comment" not in surveys:
+        return _COMMENTS.render(comments=[])
+    tz = ctx.config.timezone
+    rows = surveys[(surveys["survey"] == "nps") & surveys["comment"].notna()
+                   & (surveys["responded_at"] >= ctx.period.start(tz)) & (surveys["responded_at"] < ctx.period.end(tz))]
+    rows = rows.sort_values("responded_at", ascending=False)
+    names = ctx.data.accounts.set_index("account_id")["name"]
+    groups = [rows[rows["score"] <= 6], rows[rows["score"] >= 9], rows[(rows["score"] >= 7) & (rows["score"] <= 8)]]
+    picked = []
+    while len(picked) < limit and any(len(g) for g in groups):  # alternate detractor, promoter, passive
+        for i, group in enumerate(groups):
+            if len(group) and len(picked) < limit:
+                picked.append(group.iloc[0])
+                groups[i] = group.iloc[1:]
+    items = [{"text": r["comment"], "account": names.get(r["account_id"], r["account_id"]), "score": int(r["score"]),
+              "date": r["responded_at"].strftime("%d %b"),
+              "tone": "bad" if r["score"] <= 6 else "good" if r["score"] >= 9 else "flat"} for r in picked]
+    return _COMMENTS.render(comments=items)
+
+
+_QUALITY = _env.from_string("""
+<table class="metric-table quality">
+  <thead><tr><th>Table</th><th>Source</th><th class="num">Rows</th><th class="num">Rejected</th><th>Findings</th></tr></thead>
+  <tbody>
+  {% for q in rows %}
+    <tr><td>{{ q.table }}</td><td class="muted small">{{ q.location or "not provided" }}</td>
+        <td class="num">{{ "{:,}".format(q.rows) }}</td>
+        <td class="num">{% if q.rejected %}<span class="pill rag-amber">{{ "{:,}".format(q.rejected) }}</span>{% else %}0{% endif %}</td>
+        <td class="small">{% for p in q.problems %}<div>{{ p }}</div>{% else %}<span class="muted">none</span>{% endfor %}</td></tr>
+  {% endfor %}
+  </tbody>
+</table>
+""")
+
+
+def data_quality(ctx: ReportContext) -> str:
+    return _QUALITY.render(rows=list(ctx.data.quality.values()))
+
+
+_PROVENANCE = _env.from_string("""
+<div class="provenance">
+  Period {{ p.period }} ({{ p.timezone }}) · source {{ p.source }} ({{ p.source_kind }}, fingerprint {{ p.fingerprint }}) ·
+  csreport {{ p.csreport_version }} · generated {{ p.generated_at }}
+</div>
+""")
+
+
+def provenance(ctx: ReportContext) -> str:
+    return _PROVENANCE.render(p=ctx.provenance)
+
+
+def figure_row(*figures) -> str:
+    """Charts side by side (two half-width charts make one row on the page)."""
+    cells = "".join(f'<figure class="chart">{charts.to_svg(f)}</figure>' for f in figures)
+    return f'<div class="chart-row">{cells}</div>'  # SVG from our own charts: trusted markup
+
+
+_NARRATIVE = _env.from_string("""
+<div class="narrative"><ul>{% for s in sentences %}<li>{{ s }}</li>{% endfor %}</ul></div>
+""")
+
+
+def _versus_target(ctx: ReportContext, key: str) -> str:
+    target = ctx.targets.lookup(key)
+    status = ctx.current.status.get(key)
+    if target is None or status is None:
+        return ""
+    word = {"green": "meets", "amber": "just misses", "red": "misses"}[status]
+    return f"; {word} the target of {fmt(key, target.target)}"
+
+
+def headline(ctx: ReportContext) -> str:
+    """A few plain sentences on what changed this month and whether it matters."""
+    v, before = ctx.current.values, ctx.previous.values
+    month = ctx.period.previous.start_date.strftime("%B")
+    sentences = []
+    if v.get("mrr_end") is not None and v.get("mrr_start"):
+        growth = 100 * (v["mrr_end"] - v["mrr_start"]) / v["mrr_start"]
+        sentences.append(
+            f"MRR {'grew' if growth >= 0 else 'fell'} {abs(growth):.1f}% to {fmt('mrr_end', v['mrr_end'])}: "
+            f"{fmt('mrr_new', v['mrr_new'])} new, {fmt('mrr_expansion', v['mrr_expansion'])} expansion, "
+            f"{fmt('mrr_churned', v['mrr_churned'])} churned."
+        )
+    for key in ("nrr_pct", "logo_churn_rate_pct"):
+        if v.get(key) is not None:
+            change = delta(key, v[key], before.get(key))
+            since = f", {change['text']} from {month}" if change else ""
+            sentences.append(f"{BY_KEY[key].label} {fmt(key, v[key])}{since}{_versus_target(ctx, key)}.")
+    if v.get("nps") is not None:
+        moe = v.get("nps_moe95")
+        change = delta("nps", v["nps"], before.get("nps"))
+        since = f", {change['text']} from {month}" if change else ""
+        sentences.append(f"NPS {fmt('nps', v['nps'])} (±{moe:.0f}, n={v['nps_responses']}){since}"
+                         f"{_versus_target(ctx, 'nps')}.")
+    if v.get("health_red_pct") is not None:
+        red = (ctx.current.health["band"] == "red").sum()
+        at_risk_mrr = ctx.current.health.loc[ctx.current.health["band"] == "red", "mrr"].sum()
+        sentences.append(f"{red} customers ({fmt('health_red_pct', v['health_red_pct'])}) are in the red health band, "
+                         f"holding {charts.money(at_risk_mrr)} of MRR.")
+    return _NARRATIVE.render(sentences=sentences)

@@ -1,0 +1,80 @@
+"""`csreport run`: execute the report notebook and render it, all-or-nothing.
+
+Everything is written into a hidden staging folder next to the target and moved
+into ``OUT/YYYY-MM/`` only when every step succeeded, so a failed run never leaves
+a half-written report and never touches an earlier good one. A failed notebook is
+kept as ``OUT/YYYY-MM.failed.ipynb`` for debugging.
+"""
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from ..config import load_config
+from ..errors import NotebookError
+from ..periods import Period
+from .execute import execute_notebook
+from .render import report_meta, to_html, to_pdf
+
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "executive_summary.ipynb"
+
+
+def _say(message: str, quiet: bool) -> None:
+    if not quiet:
+        print(f"[csreport] {message}", file=sys.stderr, flush=True)
+
+
+def report_name(period: Period) -> str:
+    return f"customer-success-report-{period}"
+
+
+def run_report(data: Path, period: Period, config: Path | None, out: Path, formats: list[str],
+               on_invalid: str = "stop", targets: Path | None = None, quiet: bool = False) -> Path:
+    """Produce OUT/YYYY-MM/ and return its path."""
+    settings = load_config(config)
+    out.mkdir(parents=True, exist_ok=True)
+    final = out / str(period)
+    failed = out / f"{period}.failed.ipynb"
+    stage = Path(tempfile.mkdtemp(prefix=f".{period}.staging-", dir=out))
+    try:
+        executed = stage / "executive_summary.ipynb"
+        parameters = {"period": str(period), "data": str(data.resolve()), "output_dir": str(stage),
+                      "config": str(config.resolve()) if config else None, "on_invalid": on_invalid,
+                      "targets": str(targets.resolve()) if targets else None}
+        started = time.perf_counter()
+        _say(f"executing {NOTEBOOK.name} for {period} ...", quiet)
+        try:
+            execute_notebook(NOTEBOOK, executed, parameters, progress=not quiet)
+        except NotebookError as exc:
+            if executed.exists():
+                shutil.copy2(executed, failed)
+                raise NotebookError(f"{exc}. The executed notebook with the full traceback is kept at {failed}; "
+                                    f"no report was written and {final} is unchanged.") from exc
+            raise
+        _say(f"executed in {time.perf_counter() - started:.1f} s; rendering {', '.join(formats)} ...", quiet)
+        meta = report_meta(stage / "metrics.json", settings.report.company, settings.report.title, settings.report.paper)
+        html = to_html(executed, meta)
+        if "html" in formats:
+            (stage / f"{report_name(period)}.html").write_text(html, encoding="utf-8")
+        if "pdf" in formats:
+            to_pdf(html, stage / f"{report_name(period)}.pdf", stage)
+        _publish(stage, final)
+        failed.unlink(missing_ok=True)
+        _say(f"report ready in {time.perf_counter() - started:.1f} s: {final}", quiet)
+        return final
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _publish(stage: Path, final: Path) -> None:
+    """Swap the finished staging folder into place; the old report is removed only after."""
+    old = None
+    if final.exists():
+        old = final.with_name(f".{final.name}.old-{time.time_ns()}")
+        final.rename(old)
+    stage.rename(final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
