@@ -52,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--format", default="html,pdf", help="comma-separated: html, pdf (default both)")
     run.add_argument("--out", default="reports", help="output folder (default: reports)")
     run.add_argument("--targets", help="targets YAML (default: the config's 'targets', else the shipped defaults)")
+    run.add_argument("--notebook", help="report notebook to execute (default: notebooks/executive_summary.ipynb)")
     return parser
 
 
@@ -88,7 +89,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--format takes html and/or pdf, got {args.format!r}")
     folder = run_report(Path(args.data), args.period, Path(args.config) if args.config else None, Path(args.out),
                         formats, on_invalid=args.on_invalid, targets=Path(args.targets) if args.targets else None,
-                        quiet=args.quiet)
+                        quiet=args.quiet, **({"notebook": Path(args.notebook)} if args.notebook else {}))
     for name in ("metrics.json", "health.csv") + tuple(f"{report_name(args.period)}.{f}" for f in formats):
         print(folder / name)
     return 0

@@ -32,9 +32,9 @@ cells = [
     md("## Executive summary"),
     code("ui.show(ui.kpi_tiles(report))"),
     code("ui.show(ui.headline(report))"),
-    md("## Revenue and retention"),
     code("ui.show(charts.mrr_bridge(v, report.period.start_date.strftime('%b'), "
          "report.period.previous.start_date.strftime('%b')))"),
+    md("## Revenue and retention", "report-page-break"),
     code("t = report.trends\n"
          "ui.show(ui.figure_row(\n"
          "    charts.trend({'Logo churn': t['logo_churn_rate_pct']}, 'Monthly logo churn',\n"

@@ -77,7 +77,7 @@ def mrr_bridge(bridge: dict[str, float], period_label: str, previous_label: str)
     """Waterfall: start → new, reactivation, expansion, −contraction, −churned → end."""
     steps = [("mrr_new", "New", 1), ("mrr_reactivation", "Reactivation", 1), ("mrr_expansion", "Expansion", 1),
              ("mrr_contraction", "Contraction", -1), ("mrr_churned", "Churned", -1)]
-    fig, ax = _figure(7.0, 2.9)
+    fig, ax = _figure(7.0, 2.6)
     with plt.rc_context(STYLE):
         labels = [f"MRR {previous_label}"] + [s[1] for s in steps] + [f"MRR {period_label}"]
         level = bridge["mrr_start"]
@@ -131,6 +131,7 @@ def feature_adoption(adoption: dict[str, float], top: int = 10):
     with plt.rc_context(STYLE):
         names = [k.replace("_", " ") for k, _ in items]
         values = [v for _, v in items]
+        ax.set_axisbelow(True)
         ax.barh(names, values, color=ACCENT, height=0.6)
         for y, v in enumerate(values):
             ax.text(v + 1, y, f"{v:.0f}%", va="center", fontsize=8, color=INK)
@@ -143,7 +144,7 @@ def feature_adoption(adoption: dict[str, float], top: int = 10):
 
 def health_mix(counts: dict[str, int]):
     """One stacked bar: customers by health band."""
-    fig, ax = _figure(3.45, 1.25)
+    fig, ax = _figure(7.0, 1.1)
     with plt.rc_context(STYLE):
         total = sum(counts.values()) or 1
         left = 0.0

@@ -16,6 +16,7 @@ _env = Environment(autoescape=select_autoescape(default=True, default_for_string
                    lstrip_blocks=True)
 
 HEADLINE = ["nps", "csat_pct", "logo_churn_rate_pct", "grr_pct", "nrr_pct", "mrr_end", "health_green_pct"]
+TILE_LABELS = {"grr_pct": "GRR (monthly)", "nrr_pct": "NRR (monthly)", "health_green_pct": "Health mix"}
 
 
 def show(item) -> None:
@@ -92,6 +93,7 @@ _TILES = _env.from_string("""
       {% if t.delta %}<span class="delta {{ t.delta.tone }}">{{ t.delta.arrow }} {{ t.delta.text }}</span> vs {{ previous }}{% else %}<span class="delta flat">no comparison</span>{% endif %}
     </div>
     <div class="kpi-target">{% if t.target %}target {{ t.direction }} {{ t.target }}{% else %}no target{% endif %}</div>
+    {% if t.mix %}<div class="kpi-mix"><span class="g">{{ t.mix.green }}</span> healthy · <span class="a">{{ t.mix.amber }}</span> watch · <span class="r">{{ t.mix.red }}</span> at risk</div>{% endif %}
   </div>
 {% endfor %}
 </div>
@@ -101,6 +103,11 @@ _TILES = _env.from_string("""
 def kpi_tiles(ctx: ReportContext, keys: list[str] | None = None) -> str:
     """The headline tiles: value, target, RAG colour and change vs last month."""
     tiles = [_row(ctx, k) for k in (keys or HEADLINE)]
+    for tile in tiles:
+        tile["label"] = TILE_LABELS.get(tile["key"], tile["label"])
+        if tile["key"] == "health_green_pct":  # the health tile shows the whole mix
+            tile["mix"] = {band: fmt(f"health_{band}_pct", ctx.current.values.get(f"health_{band}_pct"))
+                           for band in ("green", "amber", "red")}
     return _TILES.render(tiles=tiles, previous=ctx.period.previous.start_date.strftime("%b"))
 
 
@@ -203,11 +210,14 @@ def comments(ctx: ReportContext, limit: int | None = None) -> str:
     rows = rows.sort_values("responded_at", ascending=False)
     names = ctx.data.accounts.set_index("account_id")["name"]
     groups = [rows[rows["score"] <= 6], rows[rows["score"] >= 9], rows[(rows["score"] >= 7) & (rows["score"] <= 8)]]
-    picked = []
+    groups = [g.drop_duplicates("comment") for g in groups]
+    picked, seen = [], set()
     while len(picked) < limit and any(len(g) for g in groups):  # alternate detractor, promoter, passive
         for i, group in enumerate(groups):
             if len(group) and len(picked) < limit:
-                picked.append(group.iloc[0])
+                if group.iloc[0]["comment"] not in seen:
+                    picked.append(group.iloc[0])
+                    seen.add(group.iloc[0]["comment"])
                 groups[i] = group.iloc[1:]
     items = [{"text": r["comment"], "account": names.get(r["account_id"], r["account_id"]), "score": int(r["score"]),
               "date": r["responded_at"].strftime("%d %b"),

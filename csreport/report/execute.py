@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import nbformat
 import papermill as pm
 from papermill.exceptions import PapermillExecutionError
 
-from ..errors import NotebookError
+from ..errors import ConfigError, DataError, NotebookError
 
 _SECRET_NAME = re.compile(r"pass(word)?|secret|token|api_?key|credential", re.IGNORECASE)
 
@@ -34,6 +35,25 @@ def execute_notebook(notebook: Path, output: Path, parameters: dict, progress: b
             cwd=str(notebook.parent), progress_bar=progress, log_output=False, request_save_on_cell_execute=False,
         )
     except PapermillExecutionError as exc:
-        raise NotebookError(
-            f"cell {exc.exec_count} of {notebook.name} failed (cell index {exc.cell_index}): {exc.ename}: {exc.evalue}"
-        ) from exc
+        # bad input or config found inside the notebook keeps its own exit code (3 or 2)
+        kind = {"InvalidDataError": DataError, "DataError": DataError, "ConfigError": ConfigError}.get(exc.ename)
+        if kind is not None:
+            raise kind(exc.evalue) from exc
+        where = _describe_cell(output, notebook.name)
+        raise NotebookError(f"{where} failed: {exc.ename}: {exc.evalue}") from exc
+
+
+def _describe_cell(executed: Path, name: str) -> str:
+    """'cell 3 of report.ipynb ("first line")', numbered as in the source notebook.
+
+    Papermill adds cells to its output (the injected parameters, error banners);
+    they are skipped so the number matches what the analyst sees in Jupyter.
+    """
+    added = {"injected-parameters", "papermill-error-cell-tag"}
+    cells = [c for c in nbformat.read(str(executed), as_version=4).cells
+             if not added & set(c.metadata.get("tags", []))]
+    for number, cell in enumerate(cells, start=1):
+        if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+            source = cell.source.strip()
+            return f'cell {number} of {name} ("{source.splitlines()[0][:80] if source else ""}")'
+    return f"a cell of {name}"

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from ..config import load_config
-from ..errors import NotebookError
+from ..errors import ConfigError, DataError, NotebookError
 from ..periods import Period
 from .execute import execute_notebook
 from .render import report_meta, to_html, to_pdf
@@ -32,7 +32,8 @@ def report_name(period: Period) -> str:
 
 
 def run_report(data: Path, period: Period, config: Path | None, out: Path, formats: list[str],
-               on_invalid: str = "stop", targets: Path | None = None, quiet: bool = False) -> Path:
+               on_invalid: str = "stop", targets: Path | None = None, quiet: bool = False,
+               notebook: Path = NOTEBOOK) -> Path:
     """Produce OUT/YYYY-MM/ and return its path."""
     settings = load_config(config)
     out.mkdir(parents=True, exist_ok=True)
@@ -45,13 +46,13 @@ def run_report(data: Path, period: Period, config: Path | None, out: Path, forma
                       "config": str(config.resolve()) if config else None, "on_invalid": on_invalid,
                       "targets": str(targets.resolve()) if targets else None}
         started = time.perf_counter()
-        _say(f"executing {NOTEBOOK.name} for {period} ...", quiet)
+        _say(f"executing {notebook.name} for {period} ...", quiet)
         try:
-            execute_notebook(NOTEBOOK, executed, parameters, progress=not quiet)
-        except NotebookError as exc:
+            execute_notebook(notebook, executed, parameters, progress=not quiet)
+        except (NotebookError, DataError, ConfigError) as exc:
             if executed.exists():
                 shutil.copy2(executed, failed)
-                raise NotebookError(f"{exc}. The executed notebook with the full traceback is kept at {failed}; "
+                raise type(exc)(f"{exc}. The executed notebook with the full traceback is kept at {failed}; "
                                     f"no report was written and {final} is unchanged.") from exc
             raise
         _say(f"executed in {time.perf_counter() - started:.1f} s; rendering {', '.join(formats)} ...", quiet)

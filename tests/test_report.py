@@ -1,0 +1,125 @@
+"""The whole `csreport run` pipeline on the hand-computed company (period 2026-03)."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import nbformat
+import pytest
+from pypdf import PdfReader
+
+from conftest import run_cli, write_company
+from csreport.errors import NotebookError
+from csreport.report.execute import check_parameters
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("report")
+    source = write_company(tmp / "company")
+    os.environ["CSREPORT_SMTP_PASSWORD"] = "hunter2-never-print-me"  # must not leak into any output
+    code, out, err = run_cli("run", "--data", source, "--period", "2026-03", "--out", tmp / "reports", "--quiet")
+    assert code == 0, err
+    return tmp / "reports" / "2026-03", out
+
+
+def test_run_writes_every_output(report):
+    folder, stdout = report
+    names = {p.name for p in folder.iterdir()}
+    assert {"executive_summary.ipynb", "customer-success-report-2026-03.html", "customer-success-report-2026-03.pdf",
+            "metrics.json", "health.csv"} <= names
+    assert str(folder / "customer-success-report-2026-03.pdf") in stdout
+    # no staging folder or failed notebook left behind
+    assert not [p for p in folder.parent.iterdir() if p.name.startswith(".") or p.name.endswith(".failed.ipynb")]
+
+
+def test_metrics_json_matches_hand_computed_values(report):
+    doc = json.loads((report[0] / "metrics.json").read_text())
+    assert doc["metrics"]["nps"] == pytest.approx(25.0)  # see test_metrics_company.test_surveys
+    assert doc["metrics"]["nrr_pct"] == pytest.approx(100 * 280 / 610)
+    assert doc["status"]["nps"] == "red"  # 25 misses the default target 40 by more than 10
+    assert doc["provenance"]["fingerprint"]
+
+
+def test_html_shows_kpis_and_no_code(report):
+    html = (report[0] / "customer-success-report-2026-03.html").read_text()
+    # NPS +25, NRR 100*280/610 = 45.9 %, logo churn 25.0 %: the values of metrics.json
+    assert "+25" in html and "45.9%" in html and "25.0%" in html
+    assert "build_report(" not in html and "import " not in html and "In&nbsp;[" not in html
+    assert "<script" not in html.lower()  # no JavaScript at all in the report
+
+
+def test_untrusted_text_is_escaped(report):
+    html = (report[0] / "customer-success-report-2026-03.html").read_text()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # survey comment S2
+    assert "Acme &lt;b&gt;Corp&lt;/b&gt;" in html or "Acme <b>Corp</b>" not in html
+
+
+def test_pdf_parses_with_kpi_text(report):
+    reader = PdfReader(report[0] / "customer-success-report-2026-03.pdf")
+    assert 3 <= len(reader.pages) <= 8
+    first = reader.pages[0].extract_text()
+    assert "Customer Success Report" in first and "March 2026" in first
+    assert "+25" in first and "45.9%" in first and "25.0%" in first
+    text = "".join(page.extract_text() for page in reader.pages)
+    assert "Page 1 of" in text
+
+
+def test_no_secret_in_any_output(report):
+    for path in report[0].rglob("*"):
+        if path.is_file():
+            assert b"hunter2-never-print-me" not in path.read_bytes(), path
+
+
+def test_secret_looking_parameters_are_refused():
+    with pytest.raises(NotebookError, match="secret"):
+        check_parameters({"period": "2026-03", "smtp_password": "x"})
+
+
+def test_notebooks_are_committed_clean():
+    for path in (ROOT / "notebooks").glob("*.ipynb"):
+        nb = nbformat.read(path, as_version=4)
+        assert any("parameters" in c.metadata.get("tags", []) for c in nb.cells), path
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                assert cell.outputs == [] and cell.execution_count is None, f"{path.name}: strip outputs (nbstripout)"
+
+
+def _failing_notebook(tmp_path: Path) -> Path:
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("period = None\ndata = None\nconfig = None\ntargets = None\noutput_dir = None\n"
+                                  "on_invalid = 'stop'", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("x = 1"),
+        nbformat.v4.new_code_cell("raise ValueError('the numbers do not add up')"),
+    ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    path = tmp_path / "broken.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def test_failing_cell_keeps_the_earlier_report(report, tmp_path):
+    out = report[0].parent
+    before = {p.name: p.read_bytes() for p in report[0].iterdir()}
+    source = write_company(tmp_path / "company")
+    code, _, err = run_cli("run", "--data", source, "--period", "2026-03", "--out", out, "--quiet",
+                           "--notebook", _failing_notebook(tmp_path))
+    assert code == 4
+    assert 'cell 3 of broken.ipynb ("raise ValueError(' in err
+    assert "failed: ValueError: the numbers do not add up" in err
+    failed = out / "2026-03.failed.ipynb"
+    assert failed.exists() and "the numbers do not add up" in failed.read_text()
+    assert {p.name: p.read_bytes() for p in report[0].iterdir()} == before  # untouched
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+    failed.unlink()
+
+
+def test_invalid_data_in_run_exits_3_and_writes_no_report(tmp_path):
+    source = write_company(tmp_path / "company", tickets=[("T1", "NOPE", "2026-03-02T10:00:00Z", "", "")])
+    code, _, err = run_cli("run", "--data", source, "--period", "2026-03", "--out", tmp_path / "out", "--quiet",
+                           "--format", "html")
+    assert code == 3
+    assert "tickets.account_id: unknown account_id" in err
+    assert not (tmp_path / "out" / "2026-03").exists()
