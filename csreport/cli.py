@@ -16,6 +16,8 @@ from .config import load_config
 from .errors import ConfigError, CsreportError
 from .periods import Period
 
+DEFAULT_HISTORY = Path("reports") / "history.sqlite"
+
 
 def _period(text: str) -> Period:
     try:
@@ -24,9 +26,10 @@ def _period(text: str) -> Period:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
-def _add_data_args(parser: argparse.ArgumentParser) -> None:
+def _add_data_args(parser: argparse.ArgumentParser, with_period: bool = True) -> None:
     parser.add_argument("--data", required=True, help="folder of CSV/Parquet tables, or a DuckDB file")
-    parser.add_argument("--period", required=True, type=_period, help="month to report, YYYY-MM")
+    if with_period:
+        parser.add_argument("--period", required=True, type=_period, help="month to report, YYYY-MM")
     parser.add_argument("--config", help="YAML config file (column mapping, time zone, SLA, ...)")
     parser.add_argument("--on-invalid", choices=["stop", "quarantine"], default="stop",
                         help="stop at invalid rows (default), or set them aside in a rejects file and go on")
@@ -47,11 +50,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     metrics = commands.add_parser("metrics", help="print metrics.json for one period (no notebook)")
     _add_data_args(metrics)
+    metrics.add_argument("--targets", help="targets YAML (default: the config's 'targets', else the shipped defaults)")
+    metrics.add_argument("--history", default=str(DEFAULT_HISTORY), help=f"history store to compare with "
+                         f"(read only; default {DEFAULT_HISTORY})")
+
+    backfill = commands.add_parser("backfill", help="compute and record many periods in the history store")
+    _add_data_args(backfill, with_period=False)
+    backfill.add_argument("--from", dest="from_", required=True, type=_period, help="first month, YYYY-MM")
+    backfill.add_argument("--to", required=True, type=_period, help="last month, YYYY-MM")
+    backfill.add_argument("--targets", help="targets YAML")
+    backfill.add_argument("--history", default=str(DEFAULT_HISTORY), help=f"history store (default {DEFAULT_HISTORY})")
     run = commands.add_parser("run", help="execute the report notebook and render HTML/PDF into OUT/YYYY-MM/")
     _add_data_args(run)
     run.add_argument("--format", default="html,pdf", help="comma-separated: html, pdf (default both)")
     run.add_argument("--out", default="reports", help="output folder (default: reports)")
     run.add_argument("--targets", help="targets YAML (default: the config's 'targets', else the shipped defaults)")
+    run.add_argument("--history", help="history store to compare with and record into (default OUT/history.sqlite)")
     run.add_argument("--notebook", help="report notebook to execute (default: notebooks/executive_summary.ipynb)")
     return parser
 
@@ -65,18 +79,51 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _targets(args: argparse.Namespace, config):
+    from .benchmark.targets import load_targets
+
+    path = args.targets or (str(config.resolve(config.targets)) if config.targets else None)
+    return load_targets(path)
+
+
 def cmd_metrics(args: argparse.Namespace) -> int:
+    from .benchmark.evaluate import evaluate
+    from .benchmark.history import History
     from .data import load_dataset
-    from .metrics import compute_metrics
 
     config = load_config(args.config)
     rejects = args.rejects or Path("csreport-rejects") / str(args.period)
     data = load_dataset(args.data, config, on_invalid=args.on_invalid, rejects_dir=rejects, quiet=args.quiet)
-    result = compute_metrics(data, args.period, config)
-    document = result.to_json()
-    document["data_quality"] = {name: q.__dict__ for name, q in data.quality.items()}
-    json.dump(document, sys.stdout, indent=2, ensure_ascii=False)
+    # reads the history for deltas, never writes it: only `run` and `backfill` record
+    result = evaluate(data, args.period, config, _targets(args, config), History(args.history))
+    json.dump(result.document(data), sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")
+    return 0
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    import time
+
+    from .benchmark.evaluate import evaluate
+    from .benchmark.history import History
+    from .data import load_dataset
+
+    if args.to < args.from_:
+        raise ConfigError(f"--to {args.to} is before --from {args.from_}")
+    config = load_config(args.config)
+    data = load_dataset(args.data, config, on_invalid=args.on_invalid,
+                        rejects_dir=args.rejects or Path("csreport-rejects") / "backfill", quiet=args.quiet)
+    targets, history = _targets(args, config), History(args.history)
+    periods = args.from_.range_to(args.to)
+    started = time.perf_counter()
+    # one pass over the events for every month, then pure pandas per period
+    aggregates = data.events.aggregates(periods[0].previous, periods[-1]) if data.events is not None else None
+    for i, period in enumerate(periods, start=1):
+        rows = evaluate(data, period, config, targets, history, aggregates).record(history, data.fingerprint)
+        if not args.quiet:
+            print(f"[csreport] {period}: {rows} rows recorded ({i}/{len(periods)}, "
+                  f"{time.perf_counter() - started:.1f} s)", file=sys.stderr, flush=True)
+    print(f"{len(periods)} periods recorded in {args.history}")
     return 0
 
 
@@ -89,13 +136,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--format takes html and/or pdf, got {args.format!r}")
     folder = run_report(Path(args.data), args.period, Path(args.config) if args.config else None, Path(args.out),
                         formats, on_invalid=args.on_invalid, targets=Path(args.targets) if args.targets else None,
-                        quiet=args.quiet, **({"notebook": Path(args.notebook)} if args.notebook else {}))
+                        quiet=args.quiet, history=Path(args.history) if args.history else None,
+                        **({"notebook": Path(args.notebook)} if args.notebook else {}))
     for name in ("metrics.json", "health.csv") + tuple(f"{report_name(args.period)}.{f}" for f in formats):
         print(folder / name)
     return 0
 
 
-COMMANDS = {"demo": cmd_demo, "metrics": cmd_metrics, "run": cmd_run}
+COMMANDS = {"demo": cmd_demo, "metrics": cmd_metrics, "backfill": cmd_backfill, "run": cmd_run}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -85,6 +85,11 @@ class Config(_Strict):
     # where the config came from, so relative paths inside it resolve next to it
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
 
+    def resolve(self, path: str) -> Path:
+        """A path from the config, relative to the config file's folder."""
+        candidate = Path(path)
+        return candidate if candidate.is_absolute() else self.base_dir / candidate
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:

@@ -23,11 +23,12 @@ cells = [
          'config = None\n'
          'targets = None\n'
          'output_dir = "../reports/notebook"\n'
+         'history = "../reports/history.sqlite"  # read only here; `csreport run` records into it\n'
          'on_invalid = "stop"', "parameters", "report-exclude"),
     code("from csreport.report import charts\n"
          "from csreport.report import components as ui\n"
          "from csreport.report.context import build_report\n\n"
-         "report = build_report(data, period, config, output_dir, on_invalid, targets)\n"
+         "report = build_report(data, period, config, output_dir, on_invalid, targets, history)\n"
          "v = report.values", "report-exclude"),
     md("## Executive summary"),
     code("ui.show(ui.kpi_tiles(report))"),

@@ -34,6 +34,12 @@ class EngagementAggregates:
     account_months: pd.DataFrame
     account_features: pd.DataFrame
 
+    def subset(self, account_ids: set[str]) -> "EngagementAggregates":
+        return EngagementAggregates(
+            *(frame[frame["account_id"].isin(account_ids)].reset_index(drop=True)
+              for frame in (self.account_days, self.account_months, self.account_features))
+        )
+
     def for_month(self, period: Period) -> "EngagementAggregates":
         month = str(period)
         return EngagementAggregates(

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -46,6 +46,15 @@ class Dataset:
     source_kind: str
     fingerprint: str
     quality: dict[str, TableQuality]
+
+    def subset(self, account_ids: set[str]) -> "Dataset":
+        """The same dataset restricted to some accounts (e.g. one segment); events stay in DuckDB."""
+        def keep(frame: pd.DataFrame | None, column: str = "account_id") -> pd.DataFrame | None:
+            return None if frame is None else frame[frame[column].isin(account_ids)].reset_index(drop=True)
+
+        return replace(self, accounts=keep(self.accounts), revenue=keep(self.revenue), surveys=keep(self.surveys),
+                       tickets=keep(self.tickets), referrals=keep(self.referrals, "referrer_account_id"),
+                       invoices=keep(self.invoices))
 
 
 def _say(message: str, quiet: bool) -> None:

@@ -23,6 +23,7 @@ class PeriodMetrics:
     notes: dict
     health: pd.DataFrame
     movements: pd.DataFrame
+    stats: dict = field(default_factory=dict)  # (n, variance) of survey metrics, for significance
     status: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
@@ -66,7 +67,21 @@ def compute_metrics(
         for key in summary.values:
             summary.notes[key] = f"computed without the {', '.join(missing)} component(s): their table is missing"
     result.update(summary)
-    return PeriodMetrics(period, result.values, result.notes, scores, revenue.movements(data.revenue, period))
+    stats = surveys.survey_stats(data.surveys, start, end)
+    return PeriodMetrics(period, result.values, result.notes, scores, revenue.movements(data.revenue, period), stats)
+
+
+def compute_segments(data: Dataset, period: Period, config: Config,
+                     aggregates: EngagementAggregates | None = None) -> dict[str, PeriodMetrics]:
+    """Every metric per segment of the accounts table (SMB, Mid-Market, ... as the data holds them)."""
+    if data.events is not None and aggregates is None:
+        aggregates = data.events.aggregates(period, period)
+    out = {}
+    for segment, accounts in data.accounts.groupby("segment")["account_id"]:
+        ids = set(accounts)
+        out[str(segment)] = compute_metrics(data.subset(ids), period, config,
+                                            aggregates.subset(ids) if aggregates is not None else None)
+    return out
 
 
 def _health_table(data: Dataset, period: Period, config: Config, customers: set[str], month_events):

@@ -87,3 +87,23 @@ def survey_metrics(surveys: pd.DataFrame | None, start: pd.Timestamp, end: pd.Ti
     out.put("ces_avg", ces_avg(ces), none.format("CES"))
     out.put("ces_responses", len(ces))
     return out
+
+
+def survey_stats(surveys: pd.DataFrame | None, start: pd.Timestamp, end: pd.Timestamp) -> dict[str, tuple]:
+    """(n, per-response variance) behind nps, csat_pct and ces_avg, for significance tests.
+
+    Variances are in share units for NPS (p + d − (p − d)²) and CSAT (p(1 − p)), and in
+    score units for CES (sample variance, n − 1 in the denominator).
+    """
+    if surveys is None:
+        return {}
+    stats: dict[str, tuple] = {}
+    nps_scores = responses_in(surveys, "nps", start, end)
+    shares = nps_shares(nps_scores)
+    stats["nps"] = (len(nps_scores), None if shares is None else nps_variance(*shares))
+    csat = responses_in(surveys, "csat", start, end)
+    share = None if csat.empty else float((csat >= 4).mean())
+    stats["csat_pct"] = (len(csat), None if share is None else share * (1 - share))
+    ces = responses_in(surveys, "ces", start, end)
+    stats["ces_avg"] = (len(ces), float(ces.var(ddof=1)) if len(ces) > 1 else None)
+    return stats

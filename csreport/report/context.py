@@ -14,7 +14,9 @@ from pathlib import Path
 import pandas as pd
 
 from .. import __version__
-from ..benchmark.targets import Targets, load_targets, statuses
+from ..benchmark.evaluate import Evaluation, evaluate
+from ..benchmark.history import ALL, History
+from ..benchmark.targets import Targets, load_targets
 from ..config import Config, load_config
 from ..data import Dataset, load_dataset
 from ..metrics import PeriodMetrics, compute_metrics
@@ -32,6 +34,7 @@ class ReportContext:
     data: Dataset
     current: PeriodMetrics
     previous: PeriodMetrics
+    evaluation: Evaluation
     trends: pd.DataFrame  # index 'YYYY-MM', one column per metric key
     targets: Targets
     provenance: dict = field(default_factory=dict)
@@ -54,26 +57,26 @@ def _trends(data: Dataset, config: Config, period: Period) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index").astype(float)
 
 
-def _resolve(config: Config, path: str | None) -> Path | None:
-    if path is None:
-        return None
-    candidate = Path(path)
-    return candidate if candidate.is_absolute() else config.base_dir / candidate
+RECORD = ".history-record.json"  # what `csreport run` records in the history store once the report is published
 
 
-def build_report(data: str | Path, period: str | None, config: str | Path | None = None, output_dir: str | Path = ".",
-                 on_invalid: str = "stop", targets: str | Path | None = None) -> ReportContext:
-    """Compute the report's content and write metrics.json and health.csv to ``output_dir``."""
+def build_report(data: str | Path, period: str | None, config: str | Path | None = None,
+                 output_dir: str | Path = ".", on_invalid: str = "stop", targets: str | Path | None = None,
+                 history: str | Path | None = None) -> ReportContext:
+    """Compute the report's content and write metrics.json and health.csv to ``output_dir``.
+
+    The history store is only read here (deltas, significance); `csreport run` records
+    the period after the report was rendered successfully.
+    """
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     settings = load_config(config)
     p = Period.parse(period) if period else Period.last_complete()
     dataset = load_dataset(data, settings, on_invalid=on_invalid, rejects_dir=out / "rejects")
     aggregates = dataset.events.aggregates(p.previous, p) if dataset.events is not None else None
-    current = compute_metrics(dataset, p, settings, aggregates)
+    goal = load_targets(targets or (settings.resolve(settings.targets) if settings.targets else None))
+    evaluation = evaluate(dataset, p, settings, goal, History(history) if history else None, aggregates)
     previous = compute_metrics(dataset, p.previous, settings, aggregates)
-    goal = load_targets(targets or _resolve(settings, settings.targets))
-    current.status = statuses(current.values, goal)
     provenance = {
         "period": str(p),
         "source": str(data),
@@ -83,14 +86,18 @@ def build_report(data: str | Path, period: str | None, config: str | Path | None
         "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "timezone": settings.timezone,
     }
-    context = ReportContext(p, settings, dataset, current, previous, _trends(dataset, settings, p), goal, provenance)
+    context = ReportContext(p, settings, dataset, evaluation.current, previous, evaluation,
+                            _trends(dataset, settings, p), goal, provenance)
     write_outputs(context, out)
     return context
 
 
 def write_outputs(context: ReportContext, out: Path) -> None:
-    document = context.current.to_json()
-    document["data_quality"] = {name: q.__dict__ for name, q in context.data.quality.items()}
-    document["provenance"] = context.provenance
+    document = context.evaluation.document(context.data, context.provenance)
     (out / "metrics.json").write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     context.current.health.to_csv(out / "health.csv", index=False, float_format="%.4f")
+    ev = context.evaluation
+    record = {"period": str(context.period), "fingerprint": context.data.fingerprint,
+              "values": {ALL: ev.current.values} | {k: s.values for k, s in ev.segments.items()},
+              "stats": {ALL: ev.current.stats} | {k: s.stats for k, s in ev.segments.items()}}
+    (out / RECORD).write_text(json.dumps(record), encoding="utf-8")

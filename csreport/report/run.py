@@ -7,16 +7,19 @@ kept as ``OUT/YYYY-MM.failed.ipynb`` for debugging.
 """
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from ..benchmark.history import History
 from ..config import load_config
 from ..errors import ConfigError, DataError, NotebookError
 from ..periods import Period
 from .execute import execute_notebook
+from .context import RECORD
 from .render import report_meta, to_html, to_pdf
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "executive_summary.ipynb"
@@ -33,10 +36,11 @@ def report_name(period: Period) -> str:
 
 def run_report(data: Path, period: Period, config: Path | None, out: Path, formats: list[str],
                on_invalid: str = "stop", targets: Path | None = None, quiet: bool = False,
-               notebook: Path = NOTEBOOK) -> Path:
-    """Produce OUT/YYYY-MM/ and return its path."""
+               notebook: Path = NOTEBOOK, history: Path | None = None) -> Path:
+    """Produce OUT/YYYY-MM/, record the period in the history store, and return the folder."""
     settings = load_config(config)
     out.mkdir(parents=True, exist_ok=True)
+    history = history or out / "history.sqlite"
     final = out / str(period)
     failed = out / f"{period}.failed.ipynb"
     stage = Path(tempfile.mkdtemp(prefix=f".{period}.staging-", dir=out))
@@ -44,7 +48,7 @@ def run_report(data: Path, period: Period, config: Path | None, out: Path, forma
         executed = stage / "executive_summary.ipynb"
         parameters = {"period": str(period), "data": str(data.resolve()), "output_dir": str(stage),
                       "config": str(config.resolve()) if config else None, "on_invalid": on_invalid,
-                      "targets": str(targets.resolve()) if targets else None}
+                      "targets": str(targets.resolve()) if targets else None, "history": str(history.resolve())}
         started = time.perf_counter()
         _say(f"executing {notebook.name} for {period} ...", quiet)
         try:
@@ -62,12 +66,23 @@ def run_report(data: Path, period: Period, config: Path | None, out: Path, forma
             (stage / f"{report_name(period)}.html").write_text(html, encoding="utf-8")
         if "pdf" in formats:
             to_pdf(html, stage / f"{report_name(period)}.pdf", stage)
+        _record(stage / RECORD, History(history))
         _publish(stage, final)
         failed.unlink(missing_ok=True)
         _say(f"report ready in {time.perf_counter() - started:.1f} s: {final}", quiet)
         return final
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def _record(record_file: Path, history: History) -> None:
+    """Write the staged metrics into the history store (one transaction), then drop the staging file."""
+    if not record_file.exists():  # a custom notebook that does not call build_report
+        return
+    record = json.loads(record_file.read_text(encoding="utf-8"))
+    stats = {seg: {k: tuple(v) for k, v in s.items()} for seg, s in record["stats"].items()}
+    history.write_period(record["period"], record["values"], stats, record["fingerprint"])
+    record_file.unlink()
 
 
 def _publish(stage: Path, final: Path) -> None:
