@@ -39,6 +39,7 @@ def run_report(data: Path, period: Period, config: Path | None, out: Path, forma
                notebook: Path = NOTEBOOK, history: Path | None = None) -> Path:
     """Produce OUT/YYYY-MM/, record the period in the history store, and return the folder."""
     settings = load_config(config)
+    out = out.resolve()  # the notebook runs in notebooks/: every path it gets must be absolute
     out.mkdir(parents=True, exist_ok=True)
     history = history or out / "history.sqlite"
     final = out / str(period)
