@@ -1,0 +1,194 @@
+"""Targets and status (SPEC §4), the history store, comparison, segments and backfill."""
+from __future__ import annotations
+
+import json
+import multiprocessing
+import sqlite3
+
+import pytest
+
+from conftest import REVENUE, SURVEYS, metrics_of, run_cli, write_company
+from csreport.benchmark.compare import comparison
+from csreport.benchmark.history import History
+from csreport.benchmark.targets import Target, Targets, load_targets, status
+from csreport.errors import ConfigError
+from csreport.periods import Period
+
+
+def test_status_boundaries_higher_is_better():
+    t = Target(target=40, amber=10)
+    assert status(40.0, "nps", t) == "green"  # exactly on target
+    assert status(30.0, "nps", t) == "amber"  # misses by exactly the tolerance
+    assert status(29.999, "nps", t) == "red"
+    assert status(None, "nps", t) is None
+    assert status(50.0, "nps", None) is None
+
+
+def test_status_boundaries_lower_is_better():
+    t = Target(target=1.0, amber=0.5)
+    assert status(1.0, "logo_churn_rate_pct", t) == "green"
+    assert status(0.2, "logo_churn_rate_pct", t) == "green"
+    assert status(1.5, "logo_churn_rate_pct", t) == "amber"
+    assert status(1.5000001, "logo_churn_rate_pct", t) == "red"
+    # float noise must not push an exact boundary over: 0.1 + 0.2 is 0.30000000000000004
+    assert status(0.1 + 0.2, "frt_median_hours", Target(target=0.3)) == "green"
+
+
+def test_segment_target_overrides_and_inherits_tolerance():
+    targets = Targets(metrics={"logo_churn_rate_pct": Target(target=1.0, amber=0.5)},
+                      segments={"SMB": {"logo_churn_rate_pct": Target(target=2.5)}})
+    smb = targets.lookup("logo_churn_rate_pct", "SMB")
+    assert (smb.target, smb.amber) == (2.5, 0.5)
+    assert targets.lookup("logo_churn_rate_pct", "Enterprise").target == 1.0
+
+
+def test_invalid_targets_file(tmp_path):
+    path = tmp_path / "t.yaml"
+    path.write_text("metrics:\n  nps_score: {target: 40}\n")
+    with pytest.raises(ConfigError) as err:
+        load_targets(path)
+    assert "nps_score" in str(err.value) and "unknown metric" in str(err.value)
+    path.write_text("metrics:\n  csat_pct: {target: high}\n")
+    with pytest.raises(ConfigError, match="csat_pct.target"):
+        load_targets(path)
+    path.write_text("metrics:\n  mrr_start: {target: 5}\n")  # no natural direction
+    with pytest.raises(ConfigError, match="direction"):
+        load_targets(path)
+
+
+def test_default_targets_load_with_sources():
+    targets = load_targets(None)
+    assert targets.metrics["nps"].target == 40 and targets.metrics["nps"].source
+
+
+def test_metrics_json_status_from_targets(company, tmp_path):
+    path = tmp_path / "t.yaml"
+    # NPS 25: target 25 -> green; churn 25 % lower-is-better, target 20 amber 5 -> amber; GRR 37.7 vs 90 -> red
+    path.write_text("metrics:\n  nps: {target: 25}\n  logo_churn_rate_pct: {target: 20, amber: 5}\n"
+                    "  grr_pct: {target: 90, amber: 5}\n")
+    doc = metrics_of(company, "2026-03", "--targets", str(path))
+    assert doc["status"]["nps"] == "green"
+    assert doc["status"]["logo_churn_rate_pct"] == "amber"
+    assert doc["status"]["grr_pct"] == "red"
+    assert doc["status"]["csat_pct"] is None  # no target in this file
+
+
+def _values(**kw):
+    return {"": kw}
+
+
+def test_history_upsert_is_idempotent(tmp_path):
+    store = History(tmp_path / "h.sqlite")
+    store.write_period("2026-03", {"": {"nps": 25.0, "csat_pct": 60.0}, "SMB": {"nps": 10.0}}, {}, "abc")
+    store.write_period("2026-03", {"": {"nps": 30.0, "csat_pct": 60.0}, "SMB": {"nps": 10.0}}, {}, "abc")
+    assert store.count() == 3
+    assert store.read(["2026-03"])["2026-03"]["nps"][0] == 30.0
+
+
+def test_interrupted_write_leaves_store_unchanged(tmp_path):
+    store = History(tmp_path / "h.sqlite")
+    store.write_period("2026-03", {"": {"nps": 25.0}}, {}, "abc")
+    # a value SQLite cannot bind fails half-way through the inserts: the delete must roll back too
+    with pytest.raises(Exception):
+        store.write_period("2026-03", {"": {"csat_pct": 1.0, "nps": object()}}, {}, "abc")
+    assert store.read(["2026-03"])["2026-03"] == {"nps": (25.0, None, None)}
+
+
+def _writer(path: str, worker: int) -> None:
+    store = History(path)
+    for i in range(25):
+        values = {"": {f"m{j}": float(worker * 1000 + i) for j in range(40)}}
+        store.write_period(f"2026-{worker:02d}", values, {}, f"w{worker}")
+
+
+def test_two_processes_writing_at_once(tmp_path):
+    path = str(tmp_path / "h.sqlite")
+    History(path).write_period("2025-01", {"": {"x": 1.0}}, {}, "init")
+    procs = [multiprocessing.get_context("spawn").Process(target=_writer, args=(path, w)) for w in (1, 2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    rows = dict(con.execute("SELECT period, count(*) FROM metric_history GROUP BY period").fetchall())
+    assert rows == {"2025-01": 1, "2026-01": 40, "2026-02": 40}
+    # each period holds the last write of its writer, all 40 metrics from the same write
+    values = con.execute("SELECT period, min(value), max(value) FROM metric_history GROUP BY period").fetchall()
+    assert sorted(values) == [("2025-01", 1.0, 1.0), ("2026-01", 1024.0, 1024.0), ("2026-02", 2024.0, 2024.0)]
+
+
+def test_comparison_and_significance_by_hand():
+    history = {"2026-02": {"nps": (10.0, 200, 0.69), "csat_pct": (50.0, 10, 0.25)},
+               "2025-03": {"nps": (0.0, 50, 0.5)}}
+    values = {"nps": 30.0, "csat_pct": 60.0}
+    stats = {"nps": (200, 0.61), "csat_pct": (10, 0.24)}
+    out = comparison(Period(2026, 3), values, stats, history)
+    assert out["nps"]["previous"] == 10.0 and out["nps"]["mom_delta"] == 20.0 and out["nps"]["yoy_delta"] == 30.0
+    # delta 0.20 share; 1.96 * sqrt(.61/200 + .69/200) = 0.158 -> significant
+    assert out["nps"]["significant"] is True
+    # CSAT delta 0.10; 1.96 * sqrt(.24/10 + .25/10) = 0.434 -> not significant
+    assert out["csat_pct"]["significant"] is False
+    assert out["csat_pct"]["yoy_delta"] is None  # no 2025-03 CSAT
+    assert out["grr_pct"] == {"previous": None, "mom_delta": None, "yoy_delta": None, "significant": None}
+
+
+def test_segments_in_metrics_json(company):
+    doc = metrics_of(company)
+    seg = doc["segments"]
+    assert set(seg) == {"SMB", "Mid-Market", "Enterprise"}
+    # SMB customers in March: A (150), B (120) -> MRR 270; Mid-Market: C (70), D (40)
+    assert seg["SMB"]["metrics"]["mrr_end"] == 270 and seg["Mid-Market"]["metrics"]["mrr_end"] == 110
+    # Enterprise: E churned (300), F flat (10): churn 1 of 2
+    assert seg["Enterprise"]["metrics"]["logo_churn_rate_pct"] == pytest.approx(50.0)
+    # SMB NPS answers in March: A 9, B 10, B 6 -> p 2/3, d 1/3
+    assert seg["SMB"]["metrics"]["nps"] == pytest.approx(100 * (2 / 3 - 1 / 3))
+    assert seg["Enterprise"]["status"]["logo_churn_rate_pct"] == "red"  # default Enterprise target 0.5 +- 0.5
+
+
+def test_metrics_reads_history_but_never_writes(company, tmp_path):
+    store = tmp_path / "h.sqlite"
+    code, out, err = run_cli("backfill", "--data", company, "--from", "2026-02", "--to", "2026-02",
+                             "--history", store, "--quiet")
+    assert code == 0, err
+    before = History(store).count()
+    doc = metrics_of(company, "2026-03", "--history", str(store))
+    assert History(store).count() == before
+    # February NPS from the backfill: B 6... none in Feb -> null; customers_end Feb = 4
+    assert doc["comparison"]["customers_end"]["previous"] == 4
+    assert doc["comparison"]["customers_end"]["mom_delta"] == 1
+    assert doc["comparison"]["customers_end"]["yoy_delta"] is None
+
+
+def test_backfill_equals_per_period_metrics(company, tmp_path):
+    store = tmp_path / "h.sqlite"
+    code, _, err = run_cli("backfill", "--data", company, "--from", "2026-01", "--to", "2026-04", "--history", store,
+                           "--quiet")
+    assert code == 0, err
+    rows = History(store).read(["2026-01", "2026-02", "2026-03", "2026-04"])
+    for period in ("2026-01", "2026-02", "2026-03", "2026-04"):
+        expected = metrics_of(company, period)["metrics"]
+        for key, value in expected.items():
+            if isinstance(value, dict):
+                for feature, share in value.items():
+                    assert rows[period][f"{key}:{feature}"][0] == pytest.approx(share)
+            else:
+                stored = rows[period][key][0]
+                assert stored == pytest.approx(value) if value is not None else stored is None, (period, key)
+    # rerunning the backfill does not duplicate rows
+    count = History(store).count()
+    run_cli("backfill", "--data", company, "--from", "2026-01", "--to", "2026-04", "--history", store, "--quiet")
+    assert History(store).count() == count
+
+
+def test_run_records_history_and_reports_comparison(tmp_path):
+    source = write_company(tmp_path / "company")
+    out = tmp_path / "reports"
+    code, _, err = run_cli("run", "--data", source, "--period", "2026-02", "--out", out, "--format", "html", "--quiet")
+    assert code == 0, err
+    code, _, err = run_cli("run", "--data", source, "--period", "2026-03", "--out", out, "--format", "html", "--quiet")
+    assert code == 0, err
+    doc = json.loads((out / "2026-03" / "metrics.json").read_text())
+    assert doc["comparison"]["mrr_end"]["previous"] == 610 and doc["comparison"]["mrr_end"]["mom_delta"] == -220
+    assert {p for p in History(out / "history.sqlite").read(["2026-02", "2026-03"])} == {"2026-02", "2026-03"}
