@@ -107,6 +107,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     from .benchmark.evaluate import evaluate
     from .benchmark.history import History
     from .data import load_dataset
+    from .metrics.compute import split_segments
 
     if args.to < args.from_:
         raise ConfigError(f"--to {args.to} is before --from {args.from_}")
@@ -118,8 +119,9 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     # one pass over the events for every month, then pure pandas per period
     aggregates = data.events.aggregates(periods[0].previous, periods[-1]) if data.events is not None else None
+    parts = split_segments(data, aggregates)
     for i, period in enumerate(periods, start=1):
-        rows = evaluate(data, period, config, targets, history, aggregates).record(history, data.fingerprint)
+        rows = evaluate(data, period, config, targets, history, aggregates, parts).record(history, data.fingerprint)
         if not args.quiet:
             print(f"[csreport] {period}: {rows} rows recorded ({i}/{len(periods)}, "
                   f"{time.perf_counter() - started:.1f} s)", file=sys.stderr, flush=True)

@@ -11,7 +11,7 @@ from ..config import Config
 from ..data import Dataset
 from ..data.events import EngagementAggregates
 from ..metrics import PeriodMetrics, compute_metrics
-from ..metrics.compute import compute_segments
+from ..metrics.compute import SegmentParts, compute_segments
 from ..periods import Period
 from .compare import comparison
 from .history import ALL, History
@@ -47,12 +47,13 @@ class Evaluation:
 
 
 def evaluate(data: Dataset, period: Period, config: Config, targets: Targets, history: History | None,
-             aggregates: EngagementAggregates | None = None) -> Evaluation:
+             aggregates: EngagementAggregates | None = None, segment_parts: SegmentParts | None = None) -> Evaluation:
+    """``aggregates`` and ``segment_parts`` may be prepared once for many periods (backfill)."""
     if data.events is not None and aggregates is None:
         aggregates = data.events.aggregates(period, period)
     current = compute_metrics(data, period, config, aggregates)
     current.status = statuses(current.values, targets)
-    segments = compute_segments(data, period, config, aggregates)
+    segments = compute_segments(data, period, config, aggregates, segment_parts)
     segment_status = {name: statuses(seg.values, targets, name) for name, seg in segments.items()}
     for name, seg in segments.items():
         seg.status = segment_status[name]

@@ -43,7 +43,8 @@ def compute_metrics(
     tz = config.timezone
     start, end = period.start(tz), period.end(tz)
     result = MetricSet()
-    result.update(revenue.revenue_metrics(data.revenue, period, config.gross_margin))
+    moves = revenue.movements(data.revenue, period)
+    result.update(revenue.revenue_metrics(data.revenue, period, config.gross_margin, moves))
     customers = revenue.active_accounts(data.revenue, period)
 
     month_events = None
@@ -68,20 +69,31 @@ def compute_metrics(
             summary.notes[key] = f"computed without the {', '.join(missing)} component(s): their table is missing"
     result.update(summary)
     stats = surveys.survey_stats(data.surveys, start, end)
-    return PeriodMetrics(period, result.values, result.notes, scores, revenue.movements(data.revenue, period), stats)
+    return PeriodMetrics(period, result.values, result.notes, scores, moves, stats)
+
+
+SegmentParts = dict[str, tuple[Dataset, "EngagementAggregates | None"]]
+
+
+def split_segments(data: Dataset, aggregates: EngagementAggregates | None) -> SegmentParts:
+    """The dataset (and event aggregates) of each segment; split once, reuse for many periods."""
+    parts = {}
+    for segment, accounts in data.accounts.groupby("segment")["account_id"]:
+        ids = set(accounts)
+        parts[str(segment)] = (data.subset(ids), aggregates.subset(ids) if aggregates is not None else None)
+    return parts
 
 
 def compute_segments(data: Dataset, period: Period, config: Config,
-                     aggregates: EngagementAggregates | None = None) -> dict[str, PeriodMetrics]:
+                     aggregates: EngagementAggregates | None = None,
+                     parts: SegmentParts | None = None) -> dict[str, PeriodMetrics]:
     """Every metric per segment of the accounts table (SMB, Mid-Market, ... as the data holds them)."""
-    if data.events is not None and aggregates is None:
-        aggregates = data.events.aggregates(period, period)
-    out = {}
-    for segment, accounts in data.accounts.groupby("segment")["account_id"]:
-        ids = set(accounts)
-        out[str(segment)] = compute_metrics(data.subset(ids), period, config,
-                                            aggregates.subset(ids) if aggregates is not None else None)
-    return out
+    if parts is None:
+        if data.events is not None and aggregates is None:
+            aggregates = data.events.aggregates(period, period)
+        parts = split_segments(data, aggregates)
+    return {name: compute_metrics(subset, period, config, sub_aggregates)
+            for name, (subset, sub_aggregates) in parts.items()}
 
 
 def _health_table(data: Dataset, period: Period, config: Config, customers: set[str], month_events):

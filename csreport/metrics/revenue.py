@@ -73,9 +73,8 @@ def mrr_bridge(moves: pd.DataFrame) -> dict[str, float]:
 
 def logo_churn_rate_pct(revenue: pd.DataFrame, period: Period) -> float | None:
     """100 · churned / customers_start (percent); None when no customer was active in P-1."""
-    moves = movements(revenue, period)
-    start = int((moves["mrr_previous"] > 0).sum())
-    return pct((moves["movement"] == "churned").sum(), start)
+    before, now = active_accounts(revenue, period.previous), active_accounts(revenue, period)
+    return pct(len(before - now), len(before))
 
 
 def ttm_retention_pct(revenue: pd.DataFrame, period: Period) -> tuple[float | None, float | None]:
@@ -102,10 +101,11 @@ def cltv(arpa: float | None, churn_rates: list[float | None], gross_margin: floa
     return None if mean_churn == 0 else arpa * gross_margin / (mean_churn / 100.0)
 
 
-def revenue_metrics(revenue: pd.DataFrame, period: Period, gross_margin: float) -> MetricSet:
-    """Every customer and revenue metric of SPEC §3 for ``period``."""
+def revenue_metrics(revenue: pd.DataFrame, period: Period, gross_margin: float,
+                    moves: pd.DataFrame | None = None) -> MetricSet:
+    """Every customer and revenue metric of SPEC §3 for ``period`` (``moves``: its movements, if known)."""
     out = MetricSet()
-    moves = movements(revenue, period)
+    moves = movements(revenue, period) if moves is None else moves
     counts = moves["movement"].value_counts()
     start = int((moves["mrr_previous"] > 0).sum())
     end = int((moves["mrr_current"] > 0).sum())
