@@ -278,8 +278,10 @@ def _events(rng, periods, active_by_month, index_of, segment, propensity, scale,
     total = 0
     with pq.ParquetWriter(path, schema, compression="zstd") as writer:
         for users, p in zip(month_users, periods):
-            weekday_boost = 1.0
-            prob = np.clip(user_activity[users] * propensity[user_owner[users]] * 0.55 * weekday_boost, 0, 1)
+            # some paying customers do not log in at all in a month (more so the unhappy ones)
+            dormant = rng.random(n_accounts) < 0.03 + 0.2 * (1 - propensity) ** 2
+            prob = np.clip(user_activity[users] * propensity[user_owner[users]] * 0.55, 0, 1)
+            prob[dormant[user_owner[users]]] = 0.0
             days_active = rng.binomial(p.days, prob)
             ud_user = np.repeat(users, days_active)
             ud_day = rng.integers(0, p.days, len(ud_user))

@@ -123,3 +123,14 @@ def test_invalid_data_in_run_exits_3_and_writes_no_report(tmp_path):
     assert code == 3
     assert "tickets.account_id: unknown account_id" in err
     assert not (tmp_path / "out" / "2026-03").exists()
+
+
+def test_report_narrative_segments_and_trends(report):
+    html = (report[0] / "customer-success-report-2026-03.html").read_text()
+    # NPS 25 with moe 196 * sqrt(0.6875 / 4) = 81.3, n = 4; no NPS answers in February -> no change words;
+    # default target +40 missed by more than 10 -> "misses"
+    assert "NPS +25 (±81, n=4); misses the target of +40." in html
+    # MRR 610 -> 390 is a 36.1 % fall
+    assert "MRR fell 36.1% to $390" in html
+    assert "By segment" in html and "Mid-Market" in html and "cell-rag rag-red" in html
+    assert html.count("<svg") >= 6  # bridge, 4 trends, adoption, health mix: vector charts

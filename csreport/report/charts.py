@@ -127,12 +127,12 @@ def trend(series: dict[str, pd.Series], title: str, unit: str = "%", targets: di
 def feature_adoption(adoption: dict[str, float], top: int = 10):
     """Horizontal bars: share of engaged customers using each feature (top N)."""
     items = sorted(adoption.items(), key=lambda kv: kv[1], reverse=True)[:top][::-1]
-    fig, ax = _figure(3.45, 2.9)
+    fig, ax = _figure(7.0, 2.2)
     with plt.rc_context(STYLE):
         names = [k.replace("_", " ") for k, _ in items]
         values = [v for _, v in items]
         ax.set_axisbelow(True)
-        ax.barh(names, values, color=ACCENT, height=0.6)
+        ax.barh(names, values, color=ACCENT, height=0.65)
         for y, v in enumerate(values):
             ax.text(v + 1, y, f"{v:.0f}%", va="center", fontsize=8, color=INK)
         ax.set_xlim(0, 112)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from IPython.display import HTML, SVG, display
 from jinja2 import Environment, select_autoescape
 
+from ..benchmark.compare import significance
 from ..metrics.catalog import BY_KEY
 from . import charts
 from .context import ReportContext
@@ -68,10 +69,29 @@ def delta(key: str, now, before) -> dict | None:
     return {"text": text, "arrow": arrow, "tone": "flat" if good is None else "good" if good else "bad"}
 
 
+def significant(ctx: ReportContext, key: str) -> bool | None:
+    """The SPEC §3 significance test of this month vs last month (NPS, CSAT, CES; else None)."""
+    return significance(key, ctx.current.values.get(key), ctx.current.stats.get(key),
+                        ctx.previous.values.get(key), ctx.previous.stats.get(key))
+
+
+def year_ago(ctx: ReportContext, key: str):
+    """The metric 12 months earlier: recomputed trend when available, else from the history store."""
+    last_year = str(ctx.period.shift(-12))
+    if key in ctx.trends.columns and last_year in ctx.trends.index:
+        value = ctx.trends.at[last_year, key]
+        return None if value != value else float(value)  # NaN -> None
+    change = ctx.evaluation.comparison.get(key, {}).get("yoy_delta")
+    now = ctx.current.values.get(key)
+    return None if change is None or now is None else now - change
+
+
 def _row(ctx: ReportContext, key: str) -> dict:
     target = ctx.targets.lookup(key)
     value = ctx.current.values.get(key)
     return {
+        "significant": significant(ctx, key),
+        "yoy": delta(key, value, year_ago(ctx, key)),
         "key": key,
         "label": BY_KEY[key].label,
         "value": fmt(key, value),
@@ -90,8 +110,9 @@ _TILES = _env.from_string("""
     <div class="kpi-label">{{ t.label }}</div>
     <div class="kpi-value">{{ t.value }}</div>
     <div class="kpi-meta">
-      {% if t.delta %}<span class="delta {{ t.delta.tone }}">{{ t.delta.arrow }} {{ t.delta.text }}</span> vs {{ previous }}{% else %}<span class="delta flat">no comparison</span>{% endif %}
+      {% if t.delta %}<span class="delta {{ t.delta.tone }}">{{ t.delta.arrow }} {{ t.delta.text }}</span> vs {{ previous }}{% if t.significant is not none %} <span class="sig {{ 'yes' if t.significant else 'no' }}">{{ 'significant' if t.significant else 'within noise' }}</span>{% endif %}{% else %}<span class="delta flat">no comparison</span>{% endif %}
     </div>
+    {% if t.yoy %}<div class="kpi-meta"><span class="delta {{ t.yoy.tone }}">{{ t.yoy.arrow }} {{ t.yoy.text }}</span> vs last year</div>{% endif %}
     <div class="kpi-target">{% if t.target %}target {{ t.direction }} {{ t.target }}{% else %}no target{% endif %}</div>
     {% if t.mix %}<div class="kpi-mix"><span class="g">{{ t.mix.green }}</span> healthy · <span class="a">{{ t.mix.amber }}</span> watch · <span class="r">{{ t.mix.red }}</span> at risk</div>{% endif %}
   </div>
@@ -113,19 +134,21 @@ def kpi_tiles(ctx: ReportContext, keys: list[str] | None = None) -> str:
 
 _TABLE = _env.from_string("""
 <table class="metric-table">
-  <thead><tr><th>{{ title }}</th><th class="num">{{ period }}</th><th class="num">vs {{ previous }}</th><th class="num">Target</th><th>Status</th></tr></thead>
+  <thead><tr><th>{{ title }}</th><th class="num">{{ period }}</th><th class="num">vs {{ previous }}</th><th class="num">vs last year</th><th class="num">Target</th><th>Status</th></tr></thead>
   <tbody>
   {% for r in rows %}
     <tr>
       <td>{{ r.label }}{% if r.extra %} <span class="muted">{{ r.extra }}</span>{% endif %}{% if r.note %}<div class="note">{{ r.note }}</div>{% endif %}</td>
       <td class="num strong">{{ r.value }}</td>
-      <td class="num">{% if r.delta %}<span class="delta {{ r.delta.tone }}">{{ r.delta.arrow }} {{ r.delta.text }}</span>{% else %}–{% endif %}</td>
+      <td class="num">{% if r.delta %}<span class="delta {{ r.delta.tone }}">{{ r.delta.arrow }} {{ r.delta.text }}</span>{% if r.significant is not none %}<span class="sig {{ 'yes' if r.significant else 'no' }}" title="95% significance test">{{ '*' if r.significant else '' }}</span>{% endif %}{% else %}–{% endif %}</td>
+      <td class="num">{% if r.yoy %}<span class="delta {{ r.yoy.tone }}">{{ r.yoy.arrow }} {{ r.yoy.text }}</span>{% else %}–{% endif %}</td>
       <td class="num muted">{% if r.target %}{{ r.direction }} {{ r.target }}{% else %}–{% endif %}</td>
       <td>{% if r.status %}<span class="pill rag-{{ r.status }}">{{ r.status }}</span>{% else %}<span class="muted">–</span>{% endif %}</td>
     </tr>
   {% endfor %}
   </tbody>
 </table>
+{% if footnote %}<div class="note">* change vs {{ previous }} is statistically significant (95 %, SPEC test); no star: within sampling noise.</div>{% endif %}
 """)
 
 
@@ -135,8 +158,9 @@ def metric_table(ctx: ReportContext, keys: list[str], title: str = "Metric", ext
         row = _row(ctx, key)
         row["extra"] = (extras or {}).get(key)
         rows.append(row)
+    footnote = any(r["significant"] is not None for r in rows)
     return _TABLE.render(rows=rows, title=title, period=ctx.period.start_date.strftime("%b %Y"),
-                         previous=ctx.period.previous.start_date.strftime("%b"))
+                         previous=ctx.period.previous.start_date.strftime("%b"), footnote=footnote)
 
 
 def survey_extras(ctx: ReportContext) -> dict[str, str]:
@@ -262,46 +286,27 @@ def figure_row(*figures) -> str:
     return f'<div class="chart-row">{cells}</div>'  # SVG from our own charts: trusted markup
 
 
-_NARRATIVE = _env.from_string("""
-<div class="narrative"><ul>{% for s in sentences %}<li>{{ s }}</li>{% endfor %}</ul></div>
+_SEGMENTS = _env.from_string("""
+<table class="metric-table segments">
+  <thead><tr><th>Metric</th><th class="num">All</th>{% for s in segments %}<th class="num">{{ s }}</th>{% endfor %}</tr></thead>
+  <tbody>
+  {% for r in rows %}
+    <tr><td>{{ r.label }}</td>
+      {% for c in r.cells %}<td class="num"><span class="cell-rag rag-{{ c.status or 'none' }}">{{ c.value }}</span></td>{% endfor %}
+    </tr>
+  {% endfor %}
+  </tbody>
+</table>
+<div class="note">Cells are coloured by status against the segment's own target where one is set.</div>
 """)
 
 
-def _versus_target(ctx: ReportContext, key: str) -> str:
-    target = ctx.targets.lookup(key)
-    status = ctx.current.status.get(key)
-    if target is None or status is None:
-        return ""
-    word = {"green": "meets", "amber": "just misses", "red": "misses"}[status]
-    return f"; {word} the target of {fmt(key, target.target)}"
-
-
-def headline(ctx: ReportContext) -> str:
-    """A few plain sentences on what changed this month and whether it matters."""
-    v, before = ctx.current.values, ctx.previous.values
-    month = ctx.period.previous.start_date.strftime("%B")
-    sentences = []
-    if v.get("mrr_end") is not None and v.get("mrr_start"):
-        growth = 100 * (v["mrr_end"] - v["mrr_start"]) / v["mrr_start"]
-        sentences.append(
-            f"MRR {'grew' if growth >= 0 else 'fell'} {abs(growth):.1f}% to {fmt('mrr_end', v['mrr_end'])}: "
-            f"{fmt('mrr_new', v['mrr_new'])} new, {fmt('mrr_expansion', v['mrr_expansion'])} expansion, "
-            f"{fmt('mrr_churned', v['mrr_churned'])} churned."
-        )
-    for key in ("nrr_pct", "logo_churn_rate_pct"):
-        if v.get(key) is not None:
-            change = delta(key, v[key], before.get(key))
-            since = f", {change['text']} from {month}" if change else ""
-            sentences.append(f"{BY_KEY[key].label} {fmt(key, v[key])}{since}{_versus_target(ctx, key)}.")
-    if v.get("nps") is not None:
-        moe = v.get("nps_moe95")
-        change = delta("nps", v["nps"], before.get("nps"))
-        since = f", {change['text']} from {month}" if change else ""
-        sentences.append(f"NPS {fmt('nps', v['nps'])} (±{moe:.0f}, n={v['nps_responses']}){since}"
-                         f"{_versus_target(ctx, 'nps')}.")
-    if v.get("health_red_pct") is not None:
-        red = (ctx.current.health["band"] == "red").sum()
-        at_risk_mrr = ctx.current.health.loc[ctx.current.health["band"] == "red", "mrr"].sum()
-        sentences.append(f"{red} customers ({fmt('health_red_pct', v['health_red_pct'])}) are in the red health band, "
-                         f"holding {charts.money(at_risk_mrr)} of MRR.")
-    return _NARRATIVE.render(sentences=sentences)
+def segment_table(ctx: ReportContext, keys: list[str]) -> str:
+    """Metrics by segment with RAG-coloured cells."""
+    segments = ctx.evaluation.segments
+    rows = []
+    for key in keys:
+        cells = [{"value": fmt(key, ctx.current.values.get(key)), "status": ctx.current.status.get(key)}]
+        cells += [{"value": fmt(key, seg.values.get(key)), "status": seg.status.get(key)} for seg in segments.values()]
+        rows.append({"label": BY_KEY[key].label, "cells": cells})
+    return _SEGMENTS.render(rows=rows, segments=list(segments))
