@@ -67,6 +67,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--targets", help="targets YAML (default: the config's 'targets', else the shipped defaults)")
     run.add_argument("--history", help="history store to compare with and record into (default OUT/history.sqlite)")
     run.add_argument("--notebook", help="report notebook to execute (default: notebooks/executive_summary.ipynb)")
+    run.add_argument("--email", action="store_true", help="email the PDF to the configured recipients afterwards")
+
+    email = commands.add_parser("email", help="email a period's PDF report to leadership (SMTP settings from env)")
+    email.add_argument("--period", required=True, type=_period, help="month of the report, YYYY-MM")
+    email.add_argument("--out", default="reports", help="the folder 'csreport run' wrote into (default: reports)")
+    email.add_argument("--config", help="YAML config (email.to, email.from, report.company)")
+    email.add_argument("--to", help="comma-separated recipients (default: the config's email.to)")
+    email.add_argument("--dry-run", action="store_true", help="write the .eml next to the report instead of sending")
+    email.add_argument("--force", action="store_true", help="send even to recipients who already got this period")
     return parser
 
 
@@ -142,10 +151,27 @@ def cmd_run(args: argparse.Namespace) -> int:
                         **({"notebook": Path(args.notebook)} if args.notebook else {}))
     for name in ("metrics.json", "health.csv") + tuple(f"{report_name(args.period)}.{f}" for f in formats):
         print(folder / name)
+    if args.email:
+        from .delivery.deliver import email_report
+
+        if "pdf" not in formats:
+            raise ConfigError("--email sends the PDF: include pdf in --format")
+        email_report(Path(args.out), args.period, load_config(args.config))
     return 0
 
 
-COMMANDS = {"demo": cmd_demo, "metrics": cmd_metrics, "backfill": cmd_backfill, "run": cmd_run}
+def cmd_email(args: argparse.Namespace) -> int:
+    from .delivery.deliver import email_report
+
+    to = [a for a in args.to.split(",")] if args.to else None
+    eml = email_report(Path(args.out), args.period, load_config(args.config), to=to, dry_run=args.dry_run,
+                       force=args.force)
+    if eml:
+        print(eml)
+    return 0
+
+
+COMMANDS = {"demo": cmd_demo, "metrics": cmd_metrics, "backfill": cmd_backfill, "run": cmd_run, "email": cmd_email}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,10 +25,12 @@ class Evaluation:
     segments: dict[str, PeriodMetrics]
     comparison: dict
     segment_status: dict[str, dict] = field(default_factory=dict)
+    targets: dict[str, float] = field(default_factory=dict)  # company-wide target per metric, where set
 
     def document(self, data: Dataset, provenance: dict | None = None) -> dict:
         """metrics.json: SPEC §5 plus comparison, segments, data quality and provenance."""
         doc = self.current.to_json()
+        doc["targets"] = self.targets
         doc["comparison"] = self.comparison
         doc["segments"] = {
             name: {"metrics": seg.to_json()["metrics"], "status": self.segment_status[name]}
@@ -59,4 +61,4 @@ def evaluate(data: Dataset, period: Period, config: Config, targets: Targets, hi
         seg.status = segment_status[name]
     past = history.read([str(period.previous), str(period.shift(-12))]) if history else {}
     return Evaluation(period, current, segments, comparison(period, current.values, current.stats, past),
-                      segment_status)
+                      segment_status, {key: t.target for key, t in targets.metrics.items()})

@@ -1,0 +1,80 @@
+"""`csreport email`: send a period's report to its recipients, once.
+
+Already-delivered recipients (send log) are skipped unless ``force``; addresses
+that are malformed or refused by the server are reported after the others were
+served, and make the command exit non-zero so a scheduler notices.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from email.utils import parseaddr
+from pathlib import Path
+
+from ..config import Config
+from ..errors import DeliveryError
+from ..periods import Period
+from .message import compose
+from .sendlog import SendLog
+from .smtp import SmtpSettings, send
+
+
+def _say(message: str) -> None:
+    print(f"[csreport] {message}", file=sys.stderr, flush=True)
+
+
+def well_formed(address: str) -> bool:
+    name, email = parseaddr(address)
+    local, _, domain = email.partition("@")
+    return bool(local) and "." in domain and " " not in email and email == address.strip()
+
+
+def email_report(out: Path, period: Period, config: Config, to: list[str] | None = None, dry_run: bool = False,
+                 force: bool = False, env: dict | None = None, attempts: int = 3, backoff_s: float = 2.0) -> Path | None:
+    """Email OUT/YYYY-MM/'s PDF; return the .eml path for a dry run, else None."""
+    env = os.environ if env is None else env
+    report_dir = out / str(period)
+    recipients = [r.strip() for r in (to or config.email.to) if r.strip()]
+    if not recipients:
+        raise DeliveryError("no recipients: list them under 'email: {to: [...]}' in the config or pass --to")
+    malformed = [r for r in recipients if not well_formed(r)]
+    pending = [r for r in recipients if r not in malformed]
+    log = SendLog(out / "email-log.jsonl")
+    if not force and not dry_run:
+        done = log.sent(str(period))
+        skipped = [r for r in pending if r.lower() in done]
+        if skipped:
+            _say(f"already sent the {period} report to {', '.join(skipped)}; skipping (use --force to resend)")
+        pending = [r for r in pending if r.lower() not in done]
+    sender = config.email.sender or env.get("CSREPORT_SMTP_FROM")
+    if not sender:
+        raise DeliveryError("no sender: set 'email: {from: ...}' in the config or CSREPORT_SMTP_FROM")
+
+    if pending:
+        message = compose(report_dir, sender, pending, config.report.company, config.report.title,
+                          config.email.subject)
+        if dry_run:
+            target = report_dir / f"customer-success-report-{period}.eml"
+            target.write_bytes(bytes(message))
+            _say(f"dry run: wrote {target} for {', '.join(pending)}")
+            _fail_on(malformed, {})
+            return target
+        result = send(message, pending, SmtpSettings.from_env(env), attempts=attempts, backoff_s=backoff_s)
+        pdf = next(p for p in message.iter_attachments()).get_content()
+        log.record(str(period), result.accepted, message["Message-ID"], hashlib.sha256(pdf).hexdigest())
+        if result.accepted:
+            _say(f"sent the {period} report to {', '.join(result.accepted)}")
+        _fail_on(malformed, result.refused)
+    else:
+        _say(f"nothing to send for {period}")
+        _fail_on(malformed, {})
+    return None
+
+
+def _fail_on(malformed: list[str], refused: dict[str, str]) -> None:
+    problems = [f"{r!r} is not a valid email address" for r in malformed]
+    problems += [f"{r!r} was refused by the server: {why}" for r, why in refused.items()]
+    if problems:
+        raise DeliveryError("some recipients did not get the report:\n  - " + "\n  - ".join(problems)
+                            + "\nThe others were served; fix these addresses and rerun (already-served ones are skipped).")

@@ -1,0 +1,39 @@
+"""The send log: which report went to whom, so a re-run does not email leadership twice.
+
+One JSON line per delivered (period, recipient) in OUT/email-log.jsonl, appended
+under an exclusive file lock so two runs at once cannot interleave lines.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+
+class SendLog:
+    def __init__(self, path: Path):
+        self.path = path
+
+    def sent(self, period: str) -> set[str]:
+        """Recipients that already received the report of ``period``."""
+        if not self.path.exists():
+            return set()
+        done = set()
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                entry = json.loads(line)
+                if entry["period"] == period:
+                    done.add(entry["recipient"].lower())
+        return done
+
+    def record(self, period: str, recipients: list[str], message_id: str, attachment_sha256: str) -> None:
+        stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        lines = "".join(json.dumps({"period": period, "recipient": r, "message_id": message_id, "sent_at": stamp,
+                                    "attachment_sha256": attachment_sha256}) + "\n" for r in recipients)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a", encoding="utf-8") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            handle.write(lines)
+            handle.flush()
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -1,0 +1,100 @@
+"""SMTP settings from the environment, and sending with a bounded retry.
+
+Settings (never from a config file, never logged):
+  CSREPORT_SMTP_HOST, CSREPORT_SMTP_PORT, CSREPORT_SMTP_USER, CSREPORT_SMTP_PASSWORD,
+  CSREPORT_SMTP_TLS (starttls | ssl | none; default starttls), CSREPORT_SMTP_FROM.
+"""
+from __future__ import annotations
+
+import os
+import smtplib
+import ssl
+import sys
+import time
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+
+from ..errors import DeliveryError
+
+TLS_MODES = ("starttls", "ssl", "none")
+DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    tls: str
+    user: str | None
+    password: str | None = field(repr=False)  # repr=False: never printed, even by accident
+    sender: str | None
+
+    @classmethod
+    def from_env(cls, env: dict | None = None) -> "SmtpSettings":
+        env = os.environ if env is None else env
+        host = env.get("CSREPORT_SMTP_HOST")
+        if not host:
+            raise DeliveryError("CSREPORT_SMTP_HOST is not set; export the SMTP settings (see README 'Email') "
+                                "or use --dry-run to write the message to a file")
+        tls = env.get("CSREPORT_SMTP_TLS", "starttls").lower()
+        if tls not in TLS_MODES:
+            raise DeliveryError(f"CSREPORT_SMTP_TLS must be one of {', '.join(TLS_MODES)}, not {tls!r}")
+        port_text = env.get("CSREPORT_SMTP_PORT", str(DEFAULT_PORTS[tls]))
+        if not port_text.isdigit():
+            raise DeliveryError(f"CSREPORT_SMTP_PORT must be a port number, not {port_text!r}")
+        user = env.get("CSREPORT_SMTP_USER") or None
+        password = env.get("CSREPORT_SMTP_PASSWORD") or None
+        if user and not password:
+            raise DeliveryError("CSREPORT_SMTP_USER is set but CSREPORT_SMTP_PASSWORD is not")
+        return cls(host, int(port_text), tls, user, password, env.get("CSREPORT_SMTP_FROM") or None)
+
+
+@dataclass
+class SendResult:
+    accepted: list[str]
+    refused: dict[str, str]  # recipient -> the server's reason
+
+
+def _connect(settings: SmtpSettings, timeout: float) -> smtplib.SMTP:
+    if settings.tls == "ssl":
+        client = smtplib.SMTP_SSL(settings.host, settings.port, timeout=timeout, context=ssl.create_default_context())
+    else:
+        client = smtplib.SMTP(settings.host, settings.port, timeout=timeout)
+        if settings.tls == "starttls":
+            client.starttls(context=ssl.create_default_context())
+    if settings.user:
+        client.login(settings.user, settings.password or "")
+    return client
+
+
+def send(message: EmailMessage, recipients: list[str], settings: SmtpSettings, attempts: int = 3,
+         backoff_s: float = 2.0, timeout: float = 30.0) -> SendResult:
+    """Send one message to ``recipients``; retry connection failures with exponential backoff.
+
+    An authentication failure is not retried (the same credentials fail again). A recipient
+    the server refuses is reported in the result and does not stop the others.
+    """
+    last_error: Exception | None = None
+    for attempt in range(1, attempts + 1):
+        try:
+            with _connect(settings, timeout) as client:
+                try:
+                    refused = client.send_message(message, to_addrs=recipients)
+                except smtplib.SMTPRecipientsRefused as exc:  # every recipient refused
+                    refused = exc.recipients
+            reasons = {r: f"{code} {text.decode(errors='replace') if isinstance(text, bytes) else text}"
+                       for r, (code, text) in refused.items()}
+            return SendResult([r for r in recipients if r not in reasons], reasons)
+        except smtplib.SMTPAuthenticationError as exc:
+            raise DeliveryError(f"SMTP login as {settings.user!r} on {settings.host}:{settings.port} was refused "
+                                f"({exc.smtp_code}); check CSREPORT_SMTP_USER and CSREPORT_SMTP_PASSWORD") from None
+        except (OSError, smtplib.SMTPException) as exc:
+            last_error = exc
+            if attempt < attempts:
+                wait = backoff_s * 2 ** (attempt - 1)
+                print(f"[csreport] SMTP attempt {attempt}/{attempts} to {settings.host}:{settings.port} failed "
+                      f"({type(exc).__name__}: {exc}); retrying in {wait:g} s", file=sys.stderr, flush=True)
+                time.sleep(wait)
+    raise DeliveryError(f"could not send through {settings.host}:{settings.port} after {attempts} attempts: "
+                        f"{type(last_error).__name__}: {last_error}. The report is still on disk; rerun "
+                        "'csreport email' for this period when the server is reachable")

@@ -1,0 +1,203 @@
+"""Email delivery against a real SMTP server (aiosmtpd) started on loopback by the tests."""
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import socket
+
+import pytest
+
+pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from conftest import run_cli, write_company
+from csreport.config import Config
+from csreport.delivery.deliver import email_report
+from csreport.errors import DeliveryError
+from csreport.periods import Period
+
+PASSWORD = "s3cret-smtp-pass"
+
+
+class Inbox:
+    """Collects what the server accepted; refuses recipients that start with 'bounce'."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith("bounce"):
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((list(envelope.rcpt_tos), email.message_from_bytes(envelope.content,
+                                                                                policy=email.policy.default)))
+        return "250 Message accepted"
+
+
+def _authenticate(server, session, envelope, mechanism, auth_data):
+    ok = isinstance(auth_data, LoginPassword) and auth_data.login == b"reporter" and auth_data.password == PASSWORD.encode()
+    return AuthResult(success=ok, handled=False)  # handled=False: let aiosmtpd send the 535 reply
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server():
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    yield inbox, controller.port
+    controller.stop()
+
+
+@pytest.fixture
+def smtp_auth_server():
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port(), authenticator=_authenticate,
+                            auth_required=True, auth_require_tls=False)
+    controller.start()
+    yield inbox, controller.port
+    controller.stop()
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("email")
+    source = write_company(tmp / "company")
+    code, _, err = run_cli("run", "--data", source, "--period", "2026-03", "--out", tmp / "reports", "--quiet")
+    assert code == 0, err
+    return tmp / "reports"
+
+
+@pytest.fixture
+def out(published, tmp_path):
+    """A private copy of the published reports, so send logs do not leak between tests."""
+    import shutil
+
+    target = tmp_path / "reports"
+    shutil.copytree(published, target)
+    return target
+
+
+def _env(monkeypatch, port, user=None, password=None):
+    monkeypatch.setenv("CSREPORT_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("CSREPORT_SMTP_PORT", str(port))
+    monkeypatch.setenv("CSREPORT_SMTP_TLS", "none")
+    monkeypatch.setenv("CSREPORT_SMTP_FROM", "cs-reports@example.com")
+    if user:
+        monkeypatch.setenv("CSREPORT_SMTP_USER", user)
+        monkeypatch.setenv("CSREPORT_SMTP_PASSWORD", password)
+
+
+def test_send_report(out, smtp_server, monkeypatch):
+    inbox, port = smtp_server
+    _env(monkeypatch, port)
+    code, _, err = run_cli("email", "--period", "2026-03", "--out", out, "--to", "ceo@example.com,cfo@example.com")
+    assert code == 0, err
+    assert len(inbox.messages) == 1
+    rcpts, msg = inbox.messages[0]
+    assert sorted(rcpts) == ["ceo@example.com", "cfo@example.com"]
+    assert msg["Subject"] == "Customer Success Report — March 2026"
+    assert msg["From"] == "cs-reports@example.com"
+    assert msg.get_content_type() == "multipart/mixed"
+    text = msg.get_body(preferencelist=("plain",)).get_content()
+    html = msg.get_body(preferencelist=("html",)).get_content()
+    # NPS +25, NRR 45.9 %, logo churn 25.0 % (hand-computed in test_metrics_company)
+    for value in ("+25", "45.9%", "25.0%"):
+        assert value in text and value in html
+    assert "<script" not in html.lower() and "style=" in html
+    attachments = list(msg.iter_attachments())
+    assert len(attachments) == 1
+    pdf = attachments[0]
+    assert pdf.get_content_type() == "application/pdf"
+    assert pdf.get_filename() == "customer-success-report-2026-03.pdf"
+    assert pdf.get_content() == (out / "2026-03" / "customer-success-report-2026-03.pdf").read_bytes()
+
+
+def test_rerun_is_a_no_op_unless_forced(out, smtp_server, monkeypatch):
+    inbox, port = smtp_server
+    _env(monkeypatch, port)
+    args = ("email", "--period", "2026-03", "--out", out, "--to", "ceo@example.com")
+    assert run_cli(*args)[0] == 0
+    code, _, err = run_cli(*args)
+    assert code == 0 and "already sent" in err
+    assert len(inbox.messages) == 1
+    assert run_cli(*args, "--force")[0] == 0
+    assert len(inbox.messages) == 2
+    log = [json.loads(line) for line in (out / "email-log.jsonl").read_text().splitlines()]
+    assert [e["recipient"] for e in log] == ["ceo@example.com", "ceo@example.com"]
+
+
+def test_auth_success_and_password_never_printed(out, smtp_auth_server, monkeypatch):
+    inbox, port = smtp_auth_server
+    _env(monkeypatch, port, "reporter", PASSWORD)
+    code, stdout, err = run_cli("email", "--period", "2026-03", "--out", out, "--to", "ceo@example.com")
+    assert code == 0, err
+    assert len(inbox.messages) == 1
+    assert PASSWORD not in stdout + err
+    for path in out.rglob("*"):
+        if path.is_file():
+            assert PASSWORD.encode() not in path.read_bytes(), path
+
+
+def test_auth_failure_is_clear_and_not_retried(out, smtp_auth_server, monkeypatch):
+    inbox, port = smtp_auth_server
+    _env(monkeypatch, port, "reporter", "wrong-password")
+    code, _, err = run_cli("email", "--period", "2026-03", "--out", out, "--to", "ceo@example.com")
+    assert code == 6
+    assert "login as 'reporter'" in err and "CSREPORT_SMTP_PASSWORD" in err
+    assert "wrong-password" not in err and "attempt" not in err
+    assert inbox.messages == [] and not (out / "email-log.jsonl").exists()
+
+
+def test_server_down_retries_then_fails_and_keeps_report(out, monkeypatch, capsys):
+    _env(monkeypatch, _free_port())  # nothing listens there
+    config = Config.model_validate({"email": {"to": ["ceo@example.com"]}})
+    with pytest.raises(DeliveryError) as err:
+        email_report(out, Period(2026, 3), config, attempts=3, backoff_s=0.01)
+    assert "after 3 attempts" in str(err.value) and "still on disk" in str(err.value)
+    assert capsys.readouterr().err.count("retrying in") == 2
+    assert (out / "2026-03" / "customer-success-report-2026-03.pdf").exists()
+    assert not (out / "email-log.jsonl").exists()
+
+
+def test_bad_addresses_do_not_stop_the_others(out, smtp_server, monkeypatch):
+    inbox, port = smtp_server
+    _env(monkeypatch, port)
+    code, _, err = run_cli("email", "--period", "2026-03", "--out", out,
+                           "--to", "ceo@example.com,not-an-address,bounce@example.com")
+    assert code == 6
+    assert "'not-an-address' is not a valid email address" in err
+    assert "'bounce@example.com' was refused by the server: 550" in err
+    assert [rcpts for rcpts, _ in inbox.messages] == [["ceo@example.com"]]
+    log = [json.loads(line)["recipient"] for line in (out / "email-log.jsonl").read_text().splitlines()]
+    assert log == ["ceo@example.com"]
+
+
+def test_dry_run_writes_eml(out, monkeypatch):
+    monkeypatch.delenv("CSREPORT_SMTP_HOST", raising=False)
+    monkeypatch.setenv("CSREPORT_SMTP_FROM", "cs-reports@example.com")
+    code, stdout, err = run_cli("email", "--period", "2026-03", "--out", out, "--to", "ceo@example.com", "--dry-run")
+    assert code == 0, err
+    eml = out / "2026-03" / "customer-success-report-2026-03.eml"
+    assert stdout.strip() == str(eml)
+    msg = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    assert msg["To"] == "ceo@example.com" and len(list(msg.iter_attachments())) == 1
+
+
+def test_missing_settings_and_report(out, monkeypatch):
+    monkeypatch.delenv("CSREPORT_SMTP_HOST", raising=False)
+    monkeypatch.setenv("CSREPORT_SMTP_FROM", "cs-reports@example.com")
+    code, _, err = run_cli("email", "--period", "2026-03", "--out", out, "--to", "ceo@example.com")
+    assert code == 6 and "CSREPORT_SMTP_HOST is not set" in err
+    code, _, err = run_cli("email", "--period", "2026-01", "--out", out, "--to", "ceo@example.com", "--dry-run")
+    assert code == 6 and "run 'csreport run'" in err
