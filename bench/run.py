@@ -96,10 +96,36 @@ def csreport_engagement(folder: Path, period: str) -> tuple[dict, set[str]]:
     return values, customers, time.perf_counter() - start
 
 
+FLOOR = """
+import sys, time, tempfile, pathlib
+import nbformat, papermill as pm, weasyprint
+from nbconvert import HTMLExporter
+tmp = pathlib.Path(tempfile.mkdtemp())
+nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]}),
+                                     nbformat.v4.new_code_cell("print(x)")])
+nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+nbformat.write(nb, tmp / "t.ipynb")
+pm.execute_notebook(str(tmp / "t.ipynb"), str(tmp / "o.ipynb"), parameters={"x": 2}, progress_bar=False)
+html, _ = HTMLExporter().from_filename(str(tmp / "o.ipynb"))
+(tmp / "o.html").write_text(html)
+weasyprint.HTML(string="<h1>One page</h1><p>floor</p>").write_pdf(str(tmp / "o.pdf"))
+"""
+
+
+def report_benchmark(folder: Path, period: str, repeats: int = 3) -> tuple[float, float]:
+    """Best of N: full `csreport run` (HTML + PDF) and the floor (trivial papermill + nbconvert + 1-page PDF)."""
+    out = DATA / "bench-reports"
+    ours = min(timed([BIN / "csreport", "run", "--data", folder, "--period", period, "--out", out,
+                      "--history", out / "bench-history.sqlite", "--quiet"])[0] for _ in range(repeats))
+    floor = min(timed([sys.executable, "-c", FLOOR])[0] for _ in range(repeats))
+    return ours, floor
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scales", default="1,10")
     parser.add_argument("--end", default="2026-10", help="last month of the demo data")
+    parser.add_argument("--skip-report", action="store_true", help="only the metrics benchmarks")
     args = parser.parse_args()
     period = args.end
     rows = []
@@ -129,6 +155,10 @@ def main() -> None:
     for scale, events, seconds, peak, ours, theirs, pushed in rows:
         print(f"| {scale:g} | {events:,} | {seconds:.1f} s | {peak:.0f} MB | {ours:.2f} s | {theirs:.2f} s "
               f"| {theirs / ours:.1f}x | {pushed:.2f} s | {pushed / ours:.1f}x |")
+    if not args.skip_report:
+        ours, floor = report_benchmark(demo(1.0, args.end), period)
+        print(f"\n`csreport run` (HTML + PDF, scale 1): {ours:.1f} s; floor (trivial papermill + nbconvert + "
+              f"1-page WeasyPrint PDF): {floor:.1f} s; ratio {ours / floor:.2f}x (best of 3 each)")
     print(f"\nmachine: {os.cpu_count()} cores; python {sys.version.split()[0]}")
 
 

@@ -201,3 +201,20 @@ def test_missing_settings_and_report(out, monkeypatch):
     assert code == 6 and "CSREPORT_SMTP_HOST is not set" in err
     code, _, err = run_cli("email", "--period", "2026-01", "--out", out, "--to", "ceo@example.com", "--dry-run")
     assert code == 6 and "run 'csreport run'" in err
+
+
+def test_run_with_email_sends_once(tmp_path, smtp_server, monkeypatch):
+    inbox, port = smtp_server
+    _env(monkeypatch, port)
+    source = write_company(tmp_path / "company")
+    config = tmp_path / "c.yaml"
+    config.write_text("email: {to: [board@example.com], from: cs@example.com}\nreport: {company: Acme Inc.}\n")
+    args = ("run", "--data", source, "--period", "2026-03", "--out", tmp_path / "reports", "--config", config,
+            "--quiet", "--email")
+    code, _, err = run_cli(*args)
+    assert code == 0, err
+    rcpts, msg = inbox.messages[0]
+    assert rcpts == ["board@example.com"] and msg["From"] == "cs@example.com"
+    assert "Acme Inc." in msg.get_body(preferencelist=("html",)).get_content()
+    code, _, err = run_cli(*args)  # the monthly cron job ran twice: the report is rebuilt, not re-sent
+    assert code == 0 and len(inbox.messages) == 1
