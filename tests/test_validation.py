@@ -86,6 +86,12 @@ def test_ticket_resolved_before_created(tmp_path):
     assert "tickets.resolved_at: earlier than created_at in 1 row (rows 9" in err
 
 
+def test_onboarded_before_signup(tmp_path):
+    accounts = ACCOUNTS + [("Z", "Zed", "SMB", "2026-03-10", "2026-03-01")]
+    err = fails(write_company(tmp_path / "s", accounts=accounts))
+    assert "accounts.onboarded_at: earlier than signup_date in 1 row (rows 14; values '2026-03-01')" in err
+
+
 def test_empty_file(tmp_path):
     src = write_company(tmp_path / "s")
     (src / "tickets.csv").write_bytes(b"")

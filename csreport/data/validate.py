@@ -187,6 +187,10 @@ def _range_checks(spec: Table, typed: pd.DataFrame, raw: pd.DataFrame) -> list[P
                 _problem("surveys", "score", f"score out of range {low}-{high} for {name}", outside.fillna(False).astype(bool),
                          raw["score"], f"{name.upper()} scores run from {low} to {high}.")
             )
+    if spec.name == "accounts" and "onboarded_at" in typed:
+        early = typed["onboarded_at"].notna() & typed["signup_date"].notna() & (typed["onboarded_at"] < typed["signup_date"])
+        out.append(_problem("accounts", "onboarded_at", "earlier than signup_date", early, raw["onboarded_at"],
+                            "An account cannot finish onboarding before it signed up."))
     if spec.name == "tickets":
         for col in ("first_response_at", "resolved_at"):
             if col in typed:
