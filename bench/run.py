@@ -84,12 +84,12 @@ def csreport_engagement(folder: Path, period: str) -> tuple[dict, set[str]]:
     from csreport.config import Config
     from csreport.data import load_dataset
     from csreport.metrics.engagement import engagement_metrics
-    from csreport.metrics.revenue import active_accounts
+    from csreport.metrics.revenue import active_accounts, mrr_matrix
     from csreport.periods import Period
 
     p = Period.parse(period)
     data = load_dataset(folder, Config(), quiet=True)
-    customers = active_accounts(data.revenue, p)
+    customers = active_accounts(mrr_matrix(data.revenue), p)
     start = time.perf_counter()
     month = data.events.aggregates(p, p).for_month(p)
     values = engagement_metrics(month, customers, p.days).values

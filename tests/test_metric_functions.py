@@ -50,7 +50,7 @@ def test_cltv_from_three_months_of_churn():
     # K4 churns in January: Jan 1/4 = 25 %, Feb 0/3, Mar 0/3 -> c = 25/3 %; ARPA 300/3 = 100
     rows = [(k, m, 100) for k in ("K1", "K2", "K3") for m in ("2025-12", "2026-01", "2026-02", "2026-03")]
     rows += [("K4", "2025-12", 100)]
-    out = revenue.revenue_metrics(_rev(rows), Period(2026, 3), gross_margin=0.8)
+    out = revenue.revenue_metrics(revenue.mrr_matrix(_rev(rows)), Period(2026, 3), gross_margin=0.8)
     assert out.values["cltv"] == pytest.approx(100 * 0.8 / ((25 / 3) / 100))  # 960
 
 
@@ -58,7 +58,7 @@ def test_ttm_retention():
     # base 2025-03: X 100, Y 200 (Z not active) ; 2026-03: X 150, Y 50, Z 500
     rows = [("X", "2025-03", 100), ("Y", "2025-03", 200), ("X", "2026-03", 150), ("Y", "2026-03", 50),
             ("Z", "2026-03", 500)]
-    grr, nrr = revenue.ttm_retention_pct(_rev(rows), Period(2026, 3))
+    grr, nrr = revenue.ttm_retention_pct(revenue.mrr_matrix(_rev(rows)), Period(2026, 3))
     assert grr == pytest.approx(100 * (100 + 50) / 300)
     assert nrr == pytest.approx(100 * (150 + 50) / 300)
 

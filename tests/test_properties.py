@@ -22,7 +22,7 @@ def _frame(history):
 @settings(max_examples=150, deadline=None)
 @given(histories)
 def test_mrr_bridge_identity(history):
-    m = revenue.revenue_metrics(_frame(history), Period(2026, 4), 0.8).values
+    m = revenue.revenue_metrics(revenue.mrr_matrix(_frame(history)), Period(2026, 4), 0.8).values
     rebuilt = m["mrr_start"] + m["mrr_new"] + m["mrr_reactivation"] + m["mrr_expansion"] - m["mrr_contraction"] - m["mrr_churned"]
     assert rebuilt == pytest.approx(m["mrr_end"])
     assert m["customers_end"] == m["customers_start"] + m["customers_new"] + m["customers_reactivated"] - m["customers_churned"]
@@ -31,7 +31,7 @@ def test_mrr_bridge_identity(history):
 @settings(max_examples=150, deadline=None)
 @given(histories)
 def test_retention_is_100_minus_churn_and_grr_bounds(history):
-    m = revenue.revenue_metrics(_frame(history), Period(2026, 4), 0.8).values
+    m = revenue.revenue_metrics(revenue.mrr_matrix(_frame(history)), Period(2026, 4), 0.8).values
     if m["customers_start"] == 0:
         assert m["logo_churn_rate_pct"] is None and m["customer_retention_rate_pct"] is None
         return

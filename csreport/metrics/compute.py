@@ -43,9 +43,10 @@ def compute_metrics(
     tz = config.timezone
     start, end = period.start(tz), period.end(tz)
     result = MetricSet()
-    moves = revenue.movements(data.revenue, period)
-    result.update(revenue.revenue_metrics(data.revenue, period, config.gross_margin, moves))
-    customers = revenue.active_accounts(data.revenue, period)
+    matrix = revenue.mrr_matrix(data.revenue)
+    moves = revenue.movements(matrix, period)
+    result.update(revenue.revenue_metrics(matrix, period, config.gross_margin, moves))
+    customers = revenue.active_accounts(matrix, period)
 
     month_events = None
     if data.events is not None:
@@ -58,7 +59,7 @@ def compute_metrics(
     result.update(referrals.referral_metrics(data.referrals, customers, start, end))
     result.update(onboarding.onboarding_metrics(data.accounts, period))
 
-    scores, missing = _health_table(data, period, config, customers, month_events)
+    scores, missing = _health_table(data, period, config, customers, month_events, matrix)
     summary = health.health_summary(scores)
     if len(missing) == len(health.COMPONENTS):
         summary = MetricSet()
@@ -96,7 +97,8 @@ def compute_segments(data: Dataset, period: Period, config: Config,
             for name, (subset, sub_aggregates) in parts.items()}
 
 
-def _health_table(data: Dataset, period: Period, config: Config, customers: set[str], month_events):
+def _health_table(data: Dataset, period: Period, config: Config, customers: set[str], month_events,
+                  matrix: pd.DataFrame):
     tz = config.timezone
     start, end = period.start(tz), period.end(tz)
     index = pd.Index(sorted(customers), name="account_id")
@@ -122,7 +124,7 @@ def _health_table(data: Dataset, period: Period, config: Config, customers: set[
     bands = config.health.bands
     scores = health.health_scores(components, config.health.weights.model_dump(), bands.green, bands.amber)
     accounts = data.accounts.set_index("account_id")
-    mrr = revenue.mrr_by_account(data.revenue, period)
+    mrr = revenue.mrr_by_account(matrix, period)
     scores.insert(0, "name", accounts["name"].reindex(index))
     scores.insert(1, "segment", accounts["segment"].reindex(index))
     scores.insert(2, "mrr", mrr.reindex(index, fill_value=0.0))

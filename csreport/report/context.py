@@ -20,7 +20,7 @@ from ..benchmark.targets import Targets, load_targets
 from ..config import Config, load_config
 from ..data import Dataset, load_dataset
 from ..metrics import PeriodMetrics, compute_metrics
-from ..metrics.revenue import revenue_metrics
+from ..metrics.revenue import mrr_matrix, revenue_metrics
 from ..metrics.surveys import survey_metrics
 from ..periods import Period
 
@@ -47,11 +47,12 @@ class ReportContext:
 def _trends(data: Dataset, config: Config, period: Period) -> pd.DataFrame:
     """Revenue and survey metrics for up to 13 months ending with ``period`` (cheap: no events)."""
     first_month = data.revenue["month"].min()
+    matrix = mrr_matrix(data.revenue)
     rows = {}
     for p in period.shift(-(TREND_MONTHS - 1)).range_to(period):
         if str(p) < first_month:
             continue
-        values = revenue_metrics(data.revenue, p, config.gross_margin).values
+        values = revenue_metrics(matrix, p, config.gross_margin).values
         values.update(survey_metrics(data.surveys, p.start(config.timezone), p.end(config.timezone)).values)
         rows[str(p)] = values
     return pd.DataFrame.from_dict(rows, orient="index").astype(float)
