@@ -80,12 +80,20 @@ class EventStore:
         raw_time = _ident(mapping.get("occurred_at", "occurred_at"))
         kind = spec_types["occurred_at"]
         self._time_is_text = not (kind.startswith("TIMESTAMP") or kind == "DATE")
+        def wall_clock(instant: str) -> str:
+            """TIMESTAMPTZ -> wall-clock TIMESTAMP of the zone. In UTC plain arithmetic does it,
+            twice as fast as the ICU time-zone cast that other zones need."""
+            if self.source.config.timezone == "UTC":
+                return f"make_timestamp(epoch_us({instant}))"
+            return f"CAST({instant} AS TIMESTAMP)"
+
         if self._time_is_text:
             # an explicit offset is honoured; a naive time is read in the session TimeZone
-            local = f"CAST(TRY_CAST({raw_time} AS TIMESTAMPTZ) AS TIMESTAMP)"
+            local = wall_clock(f"TRY_CAST({raw_time} AS TIMESTAMPTZ)")
+        elif kind == "TIMESTAMP WITH TIME ZONE":
+            local = wall_clock(raw_time)
         else:
-            # TIMESTAMPTZ converts with the session TimeZone; a naive TIMESTAMP is wall-clock time already
-            local = f"CAST({raw_time} AS TIMESTAMP)"
+            local = f"CAST({raw_time} AS TIMESTAMP)"  # naive: already wall-clock time of the zone
         self.known_accounts = set(known_accounts.astype(str))
         self.con.execute(f"""
             CREATE OR REPLACE TEMP VIEW events_typed AS
