@@ -134,3 +134,29 @@ def test_report_narrative_segments_and_trends(report):
     assert "MRR fell 36.1% to $390" in html
     assert "By segment" in html and "Mid-Market" in html and "cell-rag rag-red" in html
     assert html.count("<svg") >= 6  # bridge, 4 trends, adoption, health mix: vector charts
+
+
+def test_kernel_never_sees_smtp_password(tmp_path, monkeypatch):
+    monkeypatch.setenv("CSREPORT_SMTP_PASSWORD", "kernel-must-not-see-this")
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("period = None", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("import os\nprint(repr(os.environ.get('CSREPORT_SMTP_PASSWORD')))"),
+    ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nbformat.write(nb, tmp_path / "env.ipynb")
+    from csreport.report.execute import execute_notebook
+
+    execute_notebook(tmp_path / "env.ipynb", tmp_path / "out.ipynb", {"period": "2026-03"}, progress=False)
+    text = (tmp_path / "out.ipynb").read_text()
+    assert "None" in text and "kernel-must-not-see-this" not in text
+    assert os.environ["CSREPORT_SMTP_PASSWORD"] == "kernel-must-not-see-this"  # restored for delivery
+
+
+def test_missing_pdf_engine_gives_a_clear_message(monkeypatch, tmp_path):
+    import sys
+
+    from csreport.errors import RenderError
+    from csreport.report.render import to_pdf
+
+    monkeypatch.setitem(sys.modules, "weasyprint", None)  # import fails as with missing Pango
+    with pytest.raises(RenderError, match="apt-get install libpango"):
+        to_pdf("<p>x</p>", tmp_path / "x.pdf", tmp_path)

@@ -28,6 +28,16 @@ def test_duckdb_file_with_typed_columns_gives_the_same_metrics(company, tmp_path
     assert metrics_of(db)["metrics"] == metrics_of(company)["metrics"]
 
 
+def test_events_as_a_folder_of_parquet_parts(company, tmp_path):
+    expected = metrics_of(company)["metrics"]
+    events = pd.read_csv(company / "events.csv")
+    (company / "events.csv").unlink()
+    (company / "events").mkdir()
+    events.iloc[:3].to_parquet(company / "events" / "part-0.parquet")
+    events.iloc[3:].to_parquet(company / "events" / "part-1.parquet")
+    assert metrics_of(company)["metrics"] == expected
+
+
 def test_two_files_for_one_table_is_an_error(company):
     pd.read_csv(company / "events.csv").to_parquet(company / "events.parquet")
     code, _, err = run_cli("metrics", "--data", company, "--period", "2026-03")

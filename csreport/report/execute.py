@@ -6,7 +6,9 @@ executed notebook. Secrets stay in the environment, where code that needs them
 """
 from __future__ import annotations
 
+import os
 import re
+from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
@@ -16,6 +18,17 @@ from papermill.exceptions import PapermillExecutionError
 from ..errors import ConfigError, DataError, NotebookError
 
 _SECRET_NAME = re.compile(r"pass(word)?|secret|token|api_?key|credential", re.IGNORECASE)
+
+
+@contextmanager
+def _secrets_withheld():
+    """Start the kernel without csreport's secrets in its environment (defence in depth:
+    a notebook cell that prints os.environ cannot leak the SMTP password into the report)."""
+    hidden = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("CSREPORT_") and _SECRET_NAME.search(k)}
+    try:
+        yield
+    finally:
+        os.environ.update(hidden)
 
 
 def check_parameters(parameters: dict) -> None:
@@ -30,10 +43,12 @@ def execute_notebook(notebook: Path, output: Path, parameters: dict, progress: b
     """Run ``notebook`` top to bottom into ``output``; a failing cell raises NotebookError naming it."""
     check_parameters(parameters)
     try:
-        pm.execute_notebook(
-            str(notebook), str(output), parameters=parameters, kernel_name="python3",
-            cwd=str(notebook.parent), progress_bar=progress, log_output=False, request_save_on_cell_execute=False,
-        )
+        with _secrets_withheld():
+            pm.execute_notebook(
+                str(notebook), str(output), parameters=parameters, kernel_name="python3",
+                cwd=str(notebook.parent), progress_bar=progress, log_output=False,
+                request_save_on_cell_execute=False,
+            )
     except PapermillExecutionError as exc:
         # bad input or config found inside the notebook keeps its own exit code (3 or 2)
         kind = {"InvalidDataError": DataError, "DataError": DataError, "ConfigError": ConfigError}.get(exc.ename)

@@ -38,7 +38,7 @@ def to_html(executed: Path, meta: dict) -> str:
 def to_pdf(html: str, target: Path, base_url: Path) -> None:
     try:
         import weasyprint
-    except OSError as exc:  # Pango/HarfBuzz missing on the system
+    except (OSError, ImportError) as exc:  # Pango/HarfBuzz missing on the system (OSError from cffi)
         raise RenderError(
             f"the PDF engine (WeasyPrint) cannot load a system library: {exc}. On Debian/Ubuntu install them with "
             "'apt-get install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b', or render HTML only (--format html)."
