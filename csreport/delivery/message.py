@@ -15,7 +15,7 @@ from jinja2 import Environment, select_autoescape
 from ..errors import DeliveryError
 from ..metrics.catalog import BY_KEY
 from ..periods import Period
-from ..report.components import HEADLINE, delta, fmt
+from ..report.formatting import HEADLINE, delta, fmt
 
 RAG = {"green": "#1e8e5a", "amber": "#d98a00", "red": "#c8372d", None: "#7b8794"}
 TONE = {"good": "#1e8e5a", "bad": "#c8372d", "flat": "#7b8794"}

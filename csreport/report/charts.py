@@ -14,6 +14,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
+from .formatting import money  # noqa: E402
+
 INK = "#1f2933"
 MUTED = "#7b8794"
 GRID = "#e4e7eb"
@@ -54,13 +56,6 @@ def _figure(width: float = 7.0, height: float = 2.8):
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(width, height), layout="constrained")
     return fig, ax
-
-
-def money(value: float) -> str:
-    for unit, size in (("M", 1e6), ("k", 1e3)):
-        if abs(value) >= size:
-            return f"${value / size:,.1f}{unit}"
-    return f"${value:,.0f}"
 
 
 def to_svg(fig) -> str:

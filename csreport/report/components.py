@@ -9,14 +9,15 @@ from IPython.display import HTML, SVG, display
 from jinja2 import Environment, select_autoescape
 
 from ..benchmark.compare import significance
+from ..benchmark.targets import direction_of
 from ..metrics.catalog import BY_KEY
 from . import charts
 from .context import ReportContext
+from .formatting import HEADLINE, delta, fmt, money
 
 _env = Environment(autoescape=select_autoescape(default=True, default_for_string=True), trim_blocks=True,
                    lstrip_blocks=True)
 
-HEADLINE = ["nps", "csat_pct", "logo_churn_rate_pct", "grr_pct", "nrr_pct", "mrr_end", "health_green_pct"]
 TILE_LABELS = {"grr_pct": "GRR (monthly)", "nrr_pct": "NRR (monthly)", "health_green_pct": "Health mix"}
 
 
@@ -26,47 +27,6 @@ def show(item) -> None:
         display(SVG(charts.to_svg(item)))
     else:
         display(HTML(item))
-
-
-# -- formatting ---------------------------------------------------------------------------
-def fmt(key: str, value) -> str:
-    """A metric value for people: '38', '79.3%', '$4.9M', '3.0 h'."""
-    if value is None:
-        return "n/a"
-    unit = BY_KEY[key].unit if key in BY_KEY else "count"
-    if unit == "pct":
-        return f"{value:.1f}%"
-    if unit == "currency":
-        return charts.money(value)
-    if unit == "hours":
-        return f"{value:.1f} h"
-    if unit == "days":
-        return f"{value:.1f} d"
-    if unit == "points":
-        return f"{value:+.0f}" if key == "nps" else f"±{value:.1f}"
-    if unit == "score":
-        return f"{value:.1f}"
-    return f"{value:,.0f}"
-
-
-def delta(key: str, now, before) -> dict | None:
-    """Change vs the previous value: text, arrow and whether the change is good news."""
-    if now is None or before is None:
-        return None
-    unit = BY_KEY[key].unit
-    change = now - before
-    if unit == "currency":
-        text = f"{100 * change / before:+.1f}%" if before else charts.money(change)
-    elif unit == "pct":
-        text = f"{change:+.1f} pp"
-    elif unit in ("points", "score", "hours", "days"):
-        text = f"{change:+.1f}"
-    else:
-        text = f"{change:+,.0f}"
-    better = BY_KEY[key].higher_is_better
-    good = None if better is None or abs(change) < 1e-12 else (change > 0) == better
-    arrow = "▲" if change > 1e-12 else "▼" if change < -1e-12 else "▶"
-    return {"text": text, "arrow": arrow, "tone": "flat" if good is None else "good" if good else "bad"}
 
 
 def significant(ctx: ReportContext, key: str) -> bool | None:
@@ -96,7 +56,7 @@ def _row(ctx: ReportContext, key: str) -> dict:
         "label": BY_KEY[key].label,
         "value": fmt(key, value),
         "target": None if target is None else fmt(key, target.target),
-        "direction": "" if target is None else ("≥" if (target.direction or ("higher" if BY_KEY[key].higher_is_better else "lower")) == "higher" else "≤"),
+        "direction": "" if target is None else {"higher": "≥", "lower": "≤"}[direction_of(key, target)],
         "status": ctx.current.status.get(key),
         "delta": delta(key, value, ctx.previous.values.get(key)),
         "note": ctx.current.notes.get(key) if value is None else None,
@@ -203,7 +163,7 @@ def at_risk(ctx: ReportContext, limit: int | None = None) -> str:
     limit = ctx.config.report.at_risk_shown if limit is None else limit
     scores = ctx.current.health.sort_values(["health", "mrr"], ascending=[True, False]).head(limit)
     rows = [
-        {"name": r.name, "segment": r.segment, "mrr": charts.money(r.mrr), "health": f"{r.health:.0f}",
+        {"name": r.name, "segment": r.segment, "mrr": money(r.mrr), "health": f"{r.health:.0f}",
          "band": r.band, "reason": f"{_COMPONENT_TEXT.get(r.weakest, r.weakest)} ({getattr(r, r.weakest):.0f}/100)"}
         for r in scores.itertuples()
     ]

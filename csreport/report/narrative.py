@@ -6,9 +6,9 @@ All text is built from numbers; the HTML is rendered with autoescaping like ever
 from __future__ import annotations
 
 from ..metrics.catalog import BY_KEY
-from . import charts
-from .components import _env, fmt, significant
+from .components import _env, significant
 from .context import ReportContext
+from .formatting import fmt, money
 
 _LIST = _env.from_string('<div class="narrative"><ul>{% for s in sentences %}<li>{{ s }}</li>{% endfor %}</ul></div>')
 _VERDICT = {"green": "meets", "amber": "just misses", "red": "misses"}
@@ -23,7 +23,7 @@ def change_words(key: str, now: float, before: float | None, month: str) -> str:
     if abs(change) < 1e-9:
         return f"unchanged from {month}"
     if unit == "currency":
-        size = f"{abs(100 * change / before):.1f}%" if before else charts.money(abs(change))
+        size = f"{abs(100 * change / before):.1f}%" if before else money(abs(change))
     elif unit == "pct":
         size = f"{abs(change):.1f} pp"
     elif unit == "count":
@@ -85,7 +85,7 @@ def health_risk(ctx: ReportContext) -> str | None:
         return None
     red = health[health["band"] == "red"]
     return (f"{len(red):,} customers ({fmt('health_red_pct', ctx.current.values['health_red_pct'])}) are in the red "
-            f"health band, holding {charts.money(red['mrr'].sum())} of MRR.")
+            f"health band, holding {money(red['mrr'].sum())} of MRR.")
 
 
 def section(ctx: ReportContext, keys: list[str]) -> str:

@@ -9,7 +9,6 @@ import json
 from pathlib import Path
 
 import nbformat
-from nbconvert import HTMLExporter
 
 from ..errors import RenderError
 from ..periods import Period
@@ -26,6 +25,8 @@ def report_meta(metrics_json: Path, company: str, title: str, paper: str) -> dic
 
 
 def to_html(executed: Path, meta: dict) -> str:
+    from nbconvert import HTMLExporter  # imported late: `csreport run` warms it up while the notebook executes
+
     exporter = HTMLExporter(template_name="csreport", extra_template_basedirs=[str(TEMPLATES)])
     exporter.exclude_input = True
     exporter.exclude_input_prompt = True

@@ -11,6 +11,7 @@ import json
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -51,6 +52,9 @@ def run_report(data: Path, period: Period, config: Path | None, out: Path, forma
                       "config": str(config.resolve()) if config else None, "on_invalid": on_invalid,
                       "targets": str(targets.resolve()) if targets else None, "history": str(history.resolve())}
         started = time.perf_counter()
+        # the renderers take ~1.5 s to import: do it while the kernel works (this process just waits)
+        warm = threading.Thread(target=_import_renderers, daemon=True)
+        warm.start()
         _say(f"executing {notebook.name} for {period} ...", quiet)
         try:
             execute_notebook(notebook, executed, parameters, progress=not quiet)
@@ -61,6 +65,7 @@ def run_report(data: Path, period: Period, config: Path | None, out: Path, forma
                                     f"no report was written and {final} is unchanged.") from exc
             raise
         _say(f"executed in {time.perf_counter() - started:.1f} s; rendering {', '.join(formats)} ...", quiet)
+        warm.join()
         meta = report_meta(stage / "metrics.json", settings.report.company, settings.report.title, settings.report.paper)
         html = to_html(executed, meta)
         if "html" in formats:
@@ -74,6 +79,14 @@ def run_report(data: Path, period: Period, config: Path | None, out: Path, forma
         return final
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def _import_renderers() -> None:
+    try:
+        import nbconvert  # noqa: F401
+        import weasyprint  # noqa: F401
+    except Exception:  # noqa: BLE001 - a missing engine is reported properly by render.to_pdf later
+        pass
 
 
 def _record(record_file: Path, history: History) -> None:
