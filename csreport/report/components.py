@@ -70,8 +70,9 @@ _TILES = _env.from_string("""
     <div class="kpi-label">{{ t.label }}</div>
     <div class="kpi-value">{{ t.value }}</div>
     <div class="kpi-meta">
-      {% if t.delta %}<span class="delta {{ t.delta.tone }}">{{ t.delta.arrow }} {{ t.delta.text }}</span> vs {{ previous }}{% if t.significant is not none %} <span class="sig {{ 'yes' if t.significant else 'no' }}">{{ 'significant' if t.significant else 'within noise' }}</span>{% endif %}{% else %}<span class="delta flat">no comparison</span>{% endif %}
+      {% if t.delta %}<span class="delta {{ t.delta.tone }}">{{ t.delta.arrow }} {{ t.delta.text }}</span> vs {{ previous }}{% else %}<span class="delta flat">no comparison</span>{% endif %}
     </div>
+    {% if t.delta and t.significant is not none %}<div class="kpi-meta sig {{ 'yes' if t.significant else 'no' }}">{{ 'significant change' if t.significant else 'within sampling noise' }}</div>{% endif %}
     {% if t.yoy %}<div class="kpi-meta"><span class="delta {{ t.yoy.tone }}">{{ t.yoy.arrow }} {{ t.yoy.text }}</span> vs last year</div>{% endif %}
     <div class="kpi-target">{% if t.target %}target {{ t.direction }} {{ t.target }}{% else %}no target{% endif %}</div>
     {% if t.mix %}<div class="kpi-mix"><span class="g">{{ t.mix.green }}</span> healthy · <span class="a">{{ t.mix.amber }}</span> watch · <span class="r">{{ t.mix.red }}</span> at risk</div>{% endif %}

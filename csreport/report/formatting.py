@@ -4,7 +4,8 @@ from __future__ import annotations
 from ..metrics.catalog import BY_KEY
 
 # the metrics an executive sees first: KPI tiles and the email summary
-HEADLINE = ["nps", "csat_pct", "logo_churn_rate_pct", "grr_pct", "nrr_pct", "mrr_end", "health_green_pct"]
+HEADLINE = ["nps", "csat_pct", "logo_churn_rate_pct", "grr_pct", "nrr_pct", "mrr_end", "customers_end",
+            "health_green_pct"]
 
 
 def money(value: float) -> str:
