@@ -267,7 +267,7 @@ def _events(rng, periods, active_by_month, index_of, segment, propensity, scale,
 
     # calibrate user-days so that the total lands near EVENTS_PER_SCALE · scale
     month_users = [np.concatenate([np.arange(user_offset[index_of[a]], user_offset[index_of[a] + 1])
-                                   for a in active_by_month.get(str(p), ())] or [np.array([], int)]) for p in periods]
+                                   for a in sorted(active_by_month.get(str(p), ()))] or [np.array([], int)]) for p in periods]
     expected_days = sum((user_activity[u] * propensity[user_owner[u]] * 0.55 * p.days).sum()
                         for u, p in zip(month_users, periods))
     per_day = max(EVENTS_PER_SCALE * scale / max(expected_days, 1.0), 1.0)
