@@ -26,14 +26,15 @@ def _period(text: str) -> Period:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
-def _add_data_args(parser: argparse.ArgumentParser, with_period: bool = True) -> None:
+def _add_data_args(parser: argparse.ArgumentParser, with_period: bool = True, with_rejects: bool = True) -> None:
     parser.add_argument("--data", required=True, help="folder of CSV/Parquet tables, or a DuckDB file")
     if with_period:
         parser.add_argument("--period", required=True, type=_period, help="month to report, YYYY-MM")
     parser.add_argument("--config", help="YAML config file (column mapping, time zone, SLA, ...)")
     parser.add_argument("--on-invalid", choices=["stop", "quarantine"], default="stop",
                         help="stop at invalid rows (default), or set them aside in a rejects file and go on")
-    parser.add_argument("--rejects", help="folder for rejected rows with --on-invalid=quarantine")
+    if with_rejects:  # `run` keeps rejected rows inside the report folder (OUT/YYYY-MM/rejects/)
+        parser.add_argument("--rejects", help="folder for rejected rows with --on-invalid=quarantine")
     parser.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
 
 
@@ -60,8 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument("--to", required=True, type=_period, help="last month, YYYY-MM")
     backfill.add_argument("--targets", help="targets YAML")
     backfill.add_argument("--history", default=str(DEFAULT_HISTORY), help=f"history store (default {DEFAULT_HISTORY})")
+
     run = commands.add_parser("run", help="execute the report notebook and render HTML/PDF into OUT/YYYY-MM/")
-    _add_data_args(run)
+    _add_data_args(run, with_rejects=False)
     run.add_argument("--format", default="html,pdf", help="comma-separated: html, pdf (default both)")
     run.add_argument("--out", default="reports", help="output folder (default: reports)")
     run.add_argument("--targets", help="targets YAML (default: the config's 'targets', else the shipped defaults)")
