@@ -218,3 +218,44 @@ def test_run_with_email_sends_once(tmp_path, smtp_server, monkeypatch):
     assert "Acme Inc." in msg.get_body(preferencelist=("html",)).get_content()
     code, _, err = run_cli(*args)  # the monthly cron job ran twice: the report is rebuilt, not re-sent
     assert code == 0 and len(inbox.messages) == 1
+
+
+@pytest.fixture(scope="module")
+def certificate_authority():
+    import trustme
+
+    return trustme.CA()
+
+
+@pytest.mark.parametrize("mode", ["starttls", "ssl"])
+def test_tls_modes_verify_the_server(out, monkeypatch, tmp_path, certificate_authority, mode):
+    import ssl
+
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    certificate_authority.issue_cert("127.0.0.1").configure_cert(server_context)
+    inbox = Inbox()
+    port = _free_port()
+    if mode == "starttls":
+        controller = Controller(inbox, hostname="127.0.0.1", port=port, tls_context=server_context,
+                                require_starttls=True, authenticator=_authenticate, auth_required=True)
+    else:
+        # aiosmtpd 1.4 does not count implicit TLS as TLS for AUTH, hence auth_require_tls=False here
+        controller = Controller(inbox, hostname="127.0.0.1", port=port, ssl_context=server_context,
+                                authenticator=_authenticate, auth_required=True, auth_require_tls=False)
+    controller.start()
+    try:
+        _env(monkeypatch, port, "reporter", PASSWORD)
+        monkeypatch.setenv("CSREPORT_SMTP_TLS", mode)
+        args = ("email", "--period", "2026-03", "--out", out, "--to", "ceo@example.com")
+        # without trusting the test CA the certificate check must fail: verification is never off
+        code, _, err = run_cli(*args)
+        assert code == 6 and "CERTIFICATE_VERIFY_FAILED" in err and inbox.messages == []
+        assert "retrying" not in err  # a certificate problem is not retried
+        ca_file = tmp_path / "ca.pem"
+        certificate_authority.cert_pem.write_to_path(str(ca_file))
+        monkeypatch.setenv("CSREPORT_SMTP_CA_FILE", str(ca_file))
+        code, _, err = run_cli(*args)
+        assert code == 0, err
+        assert [rcpts for rcpts, _ in inbox.messages] == [["ceo@example.com"]]
+    finally:
+        controller.stop()

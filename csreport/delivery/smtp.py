@@ -2,7 +2,8 @@
 
 Settings (never from a config file, never logged):
   CSREPORT_SMTP_HOST, CSREPORT_SMTP_PORT, CSREPORT_SMTP_USER, CSREPORT_SMTP_PASSWORD,
-  CSREPORT_SMTP_TLS (starttls | ssl | none; default starttls), CSREPORT_SMTP_FROM.
+  CSREPORT_SMTP_TLS (starttls | ssl | none; default starttls), CSREPORT_SMTP_FROM,
+  CSREPORT_SMTP_CA_FILE (optional: a PEM bundle to trust, for a relay with a private CA).
 """
 from __future__ import annotations
 
@@ -28,6 +29,11 @@ class SmtpSettings:
     user: str | None
     password: str | None = field(repr=False)  # repr=False: never printed, even by accident
     sender: str | None
+    ca_file: str | None = None
+
+    def tls_context(self) -> ssl.SSLContext:
+        """Certificate and host name are always verified; a private CA can be added, never verification removed."""
+        return ssl.create_default_context(cafile=self.ca_file)
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "SmtpSettings":
@@ -46,7 +52,10 @@ class SmtpSettings:
         password = env.get("CSREPORT_SMTP_PASSWORD") or None
         if user and not password:
             raise DeliveryError("CSREPORT_SMTP_USER is set but CSREPORT_SMTP_PASSWORD is not")
-        return cls(host, int(port_text), tls, user, password, env.get("CSREPORT_SMTP_FROM") or None)
+        ca_file = env.get("CSREPORT_SMTP_CA_FILE") or None
+        if ca_file and not os.path.isfile(ca_file):
+            raise DeliveryError(f"CSREPORT_SMTP_CA_FILE names {ca_file}, which does not exist")
+        return cls(host, int(port_text), tls, user, password, env.get("CSREPORT_SMTP_FROM") or None, ca_file)
 
 
 @dataclass
@@ -57,24 +66,36 @@ class SendResult:
 
 def _connect(settings: SmtpSettings, timeout: float) -> smtplib.SMTP:
     if settings.tls == "ssl":
-        client = smtplib.SMTP_SSL(settings.host, settings.port, timeout=timeout, context=ssl.create_default_context())
+        client = smtplib.SMTP_SSL(settings.host, settings.port, timeout=timeout, context=settings.tls_context())
     else:
         client = smtplib.SMTP(settings.host, settings.port, timeout=timeout)
         if settings.tls == "starttls":
-            client.starttls(context=ssl.create_default_context())
+            client.starttls(context=settings.tls_context())
     if settings.user:
         client.login(settings.user, settings.password or "")
     return client
 
 
+def _transient(exc: Exception) -> bool:
+    """Worth retrying: the server was unreachable, dropped us, or answered 4xx (try again later).
+
+    Not worth it: a refused login, a certificate that does not verify, a missing server
+    feature or a 5xx answer; the same request fails the same way a second later.
+    """
+    if isinstance(exc, (smtplib.SMTPAuthenticationError, ssl.SSLCertVerificationError, smtplib.SMTPNotSupportedError)):
+        return False
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return 400 <= exc.smtp_code < 500
+    return isinstance(exc, (OSError, smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError))
+
+
 def send(message: EmailMessage, recipients: list[str], settings: SmtpSettings, attempts: int = 3,
          backoff_s: float = 2.0, timeout: float = 30.0) -> SendResult:
-    """Send one message to ``recipients``; retry connection failures with exponential backoff.
+    """Send one message to ``recipients``; retry transient failures with exponential backoff.
 
-    An authentication failure is not retried (the same credentials fail again). A recipient
-    the server refuses is reported in the result and does not stop the others.
+    A recipient the server refuses is reported in the result and does not stop the others.
     """
-    last_error: Exception | None = None
+    where = f"{settings.host}:{settings.port}"
     for attempt in range(1, attempts + 1):
         try:
             with _connect(settings, timeout) as client:
@@ -86,15 +107,19 @@ def send(message: EmailMessage, recipients: list[str], settings: SmtpSettings, a
                        for r, (code, text) in refused.items()}
             return SendResult([r for r in recipients if r not in reasons], reasons)
         except smtplib.SMTPAuthenticationError as exc:
-            raise DeliveryError(f"SMTP login as {settings.user!r} on {settings.host}:{settings.port} was refused "
-                                f"({exc.smtp_code}); check CSREPORT_SMTP_USER and CSREPORT_SMTP_PASSWORD") from None
+            raise DeliveryError(f"SMTP login as {settings.user!r} on {where} was refused ({exc.smtp_code}); "
+                                "check CSREPORT_SMTP_USER and CSREPORT_SMTP_PASSWORD") from None
         except (OSError, smtplib.SMTPException) as exc:
-            last_error = exc
-            if attempt < attempts:
-                wait = backoff_s * 2 ** (attempt - 1)
-                print(f"[csreport] SMTP attempt {attempt}/{attempts} to {settings.host}:{settings.port} failed "
-                      f"({type(exc).__name__}: {exc}); retrying in {wait:g} s", file=sys.stderr, flush=True)
-                time.sleep(wait)
-    raise DeliveryError(f"could not send through {settings.host}:{settings.port} after {attempts} attempts: "
-                        f"{type(last_error).__name__}: {last_error}. The report is still on disk; rerun "
-                        "'csreport email' for this period when the server is reachable")
+            if not _transient(exc):
+                raise DeliveryError(f"could not send through {where}: {type(exc).__name__}: {exc}. Check the "
+                                    "CSREPORT_SMTP_* settings (TLS mode, CSREPORT_SMTP_CA_FILE for a private CA); "
+                                    "the report is still on disk") from None
+            if attempt == attempts:
+                raise DeliveryError(f"could not send through {where} after {attempts} attempts: "
+                                    f"{type(exc).__name__}: {exc}. The report is still on disk; rerun "
+                                    "'csreport email' for this period when the server is reachable") from None
+            wait = backoff_s * 2 ** (attempt - 1)
+            print(f"[csreport] SMTP attempt {attempt}/{attempts} to {where} failed ({type(exc).__name__}: {exc}); "
+                  f"retrying in {wait:g} s", file=sys.stderr, flush=True)
+            time.sleep(wait)
+    raise AssertionError("unreachable")  # the loop always returns or raises
