@@ -83,3 +83,20 @@ def test_period_arithmetic():
     assert Period(2024, 2).days == 29
     assert p.end("UTC") == pd.Timestamp("2026-02-01", tz="UTC")
     assert [str(x) for x in Period(2025, 11).range_to(Period(2026, 2))] == ["2025-11", "2025-12", "2026-01", "2026-02"]
+
+
+def test_sla_boundaries_exactly_at_sla_hours():
+    from csreport.metrics import support
+
+    end = pd.Timestamp("2026-04-01", tz="UTC")
+    tickets = pd.DataFrame({
+        "ticket_id": ["met-at-48h", "open-48h-old", "open-48h-1s-old", "late-by-1s"],
+        "created_at": pd.to_datetime(["2026-03-10 00:00:00", "2026-03-30 00:00:00", "2026-03-29 23:59:59",
+                                      "2026-03-10 00:00:00"]).tz_localize("UTC"),
+        "resolved_at": pd.to_datetime(["2026-03-12 00:00:00", None, None, "2026-03-12 00:00:01"]).tz_localize("UTC"),
+    })
+    outcome = support.sla_outcome(tickets, end, 48.0)
+    # resolved after exactly 48 h: met (<=); open exactly 48 h at end(P): not counted (needs > 48 h);
+    # open 48 h + 1 s: missed; resolved after 48 h + 1 s: missed
+    assert list(outcome.astype(object).where(outcome.notna(), None)) == [True, None, False, False]
+    assert support.sla_met_pct(tickets, pd.Timestamp("2026-03-01", tz="UTC"), end, 48.0) == pytest.approx(100 / 3)
