@@ -160,3 +160,14 @@ def test_missing_pdf_engine_gives_a_clear_message(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "weasyprint", None)  # import fails as with missing Pango
     with pytest.raises(RenderError, match="apt-get install libpango"):
         to_pdf("<p>x</p>", tmp_path / "x.pdf", tmp_path)
+
+
+def test_report_with_only_the_required_tables(tmp_path):
+    source = write_company(tmp_path / "company", surveys=None, tickets=None, events=None, referrals=None,
+                           invoices=None)
+    code, _, err = run_cli("run", "--data", source, "--period", "2026-03", "--out", tmp_path / "out", "--quiet",
+                           "--format", "html")
+    assert code == 0, err
+    html = (tmp_path / "out" / "2026-03" / "customer-success-report-2026-03.html").read_text()
+    assert "not available: the data source has no surveys table" in html
+    assert "$390" in html and "n/a" in html  # revenue still reported; nothing shown as 0

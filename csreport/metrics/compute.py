@@ -60,12 +60,13 @@ def compute_metrics(
     result.update(onboarding.onboarding_metrics(data.accounts, period))
 
     scores, missing = _health_table(data, period, config, customers, month_events, matrix)
-    summary = health.health_summary(scores)
     if len(missing) == len(health.COMPONENTS):
         summary = MetricSet()
         summary.unavailable(["health_avg", "health_green_pct", "health_amber_pct", "health_red_pct"],
                             "not available: no events, surveys, tickets or invoices table to score health from")
-    elif missing and len(scores):
+    else:
+        summary = health.health_summary(scores)
+    if missing and len(missing) < len(health.COMPONENTS) and len(scores):
         for key in summary.values:
             summary.notes[key] = f"computed without the {', '.join(missing)} component(s): their table is missing"
     result.update(summary)

@@ -66,13 +66,15 @@ def health_scores(components: pd.DataFrame, weights: dict[str, float], green: fl
     Only the components present as columns count; their weights are rescaled to sum to 1.
     """
     present = [c for c in COMPONENTS if c in components]
-    total = sum(weights[c] for c in present)
     scores = components.copy()
-    scores["health"] = sum(scores[c] * (weights[c] / total) for c in present) if present else 0.0
+    if not present:  # no table to score from: no health, rather than a made-up 0
+        return scores.assign(health=float("nan"), band=None, weakest=None)
+    total = sum(weights[c] for c in present)
+    scores["health"] = sum(scores[c] * (weights[c] / total) for c in present)
     scores["band"] = band(scores["health"], green, amber)
     # the weakest component explains a low score; ties go to the heavier-weighted one
     ranked = sorted(present, key=lambda c: -weights[c])
-    scores["weakest"] = scores[ranked].idxmin(axis=1) if ranked else None
+    scores["weakest"] = scores[ranked].idxmin(axis=1)
     return scores
 
 

@@ -145,7 +145,7 @@ _AT_RISK = _env.from_string("""
     <tr><td>{{ r.name }}</td><td>{{ r.segment }}</td><td class="num">{{ r.mrr }}</td>
         <td class="num"><span class="pill rag-{{ r.band }}">{{ r.health }}</span></td><td>{{ r.reason }}</td></tr>
   {% else %}
-    <tr><td colspan="5" class="muted">No customers active in the period.</td></tr>
+    <tr><td colspan="5" class="muted">{{ empty }}</td></tr>
   {% endfor %}
   </tbody>
 </table>
@@ -162,7 +162,12 @@ _COMPONENT_TEXT = {
 def at_risk(ctx: ReportContext, limit: int | None = None) -> str:
     """The customers most at risk: lowest health first, larger MRR first on ties."""
     limit = ctx.config.report.at_risk_shown if limit is None else limit
-    scores = ctx.current.health.sort_values(["health", "mrr"], ascending=[True, False]).head(limit)
+    health = ctx.current.health
+    if health.empty:
+        return _AT_RISK.render(rows=[], empty="No customers active in the period.")
+    if health["health"].isna().all():
+        return _AT_RISK.render(rows=[], empty=ctx.current.notes.get("health_avg", "Health scores are not available."))
+    scores = health.sort_values(["health", "mrr"], ascending=[True, False]).head(limit)
     rows = [
         {"name": r.name, "segment": r.segment, "mrr": money(r.mrr), "health": f"{r.health:.0f}",
          "band": r.band, "reason": f"{_COMPONENT_TEXT.get(r.weakest, r.weakest)} ({getattr(r, r.weakest):.0f}/100)"}

@@ -62,7 +62,8 @@ def sentence(ctx: ReportContext, key: str) -> str | None:
 
 
 def _render(sentences: list[str | None]) -> str:
-    return _LIST.render(sentences=[s for s in sentences if s])
+    kept = [s for s in sentences if s]
+    return _LIST.render(sentences=kept) if kept else ""  # no empty box when a section has no data
 
 
 def summary(ctx: ReportContext) -> str:
