@@ -92,7 +92,8 @@ def compose(report_dir: Path, sender: str, recipients: list[str], company: str, 
     targets = document.get("targets", {})
     for row, key in zip(rows, HEADLINE):
         if key in targets:
-            row["target"] = fmt(key, targets[key])
+            sign = "≥" if BY_KEY[key].higher_is_better else "≤"
+            row["target"] = f"{sign} {fmt(key, targets[key])}"
 
     message = EmailMessage()
     message["Subject"] = subject_template.format(period_label=period.label, period=str(period), company=company)
