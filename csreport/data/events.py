@@ -1,7 +1,7 @@
 """The ``events`` table, kept inside DuckDB.
 
 Usage events can number 10^8 rows, so they are never loaded into pandas. This
-module validates them with one SQL pass and hands pandas only aggregates:
+module validates them with two cheap SQL scans and hands pandas only aggregates:
 
 * ``account_days``     month, account_id, day, users   (distinct users per account and day)
 * ``account_months``   month, account_id, users        (distinct users per account and month)
@@ -80,6 +80,7 @@ class EventStore:
         raw_time = _ident(mapping.get("occurred_at", "occurred_at"))
         kind = spec_types["occurred_at"]
         self._time_is_text = not (kind.startswith("TIMESTAMP") or kind == "DATE")
+
         def wall_clock(instant: str) -> str:
             """TIMESTAMPTZ -> wall-clock TIMESTAMP of the zone. In UTC plain arithmetic does it,
             twice as fast as the ICU time-zone cast that other zones need."""
