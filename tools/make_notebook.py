@@ -29,8 +29,7 @@ cells = [
          "from csreport.report import components as ui\n"
          "from csreport.report.context import build_report\n\n"
          "report = build_report(data, period, config, output_dir, on_invalid, targets, history)\n"
-         "v, t = report.values, report.trends\n"
-         "target = lambda key: getattr(report.targets.lookup(key), 'target', None)", "report-exclude"),
+         "v, t, target = report.values, report.trends, report.target", "report-exclude"),
     md("## Executive summary"),
     code("ui.show(ui.kpi_tiles(report))"),
     code("ui.show(narrative.summary(report))"),

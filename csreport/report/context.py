@@ -43,6 +43,11 @@ class ReportContext:
     def values(self) -> dict:
         return self.current.values
 
+    def target(self, key: str) -> float | None:
+        """The company-wide target of a metric, for reference lines; None without one."""
+        found = self.targets.lookup(key)
+        return None if found is None else found.target
+
 
 def _trends(data: Dataset, config: Config, period: Period) -> pd.DataFrame:
     """Revenue and survey metrics for up to 13 months ending with ``period`` (cheap: no events)."""
