@@ -10,6 +10,9 @@ STAMP  := $(VENV)/.installed
 DATA   ?= data/demo
 OUT    ?= reports
 PERIOD ?= $(shell $(PYTHON) -c "import datetime as d; t=d.date.today().replace(day=1)-d.timedelta(days=1); print(t.strftime('%Y-%m'))")
+# the 12 months before PERIOD, recorded once so the first report already has MoM and YoY comparisons
+shift = $(shell $(PYTHON) -c "y, m = map(int, '$(PERIOD)'.split('-')); i = y * 12 + m - 1 + ($(1)); print(f'{i // 12:04d}-{i % 12 + 1:02d}')")
+HISTORY := $(OUT)/history.sqlite
 
 .PHONY: install report metrics test bench demo clean
 
@@ -29,7 +32,10 @@ demo: $(DATA)/accounts.csv
 metrics: $(STAMP) $(DATA)/accounts.csv
 	$(BIN)/csreport metrics --data $(DATA) --period $(PERIOD)
 
-report: $(STAMP) $(DATA)/accounts.csv
+$(HISTORY): | $(STAMP) $(DATA)/accounts.csv
+	$(BIN)/csreport backfill --data $(DATA) --from $(call shift,-12) --to $(call shift,-1) --history $(HISTORY)
+
+report: $(STAMP) $(DATA)/accounts.csv $(HISTORY)
 	$(BIN)/csreport run --data $(DATA) --period $(PERIOD) --out $(OUT)
 
 test: $(STAMP)
