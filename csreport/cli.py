@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -29,7 +30,8 @@ def _period(text: str) -> Period:
 def _add_data_args(parser: argparse.ArgumentParser, with_period: bool = True, with_rejects: bool = True) -> None:
     parser.add_argument("--data", required=True, help="folder of CSV/Parquet tables, or a DuckDB file")
     if with_period:
-        parser.add_argument("--period", required=True, type=_period, help="month to report, YYYY-MM")
+        parser.add_argument("--period", type=_period, default=Period.last_complete(),
+                            help="month to report, YYYY-MM (default: the last complete month, UTC)")
     parser.add_argument("--config", help="YAML config file (column mapping, time zone, SLA, ...)")
     parser.add_argument("--on-invalid", choices=["stop", "quarantine"], default="stop",
                         help="stop at invalid rows (default), or set them aside in a rejects file and go on")
@@ -72,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--email", action="store_true", help="email the PDF to the configured recipients afterwards")
 
     email = commands.add_parser("email", help="email a period's PDF report to leadership (SMTP settings from env)")
-    email.add_argument("--period", required=True, type=_period, help="month of the report, YYYY-MM")
+    email.add_argument("--period", type=_period, default=Period.last_complete(),
+                       help="month of the report, YYYY-MM (default: the last complete month, UTC)")
     email.add_argument("--out", default="reports", help="the folder 'csreport run' wrote into (default: reports)")
     email.add_argument("--config", help="YAML config (email.to, email.from, report.company)")
     email.add_argument("--to", help="comma-separated recipients (default: the config's email.to)")
@@ -187,6 +190,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("csreport: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `csreport metrics ... | head`: the reader left; no traceback (Python docs recipe)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":
