@@ -20,8 +20,11 @@ def report_meta(metrics_json: Path, company: str, title: str, paper: str) -> dic
     document = json.loads(metrics_json.read_text(encoding="utf-8"))
     from .. import __version__
 
+    provenance = document.get("provenance", {})
     return {"period": document["period"], "period_label": Period.parse(document["period"]).label,
-            "company": company, "title": title, "paper": paper, "version": __version__}
+            "company": company, "title": title, "paper": paper, "version": __version__,
+            "fingerprint": provenance.get("fingerprint", "unknown"), "source_kind": provenance.get("source_kind", ""),
+            "generated_at": provenance.get("generated_at", "")}
 
 
 def to_html(executed: Path, meta: dict) -> str:
