@@ -66,6 +66,9 @@ def test_pdf_parses_with_kpi_text(report):
     assert "+25" in first and "45.9%" in first and "25.0%" in first
     text = "".join(page.extract_text() for page in reader.pages)
     assert "Page 1 of" in text
+    # provenance in every page footer: the source fingerprint of metrics.json
+    fingerprint = json.loads((report[0] / "metrics.json").read_text())["provenance"]["fingerprint"]
+    assert all(fingerprint in page.extract_text() for page in reader.pages)
 
 
 def test_no_secret_in_any_output(report):
