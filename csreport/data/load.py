@@ -116,6 +116,7 @@ def load_dataset(
 
     events = None
     if source.has("events"):
+        _say(f"events: validating {source.describe('events')} in DuckDB ...", quiet)
         events = EventStore(source, frames["accounts"]["account_id"])
         target = rejects_path / "events.csv" if quarantine else None
         events.validate(target)
