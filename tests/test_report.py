@@ -174,3 +174,20 @@ def test_report_with_only_the_required_tables(tmp_path):
     html = (tmp_path / "out" / "2026-03" / "customer-success-report-2026-03.html").read_text()
     assert "not available: the data source has no surveys table" in html
     assert "$390" in html and "n/a" in html  # revenue still reported; nothing shown as 0
+
+
+def test_quarantined_rows_are_counted_in_the_report(tmp_path):
+    from conftest import TICKETS
+
+    tickets = TICKETS + [("T9", "NOPE", "2026-03-02T10:00:00Z", "", "")]
+    source = write_company(tmp_path / "company", tickets=tickets)
+    code, _, err = run_cli("run", "--data", source, "--period", "2026-03", "--out", tmp_path / "out", "--quiet",
+                           "--format", "html", "--on-invalid", "quarantine")
+    assert code == 0, err
+    folder = tmp_path / "out" / "2026-03"
+    assert (folder / "rejects" / "tickets.csv").exists()
+    doc = json.loads((folder / "metrics.json").read_text())
+    assert doc["data_quality"]["tickets"]["rejected"] == 1 and doc["metrics"]["tickets_created"] == 5
+    html = (folder / "customer-success-report-2026-03.html").read_text()
+    assert "tickets.account_id: unknown account_id in 1 row" in html
+    assert '<span class="pill rag-amber">1</span>' in html
