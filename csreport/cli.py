@@ -16,6 +16,8 @@ from . import __version__
 from .config import load_config
 from .errors import ConfigError, CsreportError
 from .periods import Period
+from .progress import say
+from .benchmark.targets import targets_for
 
 DEFAULT_HISTORY = Path("reports") / "history.sqlite"
 
@@ -93,13 +95,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _targets(args: argparse.Namespace, config):
-    from .benchmark.targets import load_targets
-
-    path = args.targets or (str(config.resolve(config.targets)) if config.targets else None)
-    return load_targets(path)
-
-
 def cmd_metrics(args: argparse.Namespace) -> int:
     from .benchmark.evaluate import evaluate
     from .benchmark.history import History
@@ -109,7 +104,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     rejects = args.rejects or Path("csreport-rejects") / str(args.period)
     data = load_dataset(args.data, config, on_invalid=args.on_invalid, rejects_dir=rejects, quiet=args.quiet)
     # reads the history for deltas, never writes it: only `run` and `backfill` record
-    result = evaluate(data, args.period, config, _targets(args, config), History(args.history))
+    result = evaluate(data, args.period, config, targets_for(config, args.targets), History(args.history))
     json.dump(result.document(data), sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")
     return 0
@@ -128,7 +123,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     data = load_dataset(args.data, config, on_invalid=args.on_invalid,
                         rejects_dir=args.rejects or Path("csreport-rejects") / "backfill", quiet=args.quiet)
-    targets, history = _targets(args, config), History(args.history)
+    targets, history = targets_for(config, args.targets), History(args.history)
     periods = args.from_.range_to(args.to)
     started = time.perf_counter()
     # one pass over the events for every month, then pure pandas per period
@@ -136,9 +131,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     parts = split_segments(data, aggregates)
     for i, period in enumerate(periods, start=1):
         rows = evaluate(data, period, config, targets, history, aggregates, parts).record(history, data.fingerprint)
-        if not args.quiet:
-            print(f"[csreport] {period}: {rows} rows recorded ({i}/{len(periods)}, "
-                  f"{time.perf_counter() - started:.1f} s)", file=sys.stderr, flush=True)
+        say(f"{period}: {rows} rows recorded ({i}/{len(periods)}, {time.perf_counter() - started:.1f} s)", args.quiet)
     print(f"{len(periods)} periods recorded in {args.history}")
     return 0
 

@@ -10,7 +10,6 @@ are Parquet, one row group per month so DuckDB can skip months it does not need.
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .periods import Period
+from .progress import say
 
 MONTHS = 24
 EVENTS_PER_SCALE = 5_000_000
@@ -60,10 +60,6 @@ COMMENTS = {
                   "Support tickets sit for days without an answer.", "Missing SSO is a blocker for our \"security\" team.",
                   "We're evaluating alternatives before renewal."],
 }
-
-
-def _say(message: str) -> None:
-    print(f"[csreport demo] {message}", file=sys.stderr, flush=True)
 
 
 def _company_names(rng: np.random.Generator, n: int) -> list[str]:
@@ -150,10 +146,10 @@ def generate_demo(out: str | Path, seed: int = 7, scale: float = 1.0, end: Perio
     tickets_df.to_csv(out / "tickets.csv", index=False)
     referrals_df.to_csv(out / "referrals.csv", index=False)
     invoices_df.to_csv(out / "invoices.csv", index=False)
-    _say(f"wrote {accounts:,} accounts, {len(revenue_df):,} revenue rows, {len(surveys_df):,} survey answers, "
+    say(f"wrote {accounts:,} accounts, {len(revenue_df):,} revenue rows, {len(surveys_df):,} survey answers, "
          f"{len(tickets_df):,} tickets, {len(invoices_df):,} invoices")
     n_events = _events(rng, periods, active_by_month, index_of, segment, propensity, scale, out / "events.parquet")
-    _say(f"wrote {n_events:,} usage events to {out / 'events.parquet'}")
+    say(f"wrote {n_events:,} usage events to {out / 'events.parquet'}")
     return out
 
 

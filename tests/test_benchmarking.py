@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from conftest import REVENUE, SURVEYS, metrics_of, run_cli, write_company
+from conftest import metrics_of, run_cli, write_company
 from csreport.benchmark.compare import comparison
 from csreport.benchmark.history import History
 from csreport.benchmark.targets import Target, Targets, load_targets, status

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 
 import pandas as pd
-import pytest
 
 from conftest import ACCOUNTS, EVENTS, REVENUE, SURVEYS, TICKETS, run_cli, write_company
 

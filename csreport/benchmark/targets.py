@@ -79,6 +79,13 @@ def statuses(values: dict, targets: Targets, segment: str | None = None) -> dict
 DEFAULT_TARGETS = "targets.yaml"
 
 
+def targets_for(config, override: str | Path | None = None) -> Targets:
+    """The targets of a run: an explicit file, else the config's 'targets:' (relative to the config), else defaults."""
+    if override:
+        return load_targets(override)
+    return load_targets(config.resolve(config.targets) if config.targets else None)
+
+
 def load_targets(path: str | Path | None) -> Targets:
     """Read a targets YAML; ``None`` gives the defaults shipped with csreport."""
     if path is None:

@@ -1,7 +1,6 @@
 """Load and validate a whole data source into a :class:`Dataset`."""
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -9,6 +8,7 @@ from typing import Literal
 import pandas as pd
 
 from ..config import Config
+from ..progress import say
 from .events import EventStore
 from .schema import TABLES
 from .source import Source
@@ -57,11 +57,6 @@ class Dataset:
                        invoices=keep(self.invoices))
 
 
-def _say(message: str, quiet: bool) -> None:
-    if not quiet:
-        print(f"[csreport] {message}", file=sys.stderr, flush=True)
-
-
 def load_dataset(
     location: str | Path,
     config: Config,
@@ -104,10 +99,10 @@ def load_dataset(
             target = rejects_path / f"{name}.csv"
             result.rejects.to_csv(target, index=False)
             entry.rejects_file = str(target)
-            _say(f"{name}: set aside {len(result.rejects)} invalid row(s) in {target}", quiet)
+            say(f"{name}: set aside {len(result.rejects)} invalid row(s) in {target}", quiet)
         problems.extend(result.problems)
         frames[name], quality[name] = result.frame.reset_index(drop=True), entry
-        _say(f"{name}: {len(raw):,} rows from {source.describe(name)}", quiet)
+        say(f"{name}: {len(raw):,} rows from {source.describe(name)}", quiet)
         if name == "accounts":
             known = set(result.frame["account_id"])
         if problems and not quarantine:
@@ -116,14 +111,14 @@ def load_dataset(
 
     events = None
     if source.has("events"):
-        _say(f"events: validating {source.describe('events')} in DuckDB ...", quiet)
+        say(f"events: validating {source.describe('events')} in DuckDB ...", quiet)
         events = EventStore(source, frames["accounts"]["account_id"])
         target = rejects_path / "events.csv" if quarantine else None
         events.validate(target)
         quality["events"] = TableQuality("events", source.describe("events"), rows=events.rows,
                                          rejected=events.rejected, problems=[p.message() for p in events.problems],
                                          rejects_file=str(target) if events.rejected else None)
-        _say(f"events: {events.rows:,} rows from {source.describe('events')} (kept in DuckDB)", quiet)
+        say(f"events: {events.rows:,} rows from {source.describe('events')} (kept in DuckDB)", quiet)
     else:
         quality["events"] = TableQuality("events", None)
 

@@ -8,20 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sys
 from email.utils import parseaddr
 from pathlib import Path
 
 from ..config import Config
 from ..errors import DeliveryError
 from ..periods import Period
+from ..progress import say
 from .message import compose
 from .sendlog import SendLog
 from .smtp import SmtpSettings, send
-
-
-def _say(message: str) -> None:
-    print(f"[csreport] {message}", file=sys.stderr, flush=True)
 
 
 def well_formed(address: str) -> bool:
@@ -45,7 +41,7 @@ def email_report(out: Path, period: Period, config: Config, to: list[str] | None
         done = log.sent(str(period))
         skipped = [r for r in pending if r.lower() in done]
         if skipped:
-            _say(f"already sent the {period} report to {', '.join(skipped)}; skipping (use --force to resend)")
+            say(f"already sent the {period} report to {', '.join(skipped)}; skipping (use --force to resend)")
         pending = [r for r in pending if r.lower() not in done]
     sender = config.email.sender or env.get("CSREPORT_SMTP_FROM")
     if not sender:
@@ -57,17 +53,17 @@ def email_report(out: Path, period: Period, config: Config, to: list[str] | None
         if dry_run:
             target = report_dir / f"customer-success-report-{period}.eml"
             target.write_bytes(bytes(message))
-            _say(f"dry run: wrote {target} for {', '.join(pending)}")
+            say(f"dry run: wrote {target} for {', '.join(pending)}")
             _fail_on(malformed, {})
             return target
         result = send(message, pending, SmtpSettings.from_env(env), attempts=attempts, backoff_s=backoff_s)
         pdf = next(p for p in message.iter_attachments()).get_content()
         log.record(str(period), result.accepted, message["Message-ID"], hashlib.sha256(pdf).hexdigest())
         if result.accepted:
-            _say(f"sent the {period} report to {', '.join(result.accepted)}")
+            say(f"sent the {period} report to {', '.join(result.accepted)}")
         _fail_on(malformed, result.refused)
     else:
-        _say(f"nothing to send for {period}")
+        say(f"nothing to send for {period}")
         _fail_on(malformed, {})
     return None
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import os
 import smtplib
 import ssl
-import sys
 import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
 from ..errors import DeliveryError
+from ..progress import say
 
 TLS_MODES = ("starttls", "ssl", "none")
 DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
@@ -119,7 +119,7 @@ def send(message: EmailMessage, recipients: list[str], settings: SmtpSettings, a
                                     f"{type(exc).__name__}: {exc}. The report is still on disk; rerun "
                                     "'csreport email' for this period when the server is reachable") from None
             wait = backoff_s * 2 ** (attempt - 1)
-            print(f"[csreport] SMTP attempt {attempt}/{attempts} to {where} failed ({type(exc).__name__}: {exc}); "
-                  f"retrying in {wait:g} s", file=sys.stderr, flush=True)
+            say(f"SMTP attempt {attempt}/{attempts} to {where} failed ({type(exc).__name__}: {exc}); "
+                f"retrying in {wait:g} s")
             time.sleep(wait)
     raise AssertionError("unreachable")  # the loop always returns or raises

@@ -16,7 +16,7 @@ import pandas as pd
 from .. import __version__
 from ..benchmark.evaluate import Evaluation, evaluate
 from ..benchmark.history import ALL, History
-from ..benchmark.targets import Targets, load_targets
+from ..benchmark.targets import Targets, targets_for
 from ..config import Config, load_config
 from ..data import Dataset, load_dataset
 from ..metrics import PeriodMetrics, compute_metrics
@@ -80,7 +80,7 @@ def build_report(data: str | Path, period: str | None, config: str | Path | None
     p = Period.parse(period) if period else Period.last_complete()
     dataset = load_dataset(data, settings, on_invalid=on_invalid, rejects_dir=out / "rejects")
     aggregates = dataset.events.aggregates(p.previous, p) if dataset.events is not None else None
-    goal = load_targets(targets or (settings.resolve(settings.targets) if settings.targets else None))
+    goal = targets_for(settings, targets)
     evaluation = evaluate(dataset, p, settings, goal, History(history) if history else None, aggregates)
     previous = compute_metrics(dataset, p.previous, settings, aggregates)
     provenance = {

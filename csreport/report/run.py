@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 import tempfile
 import threading
 import time
@@ -19,16 +18,12 @@ from ..benchmark.history import History
 from ..config import load_config
 from ..errors import ConfigError, DataError, NotebookError
 from ..periods import Period
+from ..progress import say
 from .execute import execute_notebook
 from .context import RECORD
 from .render import report_meta, to_html, to_pdf
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "executive_summary.ipynb"
-
-
-def _say(message: str, quiet: bool) -> None:
-    if not quiet:
-        print(f"[csreport] {message}", file=sys.stderr, flush=True)
 
 
 def report_name(period: Period) -> str:
@@ -55,7 +50,7 @@ def run_report(data: Path, period: Period, config: Path | None, out: Path, forma
         # the renderers take ~1.5 s to import: do it while the kernel works (this process just waits)
         warm = threading.Thread(target=_import_renderers, daemon=True)
         warm.start()
-        _say(f"executing {notebook.name} for {period} ...", quiet)
+        say(f"executing {notebook.name} for {period} ...", quiet)
         try:
             execute_notebook(notebook, executed, parameters, progress=not quiet)
         except (NotebookError, DataError, ConfigError) as exc:
@@ -64,7 +59,7 @@ def run_report(data: Path, period: Period, config: Path | None, out: Path, forma
                 raise type(exc)(f"{exc}. The executed notebook with the full traceback is kept at {failed}; "
                                     f"no report was written and {final} is unchanged.") from exc
             raise
-        _say(f"executed in {time.perf_counter() - started:.1f} s; rendering {', '.join(formats)} ...", quiet)
+        say(f"executed in {time.perf_counter() - started:.1f} s; rendering {', '.join(formats)} ...", quiet)
         warm.join()
         meta = report_meta(stage / "metrics.json", settings.report.company, settings.report.title, settings.report.paper)
         html = to_html(executed, meta)
@@ -75,7 +70,7 @@ def run_report(data: Path, period: Period, config: Path | None, out: Path, forma
         _record(stage / RECORD, History(history))
         _publish(stage, final)
         failed.unlink(missing_ok=True)
-        _say(f"report ready in {time.perf_counter() - started:.1f} s: {final}", quiet)
+        say(f"report ready in {time.perf_counter() - started:.1f} s: {final}", quiet)
         return final
     finally:
         shutil.rmtree(stage, ignore_errors=True)
