@@ -14,7 +14,7 @@ PERIOD ?= $(shell $(PYTHON) -c "import datetime as d; t=d.date.today().replace(d
 shift = $(shell $(PYTHON) -c "y, m = map(int, '$(PERIOD)'.split('-')); i = y * 12 + m - 1 + ($(1)); print(f'{i // 12:04d}-{i % 12 + 1:02d}')")
 HISTORY := $(OUT)/history.sqlite
 
-.PHONY: install report metrics test bench demo clean
+.PHONY: install report metrics test lint bench demo clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +39,11 @@ report: $(STAMP) $(DATA)/accounts.csv $(HISTORY)
 	$(BIN)/csreport run --data $(DATA) --period $(PERIOD) --out $(OUT)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
+
+lint: $(STAMP)
+	$(BIN)/ruff check csreport tests bench
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

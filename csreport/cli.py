@@ -72,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default="reports", help="output folder (default: reports)")
     run.add_argument("--targets", help="targets YAML (default: the config's 'targets', else the shipped defaults)")
     run.add_argument("--history", help="history store to compare with and record into (default OUT/history.sqlite)")
-    run.add_argument("--notebook", help="report notebook to execute (default: notebooks/executive_summary.ipynb)")
+    run.add_argument("--notebook", help="report notebook to execute (default: the executive summary shipped with "
+                     "csreport); any notebook with a 'parameters' cell works, see README 'Report notebooks'")
     run.add_argument("--email", action="store_true", help="email the PDF to the configured recipients afterwards")
 
     email = commands.add_parser("email", help="email a period's PDF report to leadership (SMTP settings from env)")
@@ -96,16 +97,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_metrics(args: argparse.Namespace) -> int:
-    from .benchmark.evaluate import evaluate
     from .benchmark.history import History
     from .data import load_dataset
+    from .model import build_model
 
     config = load_config(args.config)
-    rejects = args.rejects or Path("csreport-rejects") / str(args.period)
-    data = load_dataset(args.data, config, on_invalid=args.on_invalid, rejects_dir=rejects, quiet=args.quiet)
-    # reads the history for deltas, never writes it: only `run` and `backfill` record
-    result = evaluate(data, args.period, config, targets_for(config, args.targets), History(args.history))
-    json.dump(result.document(data), sys.stdout, indent=2, ensure_ascii=False)
+    rejects_dir = Path(args.rejects) if args.rejects else Path("csreport-rejects") / str(args.period)
+    dataset = load_dataset(args.data, config, on_invalid=args.on_invalid, rejects_dir=rejects_dir, quiet=args.quiet)
+    # reads the history for comparisons, never writes it: only `run` and `backfill` record
+    model = build_model(dataset, args.period, config, targets_for(config, args.targets), History(args.history))
+    json.dump(model.document(), sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")
     return 0
 
@@ -113,47 +114,50 @@ def cmd_metrics(args: argparse.Namespace) -> int:
 def cmd_backfill(args: argparse.Namespace) -> int:
     import time
 
-    from .benchmark.evaluate import evaluate
     from .benchmark.history import History
     from .data import load_dataset
-    from .metrics.compute import split_segments
+    from .model import Calculator, ModelOptions, build_model, record
 
     if args.to < args.from_:
         raise ConfigError(f"--to {args.to} is before --from {args.from_}")
     config = load_config(args.config)
-    data = load_dataset(args.data, config, on_invalid=args.on_invalid,
-                        rejects_dir=args.rejects or Path("csreport-rejects") / "backfill", quiet=args.quiet)
+    rejects_dir = Path(args.rejects) if args.rejects else Path("csreport-rejects") / "backfill"
+    dataset = load_dataset(args.data, config, on_invalid=args.on_invalid, rejects_dir=rejects_dir, quiet=args.quiet)
     targets, history = targets_for(config, args.targets), History(args.history)
     periods = args.from_.range_to(args.to)
     started = time.perf_counter()
     # one pass over the events for every month, then pure pandas per period
-    aggregates = data.events.aggregates(periods[0].previous, periods[-1]) if data.events is not None else None
-    parts = split_segments(data, aggregates)
+    calculator = Calculator(dataset, config, prefetch=[(periods[0].previous, periods[-1])])
+    values_only = ModelOptions(comparisons=False, trends=False, details=False)
     for i, period in enumerate(periods, start=1):
-        rows = evaluate(data, period, config, targets, history, aggregates, parts).record(history, data.fingerprint)
+        rows = record(build_model(dataset, period, config, targets, None, calculator, values_only), history)
         say(f"{period}: {rows} rows recorded ({i}/{len(periods)}, {time.perf_counter() - started:.1f} s)", args.quiet)
     print(f"{len(periods)} periods recorded in {args.history}")
     return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .report.run import run_report, report_name
+    from .report.outputs import HEALTH_FILE, METRICS_FILE, report_filename
+    from .report.run import run_report
 
     formats = [f.strip().lower() for f in args.format.split(",") if f.strip()]
     unknown = sorted(set(formats) - {"html", "pdf"})
     if unknown or not formats:
         raise ConfigError(f"--format takes html and/or pdf, got {args.format!r}")
-    folder = run_report(Path(args.data), args.period, Path(args.config) if args.config else None, Path(args.out),
-                        formats, on_invalid=args.on_invalid, targets=Path(args.targets) if args.targets else None,
-                        quiet=args.quiet, history=Path(args.history) if args.history else None,
-                        **({"notebook": Path(args.notebook)} if args.notebook else {}))
-    for name in ("metrics.json", "health.csv") + tuple(f"{report_name(args.period)}.{f}" for f in formats):
+    if args.email and "pdf" not in formats:
+        raise ConfigError("--email sends the PDF: include pdf in --format")
+    folder, model = run_report(
+        args.data, args.period, Path(args.config) if args.config else None, Path(args.out), formats,
+        on_invalid=args.on_invalid, targets_path=Path(args.targets) if args.targets else None, quiet=args.quiet,
+        notebook=Path(args.notebook) if args.notebook else None,
+        history_path=Path(args.history) if args.history else None)
+    names = ((METRICS_FILE, HEALTH_FILE) if model is not None else ()) + tuple(
+        report_filename(args.period, f) for f in formats)
+    for name in names:
         print(folder / name)
     if args.email:
         from .delivery.deliver import email_report
 
-        if "pdf" not in formats:
-            raise ConfigError("--email sends the PDF: include pdf in --format")
         email_report(Path(args.out), args.period, load_config(args.config))
     return 0
 

@@ -25,9 +25,21 @@ class DataError(CsreportError):
 
 
 class NotebookError(CsreportError):
-    """A report notebook failed while executing."""
+    """A report notebook failed while executing.
+
+    The fields say where: the cell's number as the analyst sees it in Jupyter (papermill's
+    own added cells not counted), its first line, and the exception the cell raised.
+    """
 
     exit_code = 4
+
+    def __init__(self, message: str, cell_number: int | None = None, first_line: str | None = None,
+                 exception_type: str | None = None, exception_message: str | None = None):
+        super().__init__(message)
+        self.cell_number = cell_number
+        self.first_line = first_line
+        self.exception_type = exception_type
+        self.exception_message = exception_message
 
 
 class RenderError(CsreportError):

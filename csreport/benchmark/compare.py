@@ -1,48 +1,28 @@
-"""Comparison with history: previous value, MoM and YoY deltas, significance (SPEC §3, §4).
+"""Comparing a value with an earlier one: deltas and the significance of survey changes (SPEC §3, §4).
 
   mom_delta = value(P) − value(P−1);  yoy_delta = value(P) − value(P−12)  (metric units)
-  significant (nps, csat_pct, ces_avg only): |Δ| > 1.96 · sqrt(var₁/n₁ + var₂/n₂), Δ and var
+  significant (nps, csat_pct, ces_avg only): |Δ| > 1.96 · sqrt(var₁/n₁ + var₂/n₂), with Δ and var
   in share units for NPS and CSAT (Δ = points / 100), in score units for CES.
-Deltas are null when the history lacks the period or either value is null.
+
+A delta is null when either value is null; significance is null without responses on both sides.
 """
 from __future__ import annotations
 
-from ..metrics.catalog import KEYS
 from ..metrics.surveys import is_significant
-from ..periods import Period
 
 # metric units per variance unit: NPS points and CSAT percent are 100 x shares
 SIGNIFICANCE_SCALE = {"nps": 100.0, "csat_pct": 100.0, "ces_avg": 1.0}
 
 
-def _delta(now, before) -> float | None:
+def delta(now: float | None, before: float | None) -> float | None:
     return None if now is None or before is None else now - before
 
 
-def significance(key: str, now, stats_now: tuple | None, before, stats_before: tuple | None) -> bool | None:
-    if key not in SIGNIFICANCE_SCALE or now is None or before is None or not stats_now or not stats_before:
+def significance(key: str, now: float | None, n_now: int | None, var_now: float | None,
+                 before: float | None, n_before: int | None, var_before: float | None) -> bool | None:
+    """Whether ``now`` differs significantly from ``before`` (survey metrics only; else None)."""
+    if key not in SIGNIFICANCE_SCALE or now is None or before is None:
         return None
-    (n1, var1), (n0, var0) = stats_now, stats_before
-    if not n1 or not n0 or var1 is None or var0 is None:
+    if not n_now or not n_before or var_now is None or var_before is None:
         return None
-    return is_significant((now - before) / SIGNIFICANCE_SCALE[key], var1, n1, var0, n0)
-
-
-def comparison(period: Period, values: dict, stats: dict, history: dict[str, dict[str, tuple]]) -> dict:
-    """{metric: {previous, mom_delta, yoy_delta, significant}} from the history rows of P-1 and P-12."""
-    last_month = history.get(str(period.previous), {})
-    last_year = history.get(str(period.shift(-12)), {})
-    out = {}
-    for key in KEYS:
-        now = values.get(key)
-        if isinstance(now, dict):
-            continue  # feature adoption: per-feature history only
-        before, n0, var0 = last_month.get(key, (None, None, None))
-        year_ago = last_year.get(key, (None, None, None))[0]
-        out[key] = {
-            "previous": before,
-            "mom_delta": _delta(now, before),
-            "yoy_delta": _delta(now, year_ago),
-            "significant": significance(key, now, stats.get(key), before, (n0, var0) if key in last_month else None),
-        }
-    return out
+    return is_significant((now - before) / SIGNIFICANCE_SCALE[key], var_now, n_now, var_before, n_before)

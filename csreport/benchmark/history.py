@@ -84,20 +84,24 @@ class History:
         return len(rows)
 
     def read(self, periods: list[str], segment: str = ALL) -> dict[str, dict[str, tuple]]:
-        """{period: {metric: (value, n, variance)}} for the periods the store holds."""
-        if not self.path.exists():
+        """{period: {metric: (value, n, variance)}} of one scope for the periods the store holds."""
+        return self.read_scopes(periods).get(segment, {})
+
+    def read_scopes(self, periods: list[str]) -> dict[str, dict[str, dict[str, tuple]]]:
+        """{segment: {period: {metric: (value, n, variance)}}} for every scope the store holds."""
+        if not self.path.exists() or not periods:
             return {}
         marks = ",".join("?" * len(periods))
         with closing(self._connect()) as con:
             try:
                 rows = con.execute(
-                    f"SELECT period, metric, value, n, variance FROM metric_history "
-                    f"WHERE segment = ? AND period IN ({marks})", (segment, *periods)).fetchall()
+                    f"SELECT segment, period, metric, value, n, variance FROM metric_history "
+                    f"WHERE period IN ({marks})", tuple(periods)).fetchall()
             except sqlite3.Error as exc:
                 raise HistoryError(f"cannot read the history store {self.path}: {exc}") from exc
-        out: dict[str, dict[str, tuple]] = {}
-        for period, metric, value, n, variance in rows:
-            out.setdefault(period, {})[metric] = (value, n, variance)
+        out: dict[str, dict[str, dict[str, tuple]]] = {}
+        for segment, period, metric, value, n, variance in rows:
+            out.setdefault(segment, {}).setdefault(period, {})[metric] = (value, n, variance)
         return out
 
     def count(self) -> int:

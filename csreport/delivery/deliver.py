@@ -15,6 +15,7 @@ from ..config import Config
 from ..errors import DeliveryError
 from ..periods import Period
 from ..progress import say
+from ..report.outputs import report_filename
 from .message import compose
 from .sendlog import SendLog
 from .smtp import SmtpSettings, send
@@ -48,10 +49,9 @@ def email_report(out: Path, period: Period, config: Config, to: list[str] | None
         raise DeliveryError("no sender: set 'email: {from: ...}' in the config or CSREPORT_SMTP_FROM")
 
     if pending:
-        message = compose(report_dir, sender, pending, config.report.company, config.report.title,
-                          config.email.subject)
+        message = compose(report_dir, sender, pending, config.email.subject)
         if dry_run:
-            target = report_dir / f"customer-success-report-{period}.eml"
+            target = report_dir / report_filename(period, "eml")
             target.write_bytes(bytes(message))
             say(f"dry run: wrote {target} for {', '.join(pending)}")
             _fail_on(malformed, {})

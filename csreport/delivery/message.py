@@ -1,57 +1,65 @@
 """Compose the report email: subject, HTML and plain-text summary, the PDF attached.
 
-The HTML part is built for mail clients: tables, inline CSS, no JavaScript, no
-external images. Account names never appear; metric labels and numbers do.
+The numbers come from the period's report model (``metrics.json`` is its JSON form), so
+the email shows exactly the figures and comparisons of the PDF. The HTML part is built
+for mail clients: tables, inline CSS, no JavaScript, no external images. Account names
+never appear; metric labels and numbers do.
 """
 from __future__ import annotations
 
 import json
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import formatdate, make_msgid
 from pathlib import Path
+from typing import Any
 
-from jinja2 import Environment, select_autoescape
+from pydantic import ValidationError
 
 from ..errors import DeliveryError
 from ..metrics.catalog import BY_KEY
-from ..periods import Period
-from ..report.formatting import HEADLINE, delta, fmt
+from ..model import ReportModel
+from ..report import style
+from ..report.formatting import HEADLINE, fmt, mom, month_label, yoy
+from ..report.narrative import summary_sentences
+from ..report.outputs import METRICS_FILE, report_filename
+from ..report.html import env
 
-RAG = {"green": "#1e8e5a", "amber": "#d98a00", "red": "#c8372d", None: "#7b8794"}
-TONE = {"good": "#1e8e5a", "bad": "#c8372d", "flat": "#7b8794"}
-_env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
+DIRECTION_SIGN = {"higher": "≥", "lower": "≤"}
 
-_HTML = _env.from_string("""<!DOCTYPE html>
-<html><body style="margin:0;padding:0;background:#f5f7fa;">
-<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="background:#f5f7fa;padding:24px 0;">
+_HTML = env.from_string("""<!DOCTYPE html>
+<html><head><meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="margin:0;padding:0;background:{{ c.soft }};">
+<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="background:{{ c.soft }};padding:16px 0;">
 <tr><td align="center">
-<table role="presentation" width="600" cellpadding="0" cellspacing="0" style="background:#ffffff;border:1px solid #e4e7eb;font-family:Arial,Helvetica,sans-serif;color:#1f2933;">
-  <tr><td style="padding:24px 28px 8px 28px;border-top:4px solid #2f6fde;">
-    <div style="font-size:11px;letter-spacing:1px;text-transform:uppercase;color:#7b8794;">{{ company }}</div>
-    <div style="font-size:22px;font-weight:bold;margin-top:4px;">{{ title }}</div>
-    <div style="font-size:16px;color:#2f6fde;font-weight:bold;">{{ period_label }}</div>
+<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="max-width:600px;background:#ffffff;border:1px solid {{ c.line }};font-family:Arial,Helvetica,sans-serif;color:{{ c.ink }};">
+  <tr><td style="padding:20px 20px 8px 20px;border-top:4px solid {{ c.accent }};">
+    <div style="font-size:11px;letter-spacing:1px;text-transform:uppercase;color:{{ c.muted }};">{{ company }}</div>
+    <div style="font-size:20px;font-weight:bold;margin-top:4px;">{{ title }}</div>
+    <div style="font-size:16px;color:{{ c.accent }};font-weight:bold;">{{ period_label }}</div>
   </td></tr>
-  <tr><td style="padding:12px 28px;">
+  {% if sentences %}<tr><td style="padding:8px 20px;font-size:14px;line-height:1.45;">
+    {% for s in sentences %}<p style="margin:0 0 6px 0;">{{ s }}</p>{% endfor %}
+  </td></tr>{% endif %}
+  <tr><td style="padding:8px 20px;">
     <table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="border-collapse:collapse;font-size:14px;">
-      <tr>
-        <th align="left" style="font-size:11px;color:#7b8794;text-transform:uppercase;border-bottom:2px solid #1f2933;padding:6px 4px;">Metric</th>
-        <th align="right" style="font-size:11px;color:#7b8794;text-transform:uppercase;border-bottom:2px solid #1f2933;padding:6px 4px;">{{ period_short }}</th>
-        <th align="right" style="font-size:11px;color:#7b8794;text-transform:uppercase;border-bottom:2px solid #1f2933;padding:6px 4px;">vs last month</th>
-        <th align="right" style="font-size:11px;color:#7b8794;text-transform:uppercase;border-bottom:2px solid #1f2933;padding:6px 4px;">Target</th>
-      </tr>
       {% for r in rows %}
       <tr>
-        <td style="padding:8px 4px;border-bottom:1px solid #e4e7eb;border-left:4px solid {{ r.colour }};">&nbsp;{{ r.label }}</td>
-        <td align="right" style="padding:8px 4px;border-bottom:1px solid #e4e7eb;font-weight:bold;">{{ r.value }}</td>
-        <td align="right" style="padding:8px 4px;border-bottom:1px solid #e4e7eb;color:{{ r.delta_colour }};">{{ r.delta }}</td>
-        <td align="right" style="padding:8px 4px;border-bottom:1px solid #e4e7eb;color:#7b8794;">{{ r.target }}</td>
+        <td style="padding:8px 6px;border-bottom:1px solid {{ c.line }};border-left:4px solid {{ r.colour }};">
+          <div style="font-weight:bold;">{{ r.label }}</div>
+          <div style="font-size:12px;color:{{ c.muted }};">{{ r.target }} · {{ r.status }}</div>
+        </td>
+        <td align="right" style="padding:8px 6px;border-bottom:1px solid {{ c.line }};">
+          <div style="font-weight:bold;font-size:16px;">{{ r.value }}</div>
+          <div style="font-size:12px;color:{{ r.mom_colour }};">{{ r.mom }} vs {{ previous }}</div>
+          <div style="font-size:12px;color:{{ r.yoy_colour }};">{{ r.yoy }} vs {{ year_ago }}</div>
+        </td>
       </tr>
       {% endfor %}
     </table>
   </td></tr>
-  <tr><td style="padding:8px 28px 24px 28px;font-size:13px;color:#52606d;">
+  <tr><td style="padding:8px 20px 20px 20px;font-size:13px;color:{{ c.muted }};">
     The full report is attached as a PDF ({{ attachment }}).<br>
-    Coloured bars: green meets target, amber just misses, red misses.
+    Coloured bars: green meets target, amber just misses, red misses. Grey changes are within sampling noise or neutral.
   </td></tr>
 </table>
 </td></tr></table>
@@ -59,53 +67,62 @@ _HTML = _env.from_string("""<!DOCTYPE html>
 """)
 
 
-def summary_rows(document: dict) -> list[dict]:
-    """The headline metrics of a metrics.json with value, delta vs last month and status."""
+def read_model(report_dir: Path) -> ReportModel:
+    """The report model of a published report folder (its metrics.json)."""
+    metrics_file = report_dir / METRICS_FILE
+    if not metrics_file.exists():
+        raise DeliveryError(f"no report in {report_dir}: run 'csreport run' for this period first")
+    try:
+        return ReportModel.from_document(json.loads(metrics_file.read_text(encoding="utf-8")))
+    except (ValueError, ValidationError) as exc:
+        raise DeliveryError(f"{metrics_file} is not a metrics.json written by this csreport version ({exc}); "
+                            "rerun 'csreport run' for this period") from None
+
+
+def summary_rows(model: ReportModel) -> list[dict[str, Any]]:
+    """The headline metrics with value, changes vs last month and last year, target and status."""
     rows = []
     for key in HEADLINE:
-        value = document["metrics"].get(key)
-        previous = document.get("comparison", {}).get(key, {}).get("previous")
-        change = delta(key, value, previous)
-        status = document["status"].get(key)
+        status = model.status.get(key)
+        target = model.targets.get(key)
+        month, year = mom(model, key), yoy(model, key)
         rows.append({
-            "label": BY_KEY[key].label, "value": fmt(key, value), "status": status or "no target",
-            "colour": RAG.get(status, RAG[None]),
-            "delta": f"{change['arrow']} {change['text']}" if change else "–",
-            "delta_colour": TONE[change["tone"]] if change else TONE["flat"],
-            "target": "–",
+            "key": key, "label": BY_KEY[key].label, "value": fmt(key, model.value(key)),
+            "status": status or "no target", "colour": style.RAG.get(status or "", style.MUTED),
+            "target": f"target {DIRECTION_SIGN[target.direction]} {fmt(key, target.target)}" if target else "no target",
+            "mom": f"{month.arrow} {month.text}" if month else "–",
+            "mom_colour": style.TONE[month.tone] if month else style.MUTED,
+            "yoy": f"{year.arrow} {year.text}" if year else "–",
+            "yoy_colour": style.TONE[year.tone] if year else style.MUTED,
         })
     return rows
 
 
-def compose(report_dir: Path, sender: str, recipients: list[str], company: str, title: str,
-            subject_template: str) -> EmailMessage:
+def compose(report_dir: Path, sender: str, recipients: list[str], subject_template: str) -> EmailMessage:
     """The email for the report in ``report_dir`` (OUT/YYYY-MM/): text + HTML alternative, PDF attached."""
-    metrics_file = report_dir / "metrics.json"
-    if not metrics_file.exists():
-        raise DeliveryError(f"no report in {report_dir}: run 'csreport run' for this period first")
-    document = json.loads(metrics_file.read_text(encoding="utf-8"))
-    period = Period.parse(document["period"])
-    pdf = report_dir / f"customer-success-report-{period}.pdf"
+    model = read_model(report_dir)
+    period = model.month
+    pdf = report_dir / report_filename(period, "pdf")
     if not pdf.exists():
         raise DeliveryError(f"{pdf} does not exist: run 'csreport run' with --format pdf for {period}")
-    rows = summary_rows(document)
-    targets = document.get("targets", {})
-    for row, key in zip(rows, HEADLINE):
-        if key in targets:
-            sign = "≥" if BY_KEY[key].higher_is_better else "≤"
-            row["target"] = f"{sign} {fmt(key, targets[key])}"
+    company, title = model.settings.company, model.settings.title
+    rows = summary_rows(model)
+    sentences = summary_sentences(model)
+    previous, year_ago = month_label(model.previous_period), month_label(period.shift(-12))
 
     message = EmailMessage()
     message["Subject"] = subject_template.format(period_label=period.label, period=str(period), company=company)
     message["From"] = sender
     message["To"] = ", ".join(recipients)
+    message["Date"] = formatdate(localtime=True)
     message["Message-ID"] = make_msgid(domain=sender.rsplit("@", 1)[-1] if "@" in sender else None)
-    lines = [f"{title} — {period.label}", f"{company}", ""]
-    lines += [f"{r['label']}: {r['value']} ({r['delta']} vs last month; {r['status']})" for r in rows]
+    lines = [f"{title} — {period.label}", company, ""] + sentences + [""]
+    lines += [f"{r['label']}: {r['value']} ({r['mom']} vs {previous}; {r['yoy']} vs {year_ago}; "
+              f"{r['target']}; {r['status']})" for r in rows]
     lines += ["", f"The full report is attached: {pdf.name}"]
     message.set_content("\n".join(lines))
-    message.add_alternative(_HTML.render(rows=rows, company=company, title=title, period_label=period.label,
-                                         period_short=period.start_date.strftime("%b %Y"), attachment=pdf.name),
-                            subtype="html")
+    message.add_alternative(_HTML.render(rows=rows, sentences=sentences, company=company, title=title,
+                                         period_label=period.label, previous=previous, year_ago=year_ago,
+                                         attachment=pdf.name, c=style.CSS_VARIABLES), subtype="html")
     message.add_attachment(pdf.read_bytes(), maintype="application", subtype="pdf", filename=pdf.name)
     return message

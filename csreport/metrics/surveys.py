@@ -11,6 +11,16 @@ import pandas as pd
 
 from .base import MetricSet, pct
 
+# NPS bands (SPEC §3): the one place that says what a promoter and a detractor are
+PROMOTER_MIN = 9  # 9–10
+DETRACTOR_MAX = 6  # 0–6; 7–8 are passives
+CSAT_SATISFIED_MIN = 4  # a CSAT answer of 4 or 5 (of 5) counts as satisfied
+
+
+def nps_category(score: int) -> str:
+    """'promoter' (9–10), 'passive' (7–8) or 'detractor' (0–6)."""
+    return "promoter" if score >= PROMOTER_MIN else "detractor" if score <= DETRACTOR_MAX else "passive"
+
 
 def responses_in(surveys: pd.DataFrame, survey: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
     """Scores of one survey type answered in [start, end)."""
@@ -22,7 +32,7 @@ def nps_shares(scores: pd.Series) -> tuple[float, float] | None:
     """(p, d): promoter (9–10) and detractor (0–6) shares in 0–1; None with no responses."""
     if scores.empty:
         return None
-    return float((scores >= 9).mean()), float((scores <= 6).mean())
+    return float((scores >= PROMOTER_MIN).mean()), float((scores <= DETRACTOR_MAX).mean())
 
 
 def nps_variance(p: float, d: float) -> float:
@@ -46,7 +56,7 @@ def nps_moe95(scores: pd.Series) -> float | None:
 
 def csat_pct(scores: pd.Series) -> float | None:
     """100 · share of CSAT scores (1–5) that are 4 or 5 (percent)."""
-    return pct((scores >= 4).sum(), len(scores))
+    return pct((scores >= CSAT_SATISFIED_MIN).sum(), len(scores))
 
 
 def ces_avg(scores: pd.Series) -> float | None:
@@ -102,7 +112,7 @@ def survey_stats(surveys: pd.DataFrame | None, start: pd.Timestamp, end: pd.Time
     shares = nps_shares(nps_scores)
     stats["nps"] = (len(nps_scores), None if shares is None else nps_variance(*shares))
     csat = responses_in(surveys, "csat", start, end)
-    share = None if csat.empty else float((csat >= 4).mean())
+    share = None if csat.empty else float((csat >= CSAT_SATISFIED_MIN).mean())
     stats["csat_pct"] = (len(csat), None if share is None else share * (1 - share))
     ces = responses_in(surveys, "ces", start, end)
     stats["ces_avg"] = (len(ces), float(ces.var(ddof=1)) if len(ces) > 1 else None)

@@ -1,2 +1,3 @@
-"""The executive report: assemble (context), draw (charts), lay out (components),
-execute the notebook (execute), render HTML/PDF (render), and run it all safely (run)."""
+"""The executive report, drawn from the report model: charts (house style), components and narrative
+(escaped HTML that displays itself), kernel (what the notebook calls), execute (papermill),
+render (nbconvert + WeasyPrint), outputs (file names, metrics.json, health.csv), run (publish)."""

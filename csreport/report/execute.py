@@ -1,37 +1,51 @@
-"""Execute a report notebook with papermill.
+"""Execute a report notebook with papermill, and read what it produced.
 
 Only plain, non-secret values travel as parameters: papermill saves them in the
-executed notebook. Secrets stay in the environment, where code that needs them
-(email delivery) reads them itself.
+executed notebook. The kernel starts with an allow-listed environment, so secrets
+such as SMTP passwords or cloud tokens never reach a cell that prints ``os.environ``.
 """
 from __future__ import annotations
 
+import importlib
 import os
 import re
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Iterator
 
 import nbformat
-import papermill as pm
-from papermill.exceptions import PapermillExecutionError
 
-from ..errors import ConfigError, DataError, NotebookError
+from ..errors import CsreportError, NotebookError
+from ..model import ReportModel
+from .kernel import ERROR_MIME, MODEL_MIME
 
 _SECRET_NAME = re.compile(r"pass(word)?|secret|token|api_?key|credential", re.IGNORECASE)
+# what the kernel may inherit: locale, paths, the Python environment, and engine settings without secrets
+_ALLOWED_ENV = re.compile(
+    r"^(PATH|HOME|USER|LOGNAME|SHELL|LANG|LANGUAGE|LC_\w+|TZ|TMPDIR|TEMP|TMP|PYTHONPATH|PYTHONHASHSEED|VIRTUAL_ENV|"
+    r"JUPYTER_\w+|IPYTHONDIR|MPLCONFIGDIR|MPLBACKEND|XDG_\w+|JAVA_HOME|SPARK_HOME|SPARK_MASTER|PYSPARK_\w+|"
+    r"HADOOP_CONF_DIR|PGHOST|PGPORT|PGUSER|PGDATABASE|PGPASSFILE|PGSSLMODE|PGSERVICE|PGSERVICEFILE|"
+    r"CSREPORT_(?!SMTP_)\w+)$"
+)
+# papermill adds these cells to its output; they are not counted when naming a failed cell
+_ADDED_TAGS = {"injected-parameters", "papermill-error-cell-tag"}
 
 
 @contextmanager
-def _secrets_withheld():
-    """Start the kernel without csreport's secrets in its environment (defence in depth:
-    a notebook cell that prints os.environ cannot leak the SMTP password into the report)."""
-    hidden = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("CSREPORT_") and _SECRET_NAME.search(k)}
+def _kernel_environment() -> Iterator[None]:
+    """Start the kernel with only allow-listed variables (and never anything that looks like a secret)."""
+    saved = dict(os.environ)
+    kept = {k: v for k, v in saved.items() if _ALLOWED_ENV.match(k) and not _SECRET_NAME.search(k)}
+    os.environ.clear()
+    os.environ.update(kept)
     try:
         yield
     finally:
-        os.environ.update(hidden)
+        os.environ.clear()
+        os.environ.update(saved)
 
 
-def check_parameters(parameters: dict) -> None:
+def check_parameters(parameters: dict[str, Any]) -> None:
     """Refuse anything that looks like a secret: it would be written into the executed notebook."""
     for name in parameters:
         if _SECRET_NAME.search(name):
@@ -39,36 +53,92 @@ def check_parameters(parameters: dict) -> None:
                                 "never as notebook parameters (papermill saves them in the output notebook)")
 
 
-def execute_notebook(notebook: Path, output: Path, parameters: dict, progress: bool = True) -> None:
-    """Run ``notebook`` top to bottom into ``output``; a failing cell raises NotebookError naming it."""
+def _kernel_manager_class() -> type:
+    from jupyter_client.manager import KernelManager
+
+    class LocalKernelManager(KernelManager):  # type: ignore[misc]
+        """Talks to the kernel over local IPC sockets: nothing listens on TCP, nothing to encrypt."""
+
+        def __init__(self, **kwargs: Any) -> None:
+            kwargs.setdefault("transport", "ipc")
+            super().__init__(**kwargs)
+
+    return LocalKernelManager
+
+
+def execute_notebook(notebook: Path, output: Path, parameters: dict[str, Any], progress: bool = True) -> None:
+    """Run ``notebook`` top to bottom into ``output`` (cwd: the output's folder).
+
+    A cell that raised a CsreportError re-raises its class here (bad data exits 3, a bad
+    history store 7, ...); any other failure is a :class:`NotebookError` naming the cell.
+    """
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
     check_parameters(parameters)
     try:
-        with _secrets_withheld():
+        with _kernel_environment():
             pm.execute_notebook(
                 str(notebook), str(output), parameters=parameters, kernel_name="python3",
-                cwd=str(notebook.parent), progress_bar=progress, log_output=False,
-                request_save_on_cell_execute=False,
+                cwd=str(output.parent), progress_bar=progress, log_output=False,
+                request_save_on_cell_execute=False, kernel_manager_class=_kernel_manager_class(),
             )
     except PapermillExecutionError as exc:
-        # bad input or config found inside the notebook keeps its own exit code (3 or 2)
-        kind = {"InvalidDataError": DataError, "DataError": DataError, "ConfigError": ConfigError}.get(exc.ename)
-        if kind is not None:
-            raise kind(exc.evalue) from exc
-        where = _describe_cell(output, notebook.name)
-        raise NotebookError(f"{where} failed: {exc.ename}: {exc.evalue}") from exc
+        raise failure(output, notebook.name, exc.ename, exc.evalue) from None
 
 
-def _describe_cell(executed: Path, name: str) -> str:
-    """'cell 3 of report.ipynb ("first line")', numbered as in the source notebook.
+def _cells(executed: Path) -> list[Any]:
+    notebook = nbformat.read(str(executed), as_version=4)
+    return [c for c in notebook.cells if not _ADDED_TAGS & set(c.metadata.get("tags", []))]
 
-    Papermill adds cells to its output (the injected parameters, error banners);
-    they are skipped so the number matches what the analyst sees in Jupyter.
-    """
-    added = {"injected-parameters", "papermill-error-cell-tag"}
-    cells = [c for c in nbformat.read(str(executed), as_version=4).cells
-             if not added & set(c.metadata.get("tags", []))]
+
+def failure(executed: Path, name: str, ename: str, evalue: str) -> CsreportError:
+    """The error a failed notebook stands for: the CsreportError class a cell raised, else NotebookError."""
+    cells = _cells(executed) if executed.exists() else []
     for number, cell in enumerate(cells, start=1):
-        if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
-            source = cell.source.strip()
-            return f'cell {number} of {name} ("{source.splitlines()[0][:80] if source else ""}")'
-    return f"a cell of {name}"
+        outputs = cell.get("outputs", [])
+        if not any(o.get("output_type") == "error" for o in outputs):
+            continue
+        for output in outputs:
+            structured = output.get("data", {}).get(ERROR_MIME)
+            if structured:
+                return _error_class(structured)(structured["message"])
+        source = cell.source.strip()
+        first_line = source.splitlines()[0][:80] if source else ""
+        return NotebookError(f'cell {number} of {name} ("{first_line}") failed: {ename}: {evalue}',
+                             cell_number=number, first_line=first_line, exception_type=ename,
+                             exception_message=evalue)
+    return NotebookError(f"a cell of {name} failed: {ename}: {evalue}", exception_type=ename,
+                         exception_message=evalue)
+
+
+def _error_class(structured: dict[str, Any]) -> type[CsreportError]:
+    """The csreport error class a kernel reported: the class itself if it is one of ours, else its exit code's."""
+    try:
+        found = getattr(importlib.import_module(structured["module"]), structured["class"])
+        if isinstance(found, type) and issubclass(found, CsreportError):
+            return _documented_base(found)
+    except (ImportError, AttributeError, KeyError):
+        pass
+    return NotebookError
+
+
+def _documented_base(cls: type[CsreportError]) -> type[CsreportError]:
+    """The class of csreport.errors that ``cls`` derives from (InvalidDataError -> DataError)."""
+    from .. import errors
+
+    for base in cls.__mro__:
+        if base.__module__ == errors.__name__ and issubclass(base, CsreportError):
+            return base
+    return CsreportError
+
+
+def read_model(executed: Path) -> ReportModel | None:
+    """The report model the notebook published (the last one, if a cell published it again), or None."""
+    found = None
+    for cell in _cells(executed):
+        for output in cell.get("outputs", []):
+            document = output.get("data", {}).get(MODEL_MIME)
+            if document is not None:
+                found = document
+    return None if found is None else ReportModel.from_document(found)

@@ -1,11 +1,28 @@
-"""How metric values and changes read in the report and the email: '38', '79.3%', '$4.9M', '▲ +1.5 pp'."""
+"""How numbers read in the report and the email: '38', '79.3%', '$4.9M', '▲ +1.5 pp', 'Feb 2026'."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ..metrics.catalog import BY_KEY
+from ..model.types import Scope
+from ..periods import Period
 
 # the metrics an executive sees first: KPI tiles and the email summary
 HEADLINE = ["nps", "csat_pct", "logo_churn_rate_pct", "grr_pct", "nrr_pct", "mrr_end", "customers_end",
             "health_green_pct"]
+# the unit a change is written in, per metric unit ("pct" changes are percentage points)
+DELTA_UNIT = {"pct": " pp", "hours": " h", "days": " days", "points": " pts", "score": "", "count": ""}
+EPSILON = 1e-12
+
+
+def unit_of(key: str) -> str:
+    return BY_KEY[key].unit if key in BY_KEY else "count"
+
+
+def month_label(period: Period | str) -> str:
+    """'Feb 2026': a month that cannot be misread as a day or a year."""
+    period = Period.parse(period) if isinstance(period, str) else period
+    return period.start_date.strftime("%b %Y")
 
 
 def money(value: float) -> str:
@@ -15,11 +32,11 @@ def money(value: float) -> str:
     return f"${value:,.0f}"
 
 
-def fmt(key: str, value) -> str:
-    """A metric value for people: '38', '79.3%', '$4.9M', '3.0 h'."""
+def fmt(key: str, value: float | int | None) -> str:
+    """A metric value for people: '+38', '79.3%', '$4.9M', '3.0 h', '12.5 days'."""
     if value is None:
         return "n/a"
-    unit = BY_KEY[key].unit if key in BY_KEY else "count"
+    unit = unit_of(key)
     if unit == "pct":
         return f"{value:.1f}%"
     if unit == "currency":
@@ -27,29 +44,55 @@ def fmt(key: str, value) -> str:
     if unit == "hours":
         return f"{value:.1f} h"
     if unit == "days":
-        return f"{value:.1f} d"
+        return f"{value:.1f} days"
     if unit == "points":
         return f"{value:+.0f}" if key == "nps" else f"±{value:.1f}"
     if unit == "score":
         return f"{value:.1f}"
+    if unit == "ratio":
+        return f"{value:.2f}"
     return f"{value:,.0f}"
 
 
-def delta(key: str, now, before) -> dict | None:
-    """Change vs the previous value: text, arrow and whether the change is good news."""
-    if now is None or before is None:
-        return None
-    unit = BY_KEY[key].unit
+def change_text(key: str, now: float, before: float) -> str:
+    """The change from ``before`` to ``now`` with its unit: '+1.5 pp', '−3.2%', '+2.0 h', '+12'."""
     change = now - before
+    unit = unit_of(key)
     if unit == "currency":
-        text = f"{100 * change / before:+.1f}%" if before else money(change)
-    elif unit == "pct":
-        text = f"{change:+.1f} pp"
-    elif unit in ("points", "score", "hours", "days"):
-        text = f"{change:+.1f}"
-    else:
-        text = f"{change:+,.0f}"
-    better = BY_KEY[key].higher_is_better
-    good = None if better is None or abs(change) < 1e-12 else (change > 0) == better
-    arrow = "▲" if change > 1e-12 else "▼" if change < -1e-12 else "▶"
-    return {"text": text, "arrow": arrow, "tone": "flat" if good is None else "good" if good else "bad"}
+        return f"{100 * change / before:+.1f}%" if before else ("+" if change >= 0 else "-") + money(abs(change))
+    if unit in ("count",):
+        return f"{change:+,.0f}"
+    if unit == "points" and key == "nps":
+        return f"{change:+.0f} pts"
+    return f"{change:+.1f}{DELTA_UNIT.get(unit, '')}"
+
+
+@dataclass(frozen=True)
+class Delta:
+    """A change ready to show: text with unit, arrow, and tone (good, bad, or flat = neither/noise)."""
+
+    text: str
+    arrow: str
+    tone: str
+
+
+def delta(key: str, now: float | int | None, before: float | int | None, significant: bool | None = None) -> Delta | None:
+    """Change vs an earlier value. A change within sampling noise (``significant`` False) is flat grey."""
+    if now is None or before is None or isinstance(now, dict):
+        return None
+    change = now - before
+    better = BY_KEY[key].higher_is_better if key in BY_KEY else None
+    good = None if better is None or abs(change) < EPSILON or significant is False else (change > 0) == better
+    arrow = "▲" if change > EPSILON else "▼" if change < -EPSILON else "▶"
+    return Delta(change_text(key, now, before), arrow, "flat" if good is None else "good" if good else "bad")
+
+
+def mom(scope: Scope, key: str) -> Delta | None:
+    """The month-over-month change of a metric as the model holds it (grey when within noise)."""
+    change = scope.change(key)
+    return delta(key, scope.value(key), change.previous, change.significant)
+
+
+def yoy(scope: Scope, key: str) -> Delta | None:
+    """The change against the same month a year earlier."""
+    return delta(key, scope.value(key), scope.change(key).year_ago)

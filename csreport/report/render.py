@@ -1,42 +1,48 @@
 """Render an executed notebook to HTML (nbconvert + our template) and PDF (WeasyPrint).
 
-The HTML template lives in ``templates/csreport`` and extends nbconvert's base
-templates; the PDF is printed from that same HTML, so both always agree.
+The template ships inside the package (``csreport/templates/csreport``) and extends
+nbconvert's base templates; the PDF is printed from that same HTML, so both always agree.
 """
 from __future__ import annotations
 
-import json
+from contextlib import ExitStack
+from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
+from .. import __version__
+from ..config import Config
 from ..errors import RenderError
+from ..model import ReportModel
 from ..periods import Period
-
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
-
-
-def report_meta(metrics_json: Path, company: str, title: str, paper: str) -> dict:
-    document = json.loads(metrics_json.read_text(encoding="utf-8"))
-    from .. import __version__
-
-    provenance = document.get("provenance", {})
-    return {"period": document["period"], "period_label": Period.parse(document["period"]).label,
-            "company": company, "title": title, "paper": paper, "version": __version__,
-            "fingerprint": provenance.get("fingerprint", "unknown"), "source_kind": provenance.get("source_kind", ""),
-            "generated_at": provenance.get("generated_at", "")}
+from . import style
 
 
-def to_html(executed: Path, meta: dict) -> str:
+def report_meta(model: ReportModel | None, config: Config, period: Period) -> dict[str, Any]:
+    """The header and footer fields of the template: from the model, or the config for a notebook without one."""
+    settings = model.settings if model is not None else config.report
+    provenance = model.provenance if model is not None else None
+    return {"period": str(period), "period_label": period.label, "company": settings.company,
+            "title": settings.title, "paper": settings.paper, "version": __version__,
+            "fingerprint": provenance.fingerprint if provenance else "n/a",
+            "source_kind": provenance.source_kind if provenance else "",
+            "generated_at": provenance.generated_at if provenance else "", "palette_css": style.css_root()}
+
+
+def to_html(executed: Path, meta: dict[str, Any]) -> str:
     from nbconvert import HTMLExporter  # imported late: `csreport run` warms it up while the notebook executes
 
-    exporter = HTMLExporter(template_name="csreport", extra_template_basedirs=[str(TEMPLATES)])
-    exporter.exclude_input = True
-    exporter.exclude_input_prompt = True
-    exporter.exclude_output_prompt = True
-    notebook = nbformat.read(str(executed), as_version=4)
-    html, _ = exporter.from_notebook_node(notebook, resources={"csreport": meta})
-    return html
+    with ExitStack() as stack:
+        templates = stack.enter_context(resources.as_file(resources.files("csreport") / "templates"))
+        exporter = HTMLExporter(template_name="csreport", extra_template_basedirs=[str(templates)])
+        exporter.exclude_input = True
+        exporter.exclude_input_prompt = True
+        exporter.exclude_output_prompt = True
+        notebook = nbformat.read(str(executed), as_version=4)
+        html, _ = exporter.from_notebook_node(notebook, resources={"csreport": meta})
+    return str(html)
 
 
 def to_pdf(html: str, target: Path, base_url: Path) -> None:

@@ -1,79 +1,136 @@
-"""`csreport run`: execute the report notebook and render it, all-or-nothing.
+"""`csreport run`: execute the report notebook, render it, publish it, record it — all or nothing.
 
-Everything is written into a hidden staging folder next to the target and moved
-into ``OUT/YYYY-MM/`` only when every step succeeded, so a failed run never leaves
-a half-written report and never touches an earlier good one. A failed notebook is
-kept as ``OUT/YYYY-MM.failed.ipynb`` for debugging.
+1. The notebook runs in a hidden staging folder next to the target; it computes the
+   report model by calling the package and leaves it in its outputs.
+2. The model is read back from the executed notebook; HTML/PDF, metrics.json and
+   health.csv are written into the staging folder.
+3. Under a lock per output folder and period, the staging folder replaces ``OUT/YYYY-MM/``
+   and then the period is recorded in the history store. If recording fails, the
+   earlier report is put back: a report is published exactly when its history is.
+
+A failed notebook is kept as ``OUT/YYYY-MM.failed.ipynb`` for debugging.
 """
 from __future__ import annotations
 
-import json
+import fcntl
 import shutil
+import sys
 import tempfile
 import threading
 import time
+from contextlib import ExitStack, contextmanager
+from importlib import resources
 from pathlib import Path
+from typing import Iterator
 
 from ..benchmark.history import History
 from ..config import load_config
-from ..errors import ConfigError, DataError, NotebookError
+from ..errors import CsreportError, NotebookError
+from ..model import ReportModel, record
 from ..periods import Period
 from ..progress import say
-from .execute import execute_notebook
-from .context import RECORD
+from .execute import execute_notebook, read_model
+from .outputs import REJECTS_FOLDER, report_filename, write_health_csv, write_metrics_json
 from .render import report_meta, to_html, to_pdf
 
-NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "executive_summary.ipynb"
+DEFAULT_NOTEBOOK = "executive_summary.ipynb"
 
 
-def report_name(period: Period) -> str:
-    return f"customer-success-report-{period}"
+def packaged_notebook(name: str = DEFAULT_NOTEBOOK) -> resources.abc.Traversable:
+    """A report notebook shipped inside the package (works from a wheel, outside any checkout)."""
+    return resources.files("csreport") / "notebooks" / name
 
 
-def run_report(data: Path, period: Period, config: Path | None, out: Path, formats: list[str],
-               on_invalid: str = "stop", targets: Path | None = None, quiet: bool = False,
-               notebook: Path = NOTEBOOK, history: Path | None = None) -> Path:
-    """Produce OUT/YYYY-MM/, record the period in the history store, and return the folder."""
-    settings = load_config(config)
-    out = out.resolve()  # the notebook runs in notebooks/: every path it gets must be absolute
+def absolute_source(source: str) -> str:
+    """The data source as the kernel must see it: URLs as given, local paths made absolute."""
+    return source if "://" in source else str(Path(source).resolve())
+
+
+@contextmanager
+def period_lock(out: Path, period: Period) -> Iterator[None]:
+    """One `csreport run` at a time per output folder and period (others wait)."""
+    lock_file = out / f".{period}.lock"
+    with open(lock_file, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def run_report(data_source: str, period: Period, config_path: Path | None, out: Path, formats: list[str],
+               on_invalid: str = "stop", targets_path: Path | None = None, quiet: bool = False,
+               notebook: Path | None = None, history_path: Path | None = None) -> tuple[Path, ReportModel | None]:
+    """Produce OUT/YYYY-MM/, record the period in the history store; return the folder and the model."""
+    config = load_config(config_path)
+    out = out.resolve()  # the kernel runs in the staging folder: every path it gets must be absolute
     out.mkdir(parents=True, exist_ok=True)
-    history = history or out / "history.sqlite"
+    history = History(history_path or out / "history.sqlite")
     final = out / str(period)
     failed = out / f"{period}.failed.ipynb"
-    stage = Path(tempfile.mkdtemp(prefix=f".{period}.staging-", dir=out))
-    try:
-        executed = stage / "executive_summary.ipynb"
-        parameters = {"period": str(period), "data": str(data.resolve()), "output_dir": str(stage),
-                      "config": str(config.resolve()) if config else None, "on_invalid": on_invalid,
-                      "targets": str(targets.resolve()) if targets else None, "history": str(history.resolve())}
+    progress = not quiet and sys.stderr.isatty()  # a live bar on a terminal; one line per step in cron logs
+    with period_lock(out, period), ExitStack() as stack:
+        source_notebook = notebook or stack.enter_context(resources.as_file(packaged_notebook()))
+        stage = Path(tempfile.mkdtemp(prefix=f".{period}.staging-", dir=out))
+        stack.callback(shutil.rmtree, stage, ignore_errors=True)
+        executed = stage / source_notebook.name
+        parameters = {"period": str(period), "data_source": absolute_source(data_source),
+                      "config_path": str(config_path.resolve()) if config_path else None,
+                      "targets_path": str(targets_path.resolve()) if targets_path else None,
+                      "history_path": str(history.path.resolve()), "on_invalid": on_invalid,
+                      "rejects_dir": str(stage / REJECTS_FOLDER)}
         started = time.perf_counter()
         # the renderers take ~1.5 s to import: do it while the kernel works (this process just waits)
-        warm = threading.Thread(target=_import_renderers, daemon=True)
-        warm.start()
-        say(f"executing {notebook.name} for {period} ...", quiet)
+        threading.Thread(target=_import_renderers, daemon=True).start()
+        say(f"executing {source_notebook.name} for {period} ...", quiet)
         try:
-            execute_notebook(notebook, executed, parameters, progress=not quiet)
-        except (NotebookError, DataError, ConfigError) as exc:
+            execute_notebook(source_notebook, executed, parameters, progress=progress)
+        except CsreportError as exc:
             if executed.exists():
                 shutil.copy2(executed, failed)
-                raise type(exc)(f"{exc}. The executed notebook with the full traceback is kept at {failed}; "
-                                    f"no report was written and {final} is unchanged.") from exc
+                raise _with_context(exc, f"The executed notebook with the full traceback is kept at {failed}; "
+                                         f"no report was written and {final} is unchanged.") from None
             raise
+        model = read_model(executed)
+        if model is not None:
+            model = _published_paths(model, stage, final)
         say(f"executed in {time.perf_counter() - started:.1f} s; rendering {', '.join(formats)} ...", quiet)
-        warm.join()
-        meta = report_meta(stage / "metrics.json", settings.report.company, settings.report.title, settings.report.paper)
-        html = to_html(executed, meta)
+        html = to_html(executed, report_meta(model, config, period))
         if "html" in formats:
-            (stage / f"{report_name(period)}.html").write_text(html, encoding="utf-8")
+            (stage / report_filename(period, "html")).write_text(html, encoding="utf-8")
         if "pdf" in formats:
-            to_pdf(html, stage / f"{report_name(period)}.pdf", stage)
-        _record(stage / RECORD, History(history))
-        _publish(stage, final)
+            to_pdf(html, stage / report_filename(period, "pdf"), stage)
+        if model is not None:
+            write_metrics_json(model, stage)
+            write_health_csv(model, stage)
+        else:
+            say(f"{source_notebook.name} published no report model: no metrics.json, health.csv or history "
+                "record (call csreport.report.kernel.start in the notebook)", quiet)
+        _publish_and_record(stage, final, model, history)
         failed.unlink(missing_ok=True)
         say(f"report ready in {time.perf_counter() - started:.1f} s: {final}", quiet)
-        return final
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
+        return final, model
+
+
+def _with_context(exc: CsreportError, context: str) -> CsreportError:
+    """The same kind of error (same exit code), with a sentence on what was kept and where."""
+    if isinstance(exc, NotebookError):
+        return NotebookError(f"{exc}. {context}", exc.cell_number, exc.first_line, exc.exception_type,
+                             exc.exception_message)
+    from .execute import _documented_base
+
+    return _documented_base(type(exc))(f"{exc}. {context}")
+
+
+def _published_paths(model: ReportModel, stage: Path, final: Path) -> ReportModel:
+    """Rejects files are written in the staging folder; metrics.json names where they are published."""
+    quality = {}
+    for name, table in model.data_quality.items():
+        path = table.rejects_file
+        if path and Path(path).is_relative_to(stage):
+            path = str(final / Path(path).relative_to(stage))
+        quality[name] = table.model_copy(update={"rejects_file": path})
+    return model.model_copy(update={"data_quality": quality})
 
 
 def _import_renderers() -> None:
@@ -84,22 +141,20 @@ def _import_renderers() -> None:
         pass
 
 
-def _record(record_file: Path, history: History) -> None:
-    """Write the staged metrics into the history store (one transaction), then drop the staging file."""
-    if not record_file.exists():  # a custom notebook that does not call build_report
-        return
-    record = json.loads(record_file.read_text(encoding="utf-8"))
-    stats = {seg: {k: tuple(v) for k, v in s.items()} for seg, s in record["stats"].items()}
-    history.write_period(record["period"], record["values"], stats, record["fingerprint"])
-    record_file.unlink()
-
-
-def _publish(stage: Path, final: Path) -> None:
-    """Swap the finished staging folder into place; the old report is removed only after."""
+def _publish_and_record(stage: Path, final: Path, model: ReportModel | None, history: History) -> None:
+    """Swap the finished staging folder into place, then record history; undo the swap if recording fails."""
     old = None
     if final.exists():
         old = final.with_name(f".{final.name}.old-{time.time_ns()}")
         final.rename(old)
     stage.rename(final)
+    if model is not None:
+        try:
+            record(model, history)
+        except CsreportError:
+            final.rename(stage)  # the staging folder is removed by the caller
+            if old is not None:
+                old.rename(final)
+            raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)

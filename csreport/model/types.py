@@ -1,0 +1,228 @@
+"""The report model: every number a report, email or metrics.json shows, typed and immutable.
+
+One :class:`ReportModel` is built per period (see :mod:`csreport.model.build`). Its JSON
+form *is* ``metrics.json`` (SPEC §5 plus the extra sections below), so the notebook, the
+HTML and PDF, the email and ``csreport metrics`` can only ever show the same figures.
+
+Layout of the document::
+
+    period, metrics, status, notes           SPEC §5, company-wide
+    targets, comparison, stats               company-wide targets, MoM/YoY changes, survey (n, variance)
+    segments: {name: Scope}                  the same five sections for each segment
+    previous_period, trends, restatements    context over time
+    at_risk, comments, health_bands          the customers and voices behind the numbers
+    data_quality, provenance, settings       where the numbers come from
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from ..periods import Period
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+Status = Literal["green", "amber", "red"]
+Direction = Literal["higher", "lower"]
+ValueSource = Literal["history", "data"]
+# a metric value: a number, an object (feature adoption: {feature: pct}; cohorts: {month: [pct, ...]}), or null
+MetricValue = int | float | dict[str, float] | dict[str, list[float]] | None
+
+
+class Frozen(BaseModel):
+    """Base of every model part: immutable once built, and strict about its fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class TargetInfo(Frozen):
+    """The target a value was judged against (company-wide, or a segment's override)."""
+
+    target: float
+    amber: float
+    direction: Direction
+    source: str | None = None
+
+
+class SurveyStat(Frozen):
+    """Responses behind a survey metric and the per-response variance (share units for NPS/CSAT)."""
+
+    n: int
+    variance: float | None
+
+
+class Change(Frozen):
+    """A metric against the previous month (MoM) and the same month a year earlier (YoY).
+
+    ``previous_from`` / ``year_ago_from`` say where the earlier value came from: the history
+    store when it holds that period and metric, otherwise the data, recomputed.
+    ``significant`` is the SPEC §3 test of the MoM change (survey metrics only; else null).
+    """
+
+    previous: float | None = None
+    previous_from: ValueSource | None = None
+    year_ago: float | None = None
+    year_ago_from: ValueSource | None = None
+    mom_delta: float | None = None
+    yoy_delta: float | None = None
+    significant: bool | None = None
+
+
+class Scope(Frozen):
+    """The metrics of one scope (all customers, or one segment) with status, targets and changes."""
+
+    metrics: dict[str, MetricValue]
+    status: dict[str, Status | None]
+    notes: dict[str, str]
+    targets: dict[str, TargetInfo]
+    comparison: dict[str, Change]
+    stats: dict[str, SurveyStat]
+
+    def value(self, key: str) -> Any:
+        return self.metrics.get(key)
+
+    def change(self, key: str) -> Change:
+        return self.comparison.get(key) or Change()
+
+
+class Trend(Frozen):
+    """One metric over up to 13 months ending with the period, oldest first."""
+
+    months: list[str]
+    values: list[float | None]
+    sources: list[ValueSource | None]
+
+
+class Restatement(Frozen):
+    """A past period whose recorded value differs from what the data gives now (the as-of rule was broken)."""
+
+    period: str
+    metric: str
+    segment: str  # '' = all customers
+    recorded: float | None
+    recomputed: float | None
+
+
+class HealthRow(Frozen):
+    """One customer's health for the period (health.csv)."""
+
+    account_id: str
+    name: str
+    segment: str
+    mrr: float
+    usage: float | None = None
+    feedback: float | None = None
+    support: float | None = None
+    payment: float | None = None
+    health: float | None
+    band: Status | None
+    weakest: str | None
+
+
+class AtRiskAccount(Frozen):
+    account_id: str
+    name: str
+    segment: str
+    mrr: float
+    health: float
+    band: Status
+    weakest: str
+    weakest_score: float
+
+
+class Comment(Frozen):
+    """A verbatim survey comment (untrusted text: escaped wherever it is shown)."""
+
+    account: str
+    score: int
+    category: Literal["promoter", "passive", "detractor"]
+    responded_on: str  # YYYY-MM-DD, local
+    text: str
+
+
+class BandShare(Frozen):
+    customers: int
+    mrr: float
+
+
+class TableQuality(Frozen):
+    table: str
+    location: str | None
+    rows: int = 0
+    rejected: int = 0
+    problems: list[str] = []
+    rejects_file: str | None = None
+
+
+class Provenance(Frozen):
+    source: str  # the data source as the user named it (a URL never carries a password)
+    source_kind: str
+    fingerprint: str
+    csreport_version: str
+    generated_at: str
+    timezone: str
+
+
+class ReportSettings(Frozen):
+    """The config values a reader needs to interpret the numbers, and the report's header."""
+
+    company: str
+    title: str
+    paper: Literal["A4", "Letter"]
+    timezone: str
+    sla_hours: float
+    gross_margin: float
+    health_weights: dict[str, float]
+    health_bands: dict[str, float]
+
+
+class ReportModel(Scope):
+    """Everything one period's report shows. The company-wide scope is the model itself."""
+
+    period: str
+    previous_period: str
+    segments: dict[str, Scope]
+    trends: dict[str, Trend]
+    restatements: list[Restatement]
+    at_risk: list[AtRiskAccount]
+    comments: list[Comment]
+    health_bands: dict[str, BandShare]
+    data_quality: dict[str, TableQuality]
+    provenance: Provenance
+    settings: ReportSettings
+    health: list[HealthRow] = []  # per customer; written to health.csv, left out of metrics.json
+
+    @property
+    def month(self) -> Period:
+        return Period.parse(self.period)
+
+    def trend(self, key: str) -> "pd.Series[float]":
+        """A metric's trend as a Series indexed by 'YYYY-MM' (NaN where the value is null)."""
+        import pandas as pd
+
+        found = self.trends.get(key)
+        if found is None:
+            return pd.Series(dtype=float)
+        return pd.Series([float("nan") if v is None else v for v in found.values], index=found.months, dtype=float)
+
+    def target_value(self, key: str) -> float | None:
+        """The company-wide target of a metric (for reference lines), or None."""
+        found = self.targets.get(key)
+        return None if found is None else found.target
+
+    def scope(self, segment: str | None = None) -> Scope:
+        """All customers (``None``) or one segment."""
+        return self if segment is None else self.segments[segment]
+
+    def document(self) -> dict[str, Any]:
+        """metrics.json: the SPEC §5 keys first, then the model's other sections."""
+        data = self.model_dump(mode="json", exclude={"health"})
+        first = {key: data.pop(key) for key in ("period", "metrics", "status", "notes")}
+        return first | data
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> "ReportModel":
+        """Read a model back from metrics.json (or from the notebook's model output)."""
+        return cls.model_validate(document)

@@ -1,0 +1,153 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown] tags=["report-exclude"]
+# # Customer Success Report
+#
+# The monthly executive report. Run it top to bottom in Jupyter, or with `csreport run`, which
+# executes it with papermill and renders HTML and PDF. The numbers come from one report model
+# (`report`), built by the first code cell; every cell below only shows them.
+#
+# **Layout tags:** `report-exclude` keeps a cell out of the report, `report-page-break` starts a
+# new page, `report-appendix` moves a cell to the appendix. Add a section by adding cells.
+
+# %% tags=["parameters", "report-exclude"]
+# Parameters: `csreport run` injects the real values below this cell (README: "Report notebooks").
+# No secrets here: papermill saves parameters in the executed notebook.
+period = None  # the month to report (YYYY-MM), or None for the last complete month
+data_source = "../../data/demo"  # folder of CSV/Parquet files, DuckDB file, or database URL
+config_path = None  # YAML config (column mapping, time zone, SLA, report header)
+targets_path = None  # targets YAML, or None for the config's (else the shipped defaults)
+history_path = "../../reports/history.sqlite"  # read here only; `csreport run` records into it
+on_invalid = "stop"  # or "quarantine": set invalid rows aside and go on
+rejects_dir = None  # where quarantined rows go
+
+# %% tags=["report-exclude"]
+from csreport.report import charts, narrative
+from csreport.report import components as ui
+from csreport.report.formatting import month_label
+from csreport.report.kernel import start
+
+report = start(period, data_source, config_path, targets_path, history_path, on_invalid, rejects_dir)
+
+# %% [markdown]
+# ## Executive summary
+
+# %%
+ui.kpi_tiles(report)
+
+# %%
+narrative.summary(report)
+
+# %%
+charts.mrr_bridge(report.metrics, month_label(report.period), month_label(report.previous_period))
+
+# %% [markdown] tags=["report-page-break"]
+# ## Revenue and retention
+
+# %%
+narrative.section(report, ["mrr_end", "nrr_pct", "grr_pct", "logo_churn_rate_pct", "nrr_ttm_pct"])
+
+# %%
+ui.figure_row(
+    charts.trend({"Logo churn": report.trend("logo_churn_rate_pct")}, "Monthly logo churn",
+                 targets={"Logo churn": report.target_value("logo_churn_rate_pct")}),
+    charts.trend({"GRR": report.trend("grr_pct"), "NRR": report.trend("nrr_pct")}, "Revenue retention (monthly)",
+                 targets={"GRR": report.target_value("grr_pct"), "NRR": report.target_value("nrr_pct")}),
+)
+
+# %%
+ui.metric_table(report, ["mrr_end", "customers_end", "customers_new", "customers_reactivated", "customers_churned",
+                         "logo_churn_rate_pct", "grr_pct", "nrr_pct", "grr_ttm_pct", "nrr_ttm_pct", "arpa", "cltv"],
+                "Revenue")
+
+# %% [markdown] tags=["report-page-break"]
+# ## Customer voice
+
+# %%
+narrative.section(report, ["nps", "csat_pct", "ces_avg"])
+
+# %%
+ui.metric_table(report, ["nps", "nps_promoters_pct", "nps_detractors_pct", "csat_pct", "ces_avg"], "Survey",
+                extras=ui.survey_extras(report))
+
+# %%
+ui.figure_row(
+    charts.trend({"NPS": report.trend("nps")}, "NPS", unit="", targets={"NPS": report.target_value("nps")}),
+    charts.trend({"CSAT": report.trend("csat_pct")}, "CSAT", targets={"CSAT": report.target_value("csat_pct")}),
+)
+
+# %% [markdown]
+# ### In their words
+
+# %%
+ui.comments(report)
+
+# %% [markdown] tags=["report-page-break"]
+# ## Support and engagement
+
+# %%
+narrative.section(report, ["frt_median_hours", "sla_met_pct", "backlog_end", "stickiness_pct", "active_accounts_pct"])
+
+# %%
+ui.metric_table(report, ["tickets_created", "frt_median_hours", "resolution_median_hours", "sla_met_pct",
+                         "backlog_end"], "Support")
+
+# %%
+ui.metric_table(report, ["mau", "dau_avg", "stickiness_pct", "active_accounts_pct", "referrals", "referral_rate_pct",
+                         "referral_conversion_pct", "onboarding_completion_pct", "onboarding_median_days"],
+                "Engagement, referrals, onboarding")
+
+# %%
+adoption = report.value("feature_adoption_pct")
+charts.feature_adoption(adoption) if adoption else None
+
+# %% [markdown] tags=["report-page-break"]
+# ## Customer health
+
+# %%
+narrative.section(report, ["health_avg", "health_red_pct"])
+
+# %%
+charts.health_mix({band: share.customers for band, share in report.health_bands.items()})
+
+# %%
+ui.metric_table(report, ["health_avg", "health_green_pct", "health_amber_pct", "health_red_pct"], "Health")
+
+# %% [markdown]
+# ### Customers most at risk
+#
+# Lowest health first; the weakest component says where to start.
+
+# %%
+ui.at_risk(report)
+
+# %% [markdown] tags=["report-page-break"]
+# ## By segment
+
+# %%
+ui.segment_table(report, ["customers_end", "mrr_end", "logo_churn_rate_pct", "grr_pct", "nrr_pct", "nps", "csat_pct",
+                          "sla_met_pct", "stickiness_pct", "health_avg", "health_red_pct"])
+
+# %% [markdown] tags=["report-appendix"]
+# ## Data quality
+#
+# Rows read per table and rows set aside as invalid (with `--on-invalid=quarantine`).
+
+# %% tags=["report-appendix"]
+ui.data_quality(report)
+
+# %% tags=["report-appendix"]
+ui.provenance(report)

@@ -1,0 +1,27 @@
+"""HTML fragments of the report: the escaping Jinja environment and the object that displays itself.
+
+Every template here autoescapes: text from data or config (names, comments, segments) is
+untrusted and is never marked safe.
+"""
+from __future__ import annotations
+
+from jinja2 import Environment, select_autoescape
+
+env = Environment(autoescape=select_autoescape(default=True, default_for_string=True), trim_blocks=True,
+                  lstrip_blocks=True)
+
+
+class Fragment:
+    """A piece of the report as HTML; shows itself in Jupyter and in the rendered report."""
+
+    def __init__(self, html: str):
+        self.html = html
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def __html__(self) -> str:  # Jinja's Markup protocol
+        return self.html
+
+    def __str__(self) -> str:
+        return self.html

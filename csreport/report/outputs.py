@@ -1,0 +1,52 @@
+"""The files of a published report folder (OUT/YYYY-MM/): their names, and writing the data files.
+
+CSV cells that start with ``= + - @``, a tab or a carriage return are prefixed with ``'`` so a
+spreadsheet never runs them as formulas (OWASP CSV injection); numbers are left as numbers.
+"""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+from ..model import ReportModel
+from ..model.types import HealthRow
+from ..periods import Period
+
+METRICS_FILE = "metrics.json"
+HEALTH_FILE = "health.csv"
+REJECTS_FOLDER = "rejects"
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def report_filename(period: Period | str, extension: str) -> str:
+    """'customer-success-report-2026-10.pdf' (and .html, .eml, ...)."""
+    return f"customer-success-report-{period}.{extension}"
+
+
+def safe_cell(value: Any) -> Any:
+    """A CSV cell that a spreadsheet shows as text, never evaluates."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def write_metrics_json(model: ReportModel, folder: Path) -> Path:
+    target = folder / METRICS_FILE
+    target.write_text(json.dumps(model.document(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return target
+
+
+def write_health_csv(model: ReportModel, folder: Path) -> Path:
+    """One row per customer: health, band, weakest component and the four components (4 decimals)."""
+    target = folder / HEALTH_FILE
+    columns = list(HealthRow.model_fields)
+    with open(target, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(columns)
+        for row in model.health:
+            values = [getattr(row, c) for c in columns]
+            writer.writerow([f"{v:.4f}" if isinstance(v, float) else "" if v is None else safe_cell(v)
+                             for v in values])
+    return target
