@@ -8,10 +8,10 @@ import sqlite3
 import pytest
 
 from conftest import metrics_of, run_cli, write_company
-from csreport.benchmark.compare import comparison
+from csreport.benchmark.compare import significance
 from csreport.benchmark.history import History
 from csreport.benchmark.targets import Target, Targets, load_targets, status
-from csreport.errors import ConfigError
+from csreport.errors import ConfigError, HistoryError
 from csreport.periods import Period
 
 
@@ -89,7 +89,7 @@ def test_interrupted_write_leaves_store_unchanged(tmp_path):
     store = History(tmp_path / "h.sqlite")
     store.write_period("2026-03", {"": {"nps": 25.0}}, {}, "abc")
     # a value SQLite cannot bind fails half-way through the inserts: the delete must roll back too
-    with pytest.raises(Exception):
+    with pytest.raises(HistoryError, match="left unchanged"):
         store.write_period("2026-03", {"": {"csat_pct": 1.0, "nps": object()}}, {}, "abc")
     assert store.read(["2026-03"])["2026-03"] == {"nps": (25.0, None, None)}
 
@@ -119,19 +119,44 @@ def test_two_processes_writing_at_once(tmp_path):
     assert sorted(values) == [("2025-01", 1.0, 1.0), ("2026-01", 1024.0, 1024.0), ("2026-02", 2024.0, 2024.0)]
 
 
-def test_comparison_and_significance_by_hand():
-    history = {"2026-02": {"nps": (10.0, 200, 0.69), "csat_pct": (50.0, 10, 0.25)},
-               "2025-03": {"nps": (0.0, 50, 0.5)}}
-    values = {"nps": 30.0, "csat_pct": 60.0}
-    stats = {"nps": (200, 0.61), "csat_pct": (10, 0.24)}
-    out = comparison(Period(2026, 3), values, stats, history)
-    assert out["nps"]["previous"] == 10.0 and out["nps"]["mom_delta"] == 20.0 and out["nps"]["yoy_delta"] == 30.0
-    # delta 0.20 share; 1.96 * sqrt(.61/200 + .69/200) = 0.158 -> significant
-    assert out["nps"]["significant"] is True
-    # CSAT delta 0.10; 1.96 * sqrt(.24/10 + .25/10) = 0.434 -> not significant
-    assert out["csat_pct"]["significant"] is False
-    assert out["csat_pct"]["yoy_delta"] is None  # no 2025-03 CSAT
-    assert out["grr_pct"] == {"previous": None, "mom_delta": None, "yoy_delta": None, "significant": None}
+def test_significance_by_hand():
+    # NPS 10 -> 30 on n = 200 each, variances .69 and .61 (share units): delta 0.20 share;
+    # 1.96 * sqrt(.61/200 + .69/200) = 0.158 -> significant
+    assert significance("nps", 30.0, 200, 0.61, 10.0, 200, 0.69) is True
+    # CSAT 50 -> 60 % on n = 10: delta 0.10; 1.96 * sqrt(.24/10 + .25/10) = 0.434 -> not significant
+    assert significance("csat_pct", 60.0, 10, 0.24, 50.0, 10, 0.25) is False
+    assert significance("grr_pct", 60.0, 10, 0.24, 50.0, 10, 0.25) is None  # not a survey metric
+    assert significance("nps", 30.0, 200, 0.61, 10.0, 0, None) is None  # no responses last month
+
+
+def test_previous_period_from_history_else_data_and_restatements(company, tmp_path):
+    path = tmp_path / "h.sqlite"
+    store = History(path)
+    # February as recorded earlier: NPS 10 (n 200), and 7 customers, which the data no longer gives (4)
+    store.write_period("2026-02", {"": {"nps": 10.0, "customers_end": 7}}, {"": {"nps": (200, 0.69)}}, "old")
+    store.write_period("2025-03", {"": {"nps": 0.0}}, {"": {"nps": (50, 0.5)}}, "old")
+    doc = metrics_of(company, "2026-03", "--history", str(path))
+    nps = doc["comparison"]["nps"]
+    # March NPS 25 (n 4): previous 10 from history -> +15; a year ago 0 from history -> +25
+    assert (nps["previous"], nps["previous_from"], nps["mom_delta"]) == (10.0, "history", 15.0)
+    assert (nps["year_ago"], nps["year_ago_from"], nps["yoy_delta"]) == (0.0, "history", 25.0)
+    # p .5, d .25: var .5 + .25 - .25**2 = .6875; delta .15 <= 1.96 * sqrt(.6875/4 + .69/200) = .821
+    assert nps["significant"] is False
+    # customers_end: history holds February -> 7 (not the data's 4); 5 - 7 = -2
+    assert doc["comparison"]["customers_end"]["previous"] == 7
+    assert doc["comparison"]["customers_end"]["previous_from"] == "history"
+    assert doc["comparison"]["customers_end"]["mom_delta"] == -2
+    # MRR: not in history -> recomputed from the data: February 100 + 200 + 300 + 10 = 610
+    assert doc["comparison"]["mrr_end"] == {**doc["comparison"]["mrr_end"], "previous": 610.0, "previous_from": "data"}
+    # March 2025 is before the data starts (January 2026): no year-ago MRR rather than a made-up 0
+    assert doc["comparison"]["mrr_end"]["year_ago"] is None and doc["comparison"]["mrr_end"]["yoy_delta"] is None
+    # the recorded 7 differs from what the data gives now (4): a restatement with both values
+    assert {"period": "2026-02", "metric": "customers_end", "segment": "", "recorded": 7.0,
+            "recomputed": 4} in doc["restatements"]
+    # February NPS: recorded 10, but the data has no February NPS answers -> null now
+    assert {"period": "2026-02", "metric": "nps", "segment": "", "recorded": 10.0,
+            "recomputed": None} in doc["restatements"]
+    assert len(doc["restatements"]) == 2
 
 
 def test_segments_in_metrics_json(company):

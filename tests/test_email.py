@@ -12,7 +12,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiri
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from conftest import run_cli, write_company
+from conftest import metrics_of, run_cli, write_company
 from csreport.config import Config
 from csreport.delivery.deliver import email_report
 from csreport.errors import DeliveryError
@@ -69,12 +69,20 @@ def smtp_auth_server():
     controller.stop()
 
 
+# a one-page PDF, written by hand: the email attaches the bytes, it never reads them
+MINIMAL_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj "
+               b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
+
+
 @pytest.fixture(scope="module")
 def published(tmp_path_factory):
+    """A report folder as `csreport run` publishes it: the report model (metrics.json) and the PDF."""
     tmp = tmp_path_factory.mktemp("email")
     source = write_company(tmp / "company")
-    code, _, err = run_cli("run", "--data", source, "--period", "2026-03", "--out", tmp / "reports", "--quiet")
-    assert code == 0, err
+    folder = tmp / "reports" / "2026-03"
+    folder.mkdir(parents=True)
+    (folder / "metrics.json").write_text(json.dumps(metrics_of(source, "2026-03", "--history", tmp / "none.sqlite")))
+    (folder / "customer-success-report-2026-03.pdf").write_bytes(MINIMAL_PDF)
     return tmp / "reports"
 
 
@@ -114,6 +122,9 @@ def test_send_report(out, smtp_server, monkeypatch):
     # NPS +25, NRR 45.9 %, logo churn 25.0 % (hand-computed in test_metrics_company)
     for value in ("+25", "45.9%", "25.0%"):
         assert value in text and value in html
+    # MRR 610 -> 390 from February to March: -36.1 % vs Feb 2026, on both parts
+    assert "MRR: $390 (▼ -36.1% vs Feb 2026;" in text and "▼ -36.1%" in html
+    assert msg["Date"]
     assert "<script" not in html.lower() and "style=" in html
     attachments = list(msg.iter_attachments())
     assert len(attachments) == 1
@@ -203,6 +214,7 @@ def test_missing_settings_and_report(out, monkeypatch):
     assert code == 6 and "run 'csreport run'" in err
 
 
+@pytest.mark.slow
 def test_run_with_email_sends_once(tmp_path, smtp_server, monkeypatch):
     inbox, port = smtp_server
     _env(monkeypatch, port)
