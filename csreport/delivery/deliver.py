@@ -12,13 +12,18 @@ from email.utils import parseaddr
 from pathlib import Path
 
 from ..config import Config
-from ..errors import DeliveryError
+from ..errors import ConfigError, DeliveryError
 from ..periods import Period
 from ..progress import say
 from ..report.outputs import report_filename
 from .message import compose
 from .sendlog import SendLog
 from .smtp import SmtpSettings, send
+
+
+# a dry run needs no settings: it addresses the message to reserved names that can never deliver (RFC 2606)
+PLACEHOLDER_RECIPIENT = "leadership@example.invalid"
+PLACEHOLDER_SENDER = "csreport@example.invalid"
 
 
 def well_formed(address: str) -> bool:
@@ -33,8 +38,11 @@ def email_report(out: Path, period: Period, config: Config, to: list[str] | None
     env = os.environ if env is None else env
     report_dir = out / str(period)
     recipients = [r.strip() for r in (to or config.email.to) if r.strip()]
+    if not recipients and dry_run:
+        recipients = [PLACEHOLDER_RECIPIENT]
+        say(f"dry run: no recipients configured; addressed to the placeholder {PLACEHOLDER_RECIPIENT}")
     if not recipients:
-        raise DeliveryError("no recipients: list them under 'email: {to: [...]}' in the config or pass --to")
+        raise ConfigError("no recipients: list them under 'email: {to: [...]}' in the config or pass --to")
     malformed = [r for r in recipients if not well_formed(r)]
     pending = [r for r in recipients if r not in malformed]
     log = SendLog(out / "email-log.jsonl")
@@ -45,8 +53,11 @@ def email_report(out: Path, period: Period, config: Config, to: list[str] | None
             say(f"already sent the {period} report to {', '.join(skipped)}; skipping (use --force to resend)")
         pending = [r for r in pending if r.lower() not in done]
     sender = config.email.sender or env.get("CSREPORT_SMTP_FROM")
+    if not sender and dry_run:
+        sender = PLACEHOLDER_SENDER
+        say(f"dry run: no sender configured; the message is from the placeholder {PLACEHOLDER_SENDER}")
     if not sender:
-        raise DeliveryError("no sender: set 'email: {from: ...}' in the config or CSREPORT_SMTP_FROM")
+        raise ConfigError("no sender: set 'email: {from: ...}' in the config or CSREPORT_SMTP_FROM")
 
     if pending:
         message = compose(report_dir, sender, pending, config.email.subject)

@@ -8,6 +8,8 @@ notebook's plotting backend. Text from data is shown literally (no mathtext).
 from __future__ import annotations
 
 import io
+import itertools
+import re
 from typing import Any
 
 import pandas as pd
@@ -47,6 +49,10 @@ STYLE: dict[str, Any] = {
 }
 
 
+_NUMBER = itertools.count(1)
+_SVG_ID = re.compile(r'(\bid="|url\(#|href="#)')
+
+
 class Chart:
     """A finished chart: SVG markup from our own drawing code (so trusted), shown as a figure."""
 
@@ -59,7 +65,10 @@ class Chart:
         with rc_context(STYLE):
             fig.savefig(buffer, format="svg", bbox_inches="tight")
         svg = buffer.getvalue()
-        return cls(svg[svg.index("<svg"):])
+        # matplotlib numbers its ids per figure (patch_1, text_2, ...): prefix them, or the
+        # charts of one page would share ids
+        prefix = f"chart{next(_NUMBER)}-"
+        return cls(_SVG_ID.sub(lambda m: m.group(1) + prefix, svg[svg.index("<svg"):]))
 
     def _repr_html_(self) -> str:
         return f'<figure class="chart">{self.svg}</figure>'

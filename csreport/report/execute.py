@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import nbformat
+import papermill as pm
+from papermill.exceptions import PapermillExecutionError
 
 from ..errors import CsreportError, NotebookError
 from ..model import ReportModel
-from .kernel import ERROR_MIME, MODEL_MIME
+from .protocol import ERROR_MIME, MODEL_MIME
 
 _SECRET_NAME = re.compile(r"pass(word)?|secret|token|api_?key|credential", re.IGNORECASE)
 # what the kernel may inherit: locale, paths, the Python environment, and engine settings without secrets
@@ -72,9 +74,6 @@ def execute_notebook(notebook: Path, output: Path, parameters: dict[str, Any], p
     A cell that raised a CsreportError re-raises its class here (bad data exits 3, a bad
     history store 7, ...); any other failure is a :class:`NotebookError` naming the cell.
     """
-    import papermill as pm
-    from papermill.exceptions import PapermillExecutionError
-
     check_parameters(parameters)
     try:
         with _kernel_environment():

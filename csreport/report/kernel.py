@@ -23,12 +23,8 @@ from ..data import load_dataset
 from ..errors import CsreportError
 from ..model import ReportModel, build_model
 from ..periods import Period
+from .protocol import ERROR_MIME, MODEL_MIME
 
-MODEL_MIME = "application/vnd.csreport.model+json"
-ERROR_MIME = "application/vnd.csreport.error+json"
-
-# the parameters `csreport run` passes to every report notebook (README: "Report notebooks")
-PARAMETERS = ("period", "data_source", "config_path", "targets_path", "history_path", "on_invalid", "rejects_dir")
 
 
 def start(period: str | None, data_source: str, config_path: str | None = None, targets_path: str | None = None,
@@ -42,8 +38,8 @@ def start(period: str | None, data_source: str, config_path: str | None = None, 
     _report_errors_by_class()
     config = load_config(config_path)
     month = Period.parse(period) if period else Period.last_complete()
-    dataset = load_dataset(data_source, config, on_invalid="quarantine" if on_invalid == "quarantine" else "stop",
-                           rejects_dir=Path(rejects_dir) if rejects_dir else None, quiet=quiet)
+    dataset = load_dataset(data_source, config, on_invalid=on_invalid, rejects_dir=Path(rejects_dir) if rejects_dir
+                           else None, quiet=quiet)
     history = History(history_path) if history_path else None
     model = build_model(dataset, month, config, targets_for(config, targets_path), history)
     publish(model)

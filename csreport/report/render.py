@@ -5,6 +5,8 @@ nbconvert's base templates; the PDF is printed from that same HTML, so both alwa
 """
 from __future__ import annotations
 
+import logging
+import warnings
 from contextlib import ExitStack
 from importlib import resources
 from pathlib import Path
@@ -45,7 +47,16 @@ def to_html(executed: Path, meta: dict[str, Any]) -> str:
     return str(html)
 
 
+def _quiet_pdf_engine() -> None:
+    """WeasyPrint's advice about optional system libraries (HarfBuzz-Subset) is not a report problem:
+    keep it out of cron logs. Real errors still raise."""
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message="HarfBuzz-Subset", category=DeprecationWarning)
+
+
 def to_pdf(html: str, target: Path, base_url: Path) -> None:
+    _quiet_pdf_engine()
     try:
         import weasyprint
     except (OSError, ImportError) as exc:  # Pango/HarfBuzz missing on the system (OSError from cffi)
@@ -57,3 +68,13 @@ def to_pdf(html: str, target: Path, base_url: Path) -> None:
         weasyprint.HTML(string=html, base_url=str(base_url)).write_pdf(str(target))
     except Exception as exc:  # WeasyPrint raises many kinds; name the step
         raise RenderError(f"PDF rendering failed: {type(exc).__name__}: {exc}") from exc
+
+
+def warm_up() -> None:
+    """Import the renderers (~1.5 s) ahead of time, e.g. in a thread while the notebook executes."""
+    _quiet_pdf_engine()
+    try:
+        import nbconvert  # noqa: F401
+        import weasyprint  # noqa: F401
+    except (ImportError, OSError):  # a missing engine is reported properly by to_pdf later
+        pass

@@ -31,7 +31,7 @@ from ..periods import Period
 from ..progress import say
 from .execute import execute_notebook, read_model
 from .outputs import REJECTS_FOLDER, report_filename, write_health_csv, write_metrics_json
-from .render import report_meta, to_html, to_pdf
+from .render import report_meta, to_html, to_pdf, warm_up
 
 DEFAULT_NOTEBOOK = "executive_summary.ipynb"
 
@@ -81,7 +81,7 @@ def run_report(data_source: str, period: Period, config_path: Path | None, out: 
                       "rejects_dir": str(stage / REJECTS_FOLDER)}
         started = time.perf_counter()
         # the renderers take ~1.5 s to import: do it while the kernel works (this process just waits)
-        threading.Thread(target=_import_renderers, daemon=True).start()
+        threading.Thread(target=warm_up, daemon=True).start()
         say(f"executing {source_notebook.name} for {period} ...", quiet)
         try:
             execute_notebook(source_notebook, executed, parameters, progress=progress)
@@ -131,14 +131,6 @@ def _published_paths(model: ReportModel, stage: Path, final: Path) -> ReportMode
             path = str(final / Path(path).relative_to(stage))
         quality[name] = table.model_copy(update={"rejects_file": path})
     return model.model_copy(update={"data_quality": quality})
-
-
-def _import_renderers() -> None:
-    try:
-        import nbconvert  # noqa: F401
-        import weasyprint  # noqa: F401
-    except Exception:  # noqa: BLE001 - a missing engine is reported properly by render.to_pdf later
-        pass
 
 
 def _publish_and_record(stage: Path, final: Path, model: ReportModel | None, history: History) -> None:
