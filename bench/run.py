@@ -61,7 +61,8 @@ def pandas_engagement(events_path: Path, period: str, customers: set[str], pushd
     start = pd.Timestamp(f"{period}-01", tz="UTC")
     end = start + pd.offsets.MonthBegin(1)
     if pushdown:
-        table = ds.dataset(events_path).to_table(filter=(ds.field("occurred_at") >= start) & (ds.field("occurred_at") < end))
+        in_month = (ds.field("occurred_at") >= start) & (ds.field("occurred_at") < end)
+        table = ds.dataset(events_path).to_table(filter=in_month)
         events = table.to_pandas()
     else:
         events = pd.read_parquet(events_path)
@@ -142,7 +143,8 @@ def main() -> None:
         pandas_engagement(folder / "events.parquet", period, customers, pushdown=True)
         pushed = time.perf_counter() - start
         for key in ("mau", "dau_avg", "stickiness_pct", "active_accounts_pct"):
-            assert abs(values[key] - baseline[key]) < 1e-9 * max(1, abs(baseline[key])), (key, values[key], baseline[key])
+            same = abs(values[key] - baseline[key]) < 1e-9 * max(1, abs(baseline[key]))
+            assert same, (key, values[key], baseline[key])
         assert values["feature_adoption_pct"].keys() == baseline["feature_adoption_pct"].keys()
         rows.append((scale, events, seconds, peak, ours, theirs, pushed))
         print(f"scale {scale:g}: {events:,} events; csreport metrics {seconds:.1f} s, peak RSS {peak:.0f} MB; "

@@ -13,11 +13,11 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .benchmark.targets import targets_for
 from .config import load_config
 from .errors import ConfigError, CsreportError
 from .periods import Period
 from .progress import say
-from .benchmark.targets import targets_for
 
 DEFAULT_HISTORY = Path("reports") / "history.sqlite"
 

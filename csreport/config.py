@@ -28,7 +28,7 @@ class HealthWeights(_Strict):
     payment: float = Field(0.10, ge=0)
 
     @model_validator(mode="after")
-    def _sum_to_one(self) -> "HealthWeights":
+    def _sum_to_one(self) -> HealthWeights:
         total = self.usage + self.feedback + self.support + self.payment
         if abs(total - 1.0) > 1e-9:
             raise ValueError(f"health weights must add up to 1.0, they add up to {total:g}")
@@ -40,7 +40,7 @@ class HealthBands(_Strict):
     amber: float = 50.0
 
     @model_validator(mode="after")
-    def _ordered(self) -> "HealthBands":
+    def _ordered(self) -> HealthBands:
         if not self.amber <= self.green:
             raise ValueError("health band 'amber' must not be above 'green'")
         return self
@@ -96,7 +96,8 @@ class Config(_Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as 'UTC' or 'Europe/Berlin'")
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as 'UTC' or 'Europe/Berlin'") \
+                from None
         return value
 
     @field_validator("columns", "tables")

@@ -11,23 +11,28 @@ are Parquet, one row group per month so DuckDB can skip months it does not need.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .metrics.surveys import nps_category
 from .periods import Period
 from .progress import say
 
 MONTHS = 24
 EVENTS_PER_SCALE = 5_000_000
 
-SEGMENTS = {
-    #                share, median MRR, churn/month, expand, contract, users (lo, hi), tickets/month, onboard days
-    "SMB": dict(share=0.62, mrr=320.0, churn=0.030, expand=0.03, contract=0.015, users=(2, 8), tickets=0.6, onboard=9),
-    "Mid-Market": dict(share=0.28, mrr=2400.0, churn=0.014, expand=0.05, contract=0.02, users=(8, 30), tickets=1.8, onboard=16),
-    "Enterprise": dict(share=0.10, mrr=11500.0, churn=0.006, expand=0.07, contract=0.02, users=(30, 120), tickets=4.5, onboard=27),
+# share, median MRR, churn/month, expand, contract, users (lo, hi), tickets/month, onboard days
+SEGMENTS: dict[str, dict[str, Any]] = {
+    "SMB": dict(share=0.62, mrr=320.0, churn=0.030, expand=0.03, contract=0.015, users=(2, 8), tickets=0.6,
+                onboard=9),
+    "Mid-Market": dict(share=0.28, mrr=2400.0, churn=0.014, expand=0.05, contract=0.02, users=(8, 30), tickets=1.8,
+                       onboard=16),
+    "Enterprise": dict(share=0.10, mrr=11500.0, churn=0.006, expand=0.07, contract=0.02, users=(30, 120),
+                       tickets=4.5, onboard=27),
 }
 # churn is higher around renewals at the year end and in January budget resets
 SEASON = np.array([1.35, 1.05, 0.95, 0.9, 0.9, 0.95, 1.0, 0.9, 0.95, 1.0, 1.05, 1.3])
@@ -57,13 +62,15 @@ COMMENTS = {
                 "Fine overall; R&D seems focused on features we don't use."],
     "detractor": ["We lost data during the last sync & nobody called back.", "Too expensive for what we use.",
                   "Performance has degraded — reports take minutes to load.",
-                  "Support tickets sit for days without an answer.", "Missing SSO is a blocker for our \"security\" team.",
+                  "Support tickets sit for days without an answer.",
+                  "Missing SSO is a blocker for our \"security\" team.",
                   "We're evaluating alternatives before renewal."],
 }
 
 
 def _company_names(rng: np.random.Generator, n: int) -> list[str]:
-    names, seen = [], set()
+    names: list[str] = []
+    seen: set[str] = set()
     while len(names) < n:
         name = f"{rng.choice(NAME_A)} {rng.choice(NAME_B)} {rng.choice(NAME_C)}"
         if name in seen:
@@ -89,11 +96,13 @@ def generate_demo(out: str | Path, seed: int = 7, scale: float = 1.0, end: Perio
     existing = int(accounts * 0.55)
     first = periods[0].start_date
     signup = np.empty(accounts, dtype="datetime64[D]")
-    signup[:existing] = (first - pd.to_timedelta(rng.integers(1, 3 * 365, existing), unit="D")).values.astype("datetime64[D]")
+    days_before = pd.to_timedelta(rng.integers(1, 3 * 365, existing), unit="D")
+    signup[:existing] = (first - days_before).values.astype("datetime64[D]")
     growth = np.linspace(0.7, 1.3, MONTHS) * np.array([SEASON[p.month - 1] ** -1 for p in periods])
     month_of_signup = rng.choice(MONTHS, size=accounts - existing, p=growth / growth.sum())
     offsets = rng.integers(0, 28, accounts - existing)
-    signup[existing:] = np.array([periods[m].start_date + pd.Timedelta(days=int(d)) for m, d in zip(month_of_signup, offsets)],
+    signup[existing:] = np.array([periods[m].start_date + pd.Timedelta(days=int(d))
+                                  for m, d in zip(month_of_signup, offsets, strict=True)],
                                  dtype="datetime64[D]")
     ids = np.array([f"ACC-{i:05d}" for i in range(1, accounts + 1)])
     median_days = np.array([SEGMENTS[s]["onboard"] for s in segment])
@@ -197,8 +206,10 @@ def _activity(rng, periods, active_by_month, index_of, segment, propensity, reve
         first = pd.Series(first).where(first < extracted)
         frame = pd.DataFrame({"account_id": owner, "created_at": _fmt(created), "first_response_at": _fmt(first),
                               "resolved_at": _fmt(resolved),
-                              "priority": rng.choice(["low", "normal", "high", "urgent"], len(owner), p=[.3, .45, .2, .05]),
-                              "channel": rng.choice(["email", "chat", "phone", "portal"], len(owner), p=[.4, .3, .1, .2])})
+                              "priority": rng.choice(["low", "normal", "high", "urgent"], len(owner),
+                                                     p=[.3, .45, .2, .05]),
+                              "channel": rng.choice(["email", "chat", "phone", "portal"], len(owner),
+                                                    p=[.4, .3, .1, .2])})
         tickets.append(frame)
         # CSAT after ~35% of resolved tickets, a day later
         done = resolved.notna().to_numpy() & (rng.random(len(owner)) < 0.35)
@@ -230,9 +241,10 @@ def _activity(rng, periods, active_by_month, index_of, segment, propensity, reve
 
     surveys_df = pd.concat(surveys, ignore_index=True).sort_values("responded_at", kind="stable", ignore_index=True)
     surveys_df.insert(0, "response_id", [f"R-{i:07d}" for i in range(1, len(surveys_df) + 1)])
-    sentiment = np.where(surveys_df["score"] >= 9, "promoter", np.where(surveys_df["score"] >= 7, "passive", "detractor"))
+    sentiment = [nps_category(int(score)) for score in surveys_df["score"]]
     with_comment = (surveys_df["survey"] == "nps").to_numpy() & (rng.random(len(surveys_df)) < 0.4)
-    surveys_df["comment"] = [rng.choice(COMMENTS[s]) if c else None for s, c in zip(sentiment, with_comment)]
+    surveys_df["comment"] = [rng.choice(COMMENTS[s]) if c else None
+                             for s, c in zip(sentiment, with_comment, strict=True)]
     surveys_df["contact"] = [f"user{rng.integers(1, 60)}@{a.lower()}.example" for a in surveys_df["account_id"]]
     tickets_df = pd.concat(tickets, ignore_index=True).sort_values("created_at", kind="stable", ignore_index=True)
     tickets_df.insert(0, "ticket_id", [f"T-{i:07d}" for i in range(1, len(tickets_df) + 1)])
@@ -263,9 +275,10 @@ def _events(rng, periods, active_by_month, index_of, segment, propensity, scale,
 
     # calibrate user-days so that the total lands near EVENTS_PER_SCALE · scale
     month_users = [np.concatenate([np.arange(user_offset[index_of[a]], user_offset[index_of[a] + 1])
-                                   for a in sorted(active_by_month.get(str(p), ()))] or [np.array([], int)]) for p in periods]
+                                   for a in sorted(active_by_month.get(str(p), ()))] or [np.array([], int)])
+                   for p in periods]
     expected_days = sum((user_activity[u] * propensity[user_owner[u]] * 0.55 * p.days).sum()
-                        for u, p in zip(month_users, periods))
+                        for u, p in zip(month_users, periods, strict=True))
     per_day = max(EVENTS_PER_SCALE * scale / max(expected_days, 1.0), 1.0)
     schema = pa.schema([("account_id", pa.dictionary(pa.int32(), pa.string())),
                         ("user_id", pa.dictionary(pa.int32(), pa.string())),
@@ -273,7 +286,7 @@ def _events(rng, periods, active_by_month, index_of, segment, propensity, scale,
                         ("occurred_at", pa.timestamp("us", tz="UTC"))])
     total = 0
     with pq.ParquetWriter(path, schema, compression="zstd") as writer:
-        for users, p in zip(month_users, periods):
+        for users, p in zip(month_users, periods, strict=True):
             # some paying customers do not log in at all in a month (more so the unhappy ones)
             dormant = rng.random(n_accounts) < 0.03 + 0.2 * (1 - propensity) ** 2
             prob = np.clip(user_activity[users] * propensity[user_owner[users]] * 0.55, 0, 1)

@@ -22,14 +22,14 @@ class Period:
     month: int
 
     @classmethod
-    def parse(cls, text: str) -> "Period":
+    def parse(cls, text: str) -> Period:
         match = _PERIOD_RE.match(str(text).strip())
         if not match or not 1 <= int(match.group(2)) <= 12:
             raise ConfigError(f"period {text!r} is not a month; write it as YYYY-MM, e.g. 2026-10")
         return cls(int(match.group(1)), int(match.group(2)))
 
     @classmethod
-    def last_complete(cls, today: pd.Timestamp | None = None) -> "Period":
+    def last_complete(cls, today: pd.Timestamp | None = None) -> Period:
         """The most recent month that has fully ended (the one a monthly report covers)."""
         today = today or pd.Timestamp.now(tz="UTC")
         return cls(today.year, today.month).shift(-1)
@@ -37,15 +37,15 @@ class Period:
     def __str__(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"
 
-    def shift(self, months: int) -> "Period":
+    def shift(self, months: int) -> Period:
         index = self.year * 12 + (self.month - 1) + months
         return Period(index // 12, index % 12 + 1)
 
     @property
-    def previous(self) -> "Period":
+    def previous(self) -> Period:
         return self.shift(-1)
 
-    def range_to(self, last: "Period") -> list["Period"]:
+    def range_to(self, last: Period) -> list[Period]:
         """Every period from self to last, both included."""
         count = (last.year - self.year) * 12 + (last.month - self.month)
         return [self.shift(i) for i in range(count + 1)]

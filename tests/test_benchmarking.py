@@ -6,13 +6,12 @@ import multiprocessing
 import sqlite3
 
 import pytest
-
 from conftest import metrics_of, run_cli, write_company
+
 from csreport.benchmark.compare import significance
 from csreport.benchmark.history import History
 from csreport.benchmark.targets import Target, Targets, load_targets, status
 from csreport.errors import ConfigError, HistoryError
-from csreport.periods import Period
 
 
 def test_status_boundaries_higher_is_better():
@@ -49,7 +48,7 @@ def test_invalid_targets_file(tmp_path):
         load_targets(path)
     assert "nps_score" in str(err.value) and "unknown metric" in str(err.value)
     path.write_text("metrics:\n  csat_pct: {target: high}\n")
-    with pytest.raises(ConfigError, match="csat_pct.target"):
+    with pytest.raises(ConfigError, match=r"csat_pct\.target"):
         load_targets(path)
     path.write_text("metrics:\n  mrr_start: {target: 5}\n")  # no natural direction
     with pytest.raises(ConfigError, match="direction"):
@@ -174,7 +173,7 @@ def test_segments_in_metrics_json(company):
 
 def test_metrics_reads_history_but_never_writes(company, tmp_path):
     store = tmp_path / "h.sqlite"
-    code, out, err = run_cli("backfill", "--data", company, "--from", "2026-02", "--to", "2026-02",
+    code, _, err = run_cli("backfill", "--data", company, "--from", "2026-02", "--to", "2026-02",
                              "--history", store, "--quiet")
     assert code == 0, err
     before = History(store).count()

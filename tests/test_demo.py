@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 from conftest import metrics_of
+
 from csreport.demo import generate_demo
 from csreport.periods import Period
 

@@ -11,8 +11,8 @@ import pytest
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-
 from conftest import metrics_of, run_cli, write_company
+
 from csreport.config import Config
 from csreport.delivery.deliver import email_report
 from csreport.errors import DeliveryError
@@ -40,7 +40,8 @@ class Inbox:
 
 
 def _authenticate(server, session, envelope, mechanism, auth_data):
-    ok = isinstance(auth_data, LoginPassword) and auth_data.login == b"reporter" and auth_data.password == PASSWORD.encode()
+    ok = (isinstance(auth_data, LoginPassword) and auth_data.login == b"reporter"
+          and auth_data.password == PASSWORD.encode())
     return AuthResult(success=ok, handled=False)  # handled=False: let aiosmtpd send the 535 reply
 
 

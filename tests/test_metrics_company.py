@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 
 import pytest
-
 from conftest import metrics_of, write_company
 
 
@@ -38,7 +37,7 @@ def test_mrr_bridge_with_expansion_and_contraction_in_same_month(m):
     assert m["mrr_new"] == 40  # D
     assert m["mrr_reactivation"] == 70  # C
     assert m["mrr_churned"] == 300  # E's February MRR
-    assert 610 + 40 + 70 + 50 - 80 - 300 == m["mrr_end"]
+    assert m["mrr_end"] == 610 + 40 + 70 + 50 - 80 - 300
     assert m["grr_pct"] == pytest.approx(100 * (610 - 80 - 300) / 610)  # 37.70...
     assert m["nrr_pct"] == pytest.approx(100 * (610 + 50 - 80 - 300) / 610)  # 45.90...
     assert m["arpa"] == pytest.approx(390 / 5)

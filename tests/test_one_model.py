@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
+from conftest import run_cli, write_company
 from pypdf import PdfReader
 
-from conftest import run_cli, write_company
 from csreport.benchmark.history import History
 from csreport.metrics.catalog import BY_KEY
 from csreport.report.formatting import HEADLINE, delta, fmt

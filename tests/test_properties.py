@@ -15,7 +15,8 @@ histories = st.lists(st.lists(mrr_values, min_size=4, max_size=4), min_size=0, m
 
 
 def _frame(history):
-    rows = [(f"A{i}", m, v) for i, values in enumerate(history) for m, v in zip(MONTHS, values) if v or i % 2]
+    rows = [(f"A{i}", m, v) for i, values in enumerate(history)
+            for m, v in zip(MONTHS, values, strict=True) if v or i % 2]
     return pd.DataFrame(rows, columns=["account_id", "month", "mrr"]).astype({"mrr": float})
 
 
@@ -23,9 +24,11 @@ def _frame(history):
 @given(histories)
 def test_mrr_bridge_identity(history):
     m = revenue.revenue_metrics(revenue.mrr_matrix(_frame(history)), Period(2026, 4), 0.8).values
-    rebuilt = m["mrr_start"] + m["mrr_new"] + m["mrr_reactivation"] + m["mrr_expansion"] - m["mrr_contraction"] - m["mrr_churned"]
+    rebuilt = (m["mrr_start"] + m["mrr_new"] + m["mrr_reactivation"] + m["mrr_expansion"] - m["mrr_contraction"]
+               - m["mrr_churned"])
     assert rebuilt == pytest.approx(m["mrr_end"])
-    assert m["customers_end"] == m["customers_start"] + m["customers_new"] + m["customers_reactivated"] - m["customers_churned"]
+    assert m["customers_end"] == (m["customers_start"] + m["customers_new"] + m["customers_reactivated"]
+                                  - m["customers_churned"])
 
 
 @settings(max_examples=150, deadline=None)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import run_cli, write_company
 from pypdf import PdfReader
 
-from conftest import run_cli, write_company
 from csreport.errors import NotebookError
 from csreport.report.execute import check_parameters
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 import pytest
-
 from conftest import metrics_of, run_cli, write_company
 
 TABLES = ("accounts", "revenue", "surveys", "tickets", "events", "referrals", "invoices")

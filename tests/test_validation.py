@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 
 import pandas as pd
-
 from conftest import ACCOUNTS, EVENTS, REVENUE, SURVEYS, TICKETS, run_cli, write_company
 
 
@@ -101,7 +100,7 @@ def test_empty_file(tmp_path):
 def test_header_only_accounts(tmp_path):
     src = write_company(tmp_path / "s", accounts=[])
     err = fails(src)
-    assert "accounts" in err and "no rows" in err or "no data" in err
+    assert ("accounts" in err and "no rows" in err) or "no data" in err
 
 
 def test_non_utf8_csv(tmp_path):

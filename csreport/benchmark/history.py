@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import closing
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import HistoryError
@@ -64,7 +64,7 @@ class History:
 
         ``stats`` holds (n, variance) per segment and survey metric for significance tests.
         """
-        run_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        run_at = datetime.now(UTC).isoformat(timespec="seconds")
         rows = []
         for segment, values in segments.items():
             for metric, value in flatten(values).items():

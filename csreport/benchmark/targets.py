@@ -33,7 +33,7 @@ class Targets(BaseModel):
     segments: dict[str, dict[str, Target]] = {}
 
     @model_validator(mode="after")
-    def _known_metrics(self) -> "Targets":
+    def _known_metrics(self) -> Targets:
         for scope, table in [("metrics", self.metrics)] + [(f"segments.{s}", t) for s, t in self.segments.items()]:
             for key, target in table.items():
                 info = BY_KEY.get(key)

@@ -21,9 +21,9 @@ import duckdb
 import pandas as pd
 
 from ..periods import Period
+from .schema import TABLES
 from .source import Source, _ident, _sql_str
 from .validate import InvalidDataError, Problem, missing_columns, unmapped_columns
-from .schema import TABLES
 
 EXAMPLES = 5
 
@@ -34,13 +34,13 @@ class EngagementAggregates:
     account_months: pd.DataFrame
     account_features: pd.DataFrame
 
-    def subset(self, account_ids: set[str]) -> "EngagementAggregates":
+    def subset(self, account_ids: set[str]) -> EngagementAggregates:
         return EngagementAggregates(
             *(frame[frame["account_id"].isin(account_ids)].reset_index(drop=True)
               for frame in (self.account_days, self.account_months, self.account_features))
         )
 
-    def for_month(self, period: Period) -> "EngagementAggregates":
+    def for_month(self, period: Period) -> EngagementAggregates:
         month = str(period)
         return EngagementAggregates(
             *(frame[frame["month"] == month].drop(columns="month").reset_index(drop=True)

@@ -109,9 +109,9 @@ def parse_date(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 def parse_month(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Months as 'YYYY-MM' strings, from 'YYYY-MM' or a first-of-month date."""
-    if ptypes.is_datetime64_any_dtype(raw) or raw.dtype == object and raw.map(
+    if ptypes.is_datetime64_any_dtype(raw) or (raw.dtype == object and raw.map(
         lambda v: hasattr(v, "year") and not isinstance(v, str)
-    ).any():
+    ).any()):
         stamps, bad = parse_date(raw)
     else:
         text, present = _text(raw)

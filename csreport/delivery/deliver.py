@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Mapping
 from email.utils import parseaddr
 from pathlib import Path
 
@@ -20,22 +21,22 @@ from .message import compose
 from .sendlog import SendLog
 from .smtp import SmtpSettings, send
 
-
 # a dry run needs no settings: it addresses the message to reserved names that can never deliver (RFC 2606)
 PLACEHOLDER_RECIPIENT = "leadership@example.invalid"
 PLACEHOLDER_SENDER = "csreport@example.invalid"
 
 
 def well_formed(address: str) -> bool:
-    name, email = parseaddr(address)
+    _, email = parseaddr(address)
     local, _, domain = email.partition("@")
     return bool(local) and "." in domain and " " not in email and email == address.strip()
 
 
 def email_report(out: Path, period: Period, config: Config, to: list[str] | None = None, dry_run: bool = False,
-                 force: bool = False, env: dict | None = None, attempts: int = 3, backoff_s: float = 2.0) -> Path | None:
+                 force: bool = False, environ: Mapping[str, str] | None = None, attempts: int = 3,
+                 backoff_s: float = 2.0) -> Path | None:
     """Email OUT/YYYY-MM/'s PDF; return the .eml path for a dry run, else None."""
-    env = os.environ if env is None else env
+    env: Mapping[str, str] = os.environ if environ is None else environ
     report_dir = out / str(period)
     recipients = [r.strip() for r in (to or config.email.to) if r.strip()]
     if not recipients and dry_run:
@@ -84,4 +85,5 @@ def _fail_on(malformed: list[str], refused: dict[str, str]) -> None:
     problems += [f"{r!r} was refused by the server: {why}" for r, why in refused.items()]
     if problems:
         raise DeliveryError("some recipients did not get the report:\n  - " + "\n  - ".join(problems)
-                            + "\nThe others were served; fix these addresses and rerun (already-served ones are skipped).")
+                            + "\nThe others were served; fix these addresses and rerun "
+                              "(already-served ones are skipped).")

@@ -19,52 +19,12 @@ from ..errors import DeliveryError
 from ..metrics.catalog import BY_KEY
 from ..model import ReportModel
 from ..report import style
-from ..report.formatting import HEADLINE, fmt, mom, month_label, yoy
+from ..report.formatting import DIRECTION_SIGN, HEADLINE, fmt, mom, month_label, yoy
+from ..report.html import env
 from ..report.narrative import summary_sentences
 from ..report.outputs import METRICS_FILE, report_filename
-from ..report.html import env
 
-DIRECTION_SIGN = {"higher": "≥", "lower": "≤"}
-
-_HTML = env.from_string("""<!DOCTYPE html>
-<html><head><meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body style="margin:0;padding:0;background:{{ c.soft }};">
-<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="background:{{ c.soft }};padding:16px 0;">
-<tr><td align="center">
-<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="max-width:600px;background:#ffffff;border:1px solid {{ c.line }};font-family:Arial,Helvetica,sans-serif;color:{{ c.ink }};">
-  <tr><td style="padding:20px 20px 8px 20px;border-top:4px solid {{ c.accent }};">
-    <div style="font-size:11px;letter-spacing:1px;text-transform:uppercase;color:{{ c.muted }};">{{ company }}</div>
-    <div style="font-size:20px;font-weight:bold;margin-top:4px;">{{ title }}</div>
-    <div style="font-size:16px;color:{{ c.accent }};font-weight:bold;">{{ period_label }}</div>
-  </td></tr>
-  {% if sentences %}<tr><td style="padding:8px 20px;font-size:14px;line-height:1.45;">
-    {% for s in sentences %}<p style="margin:0 0 6px 0;">{{ s }}</p>{% endfor %}
-  </td></tr>{% endif %}
-  <tr><td style="padding:8px 20px;">
-    <table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="border-collapse:collapse;font-size:14px;">
-      {% for r in rows %}
-      <tr>
-        <td style="padding:8px 6px;border-bottom:1px solid {{ c.line }};border-left:4px solid {{ r.colour }};">
-          <div style="font-weight:bold;">{{ r.label }}</div>
-          <div style="font-size:12px;color:{{ c.muted }};">{{ r.target }} · {{ r.status }}</div>
-        </td>
-        <td align="right" style="padding:8px 6px;border-bottom:1px solid {{ c.line }};">
-          <div style="font-weight:bold;font-size:16px;">{{ r.value }}</div>
-          <div style="font-size:12px;color:{{ r.mom_colour }};">{{ r.mom }} vs {{ previous }}</div>
-          <div style="font-size:12px;color:{{ r.yoy_colour }};">{{ r.yoy }} vs {{ year_ago }}</div>
-        </td>
-      </tr>
-      {% endfor %}
-    </table>
-  </td></tr>
-  <tr><td style="padding:8px 20px 20px 20px;font-size:13px;color:{{ c.muted }};">
-    The full report is attached as a PDF ({{ attachment }}).<br>
-    Coloured bars: green meets target, amber just misses, red misses. Grey changes are within sampling noise or neutral.
-  </td></tr>
-</table>
-</td></tr></table>
-</body></html>
-""")
+_HTML = env.get_template("email/summary.html.j2")
 
 
 def read_model(report_dir: Path) -> ReportModel:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import fcntl
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 
@@ -28,7 +28,7 @@ class SendLog:
         return done
 
     def record(self, period: str, recipients: list[str], message_id: str, attachment_sha256: str) -> None:
-        stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        stamp = datetime.now(UTC).isoformat(timespec="seconds")
         lines = "".join(json.dumps({"period": period, "recipient": r, "message_id": message_id, "sent_at": stamp,
                                     "attachment_sha256": attachment_sha256}) + "\n" for r in recipients)
         self.path.parent.mkdir(parents=True, exist_ok=True)

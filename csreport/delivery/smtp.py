@@ -11,6 +11,7 @@ import os
 import smtplib
 import ssl
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
@@ -36,8 +37,8 @@ class SmtpSettings:
         return ssl.create_default_context(cafile=self.ca_file)
 
     @classmethod
-    def from_env(cls, env: dict | None = None) -> "SmtpSettings":
-        env = os.environ if env is None else env
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> SmtpSettings:
+        env: Mapping[str, str] = os.environ if environ is None else environ
         host = env.get("CSREPORT_SMTP_HOST")
         if not host:
             raise DeliveryError("CSREPORT_SMTP_HOST is not set; export the SMTP settings (see README 'Email') "
@@ -65,6 +66,7 @@ class SendResult:
 
 
 def _connect(settings: SmtpSettings, timeout: float) -> smtplib.SMTP:
+    client: smtplib.SMTP
     if settings.tls == "ssl":
         client = smtplib.SMTP_SSL(settings.host, settings.port, timeout=timeout, context=settings.tls_context())
     else:

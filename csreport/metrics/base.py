@@ -6,10 +6,9 @@ gives null, and every null carries a reason in ``notes``.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
-
-import math
 
 import numpy as np
 import pandas as pd
@@ -63,6 +62,6 @@ class MetricSet:
         for key in keys:
             self.put(key, None, reason)
 
-    def update(self, other: "MetricSet") -> None:
+    def update(self, other: MetricSet) -> None:
         self.values.update(other.values)
         self.notes.update(other.notes)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -34,8 +34,22 @@ from ..metrics.revenue import mrr_matrix, revenue_metrics
 from ..metrics.surveys import nps_category, survey_metrics
 from ..periods import Period
 from .types import (
-    AtRiskAccount, BandShare, Change, Comment, HealthRow, MetricValue, Provenance, ReportModel, ReportSettings,
-    Restatement, Scope, SurveyStat, TableQuality, TargetInfo, Trend, ValueSource,
+    AtRiskAccount,
+    BandShare,
+    Change,
+    Comment,
+    HealthRow,
+    MetricValue,
+    Provenance,
+    ReportModel,
+    ReportSettings,
+    Restatement,
+    Scope,
+    SurveyStat,
+    TableQuality,
+    TargetInfo,
+    Trend,
+    ValueSource,
 )
 
 TREND_MONTHS = 13
@@ -194,6 +208,8 @@ def _trends(dataset: Dataset, config: Config, period: Period, current: PeriodMet
         held = history.get(str(month), {}) if month != period else {}
         computed: dict[str, Any] | None = dict(current.values) if month == period else None
         for key in TREND_KEYS:
+            value: Any
+            source: ValueSource
             if key in held:
                 value, source = held[key][0], "history"
             else:
@@ -274,7 +290,7 @@ class ModelOptions:
     comparisons: bool = True
     trends: bool = True
     details: bool = True  # at-risk list, comments, health rows
-    generated_at: str = field(default_factory=lambda: datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+    generated_at: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
 
 
 def build_model(dataset: Dataset, period: Period, config: Config, targets: Targets, history: History | None,

@@ -198,7 +198,7 @@ class ReportModel(Scope):
     def month(self) -> Period:
         return Period.parse(self.period)
 
-    def trend(self, key: str) -> "pd.Series[float]":
+    def trend(self, key: str) -> pd.Series[float]:
         """A metric's trend as a Series indexed by 'YYYY-MM' (NaN where the value is null)."""
         import pandas as pd
 
@@ -223,6 +223,6 @@ class ReportModel(Scope):
         return first | data
 
     @classmethod
-    def from_document(cls, document: dict[str, Any]) -> "ReportModel":
+    def from_document(cls, document: dict[str, Any]) -> ReportModel:
         """Read a model back from metrics.json (or from the notebook's model output)."""
         return cls.model_validate(document)

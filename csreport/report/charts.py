@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import itertools
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -20,7 +21,7 @@ from matplotlib.ticker import FuncFormatter
 from . import style
 from .formatting import money, month_label
 
-STYLE: dict[str, Any] = {
+STYLE: dict[Any, Any] = {
     "font.family": "DejaVu Sans",
     "font.size": 9,
     "text.parse_math": False,  # '$5 plan' is text, not mathtext
@@ -60,7 +61,7 @@ class Chart:
         self.svg = svg
 
     @classmethod
-    def from_figure(cls, fig: Figure) -> "Chart":
+    def from_figure(cls, fig: Figure) -> Chart:
         buffer = io.StringIO()
         with rc_context(STYLE):
             fig.savefig(buffer, format="svg", bbox_inches="tight")
@@ -82,7 +83,7 @@ def _figure(width: float = 7.0, height: float = 2.8) -> tuple[Figure, Any]:
     return fig, fig.add_subplot()
 
 
-def mrr_bridge(bridge: dict[str, float], period_label: str, previous_label: str) -> Chart:
+def mrr_bridge(bridge: Mapping[str, Any], period_label: str, previous_label: str) -> Chart:
     """Waterfall: start → new, reactivation, expansion, −contraction, −churned → end. The y-axis starts at 0."""
     steps = [("mrr_new", "New", 1), ("mrr_reactivation", "Reactivation", 1), ("mrr_expansion", "Expansion", 1),
              ("mrr_contraction", "Contraction", -1), ("mrr_churned", "Churned", -1)]
@@ -115,7 +116,7 @@ def trend(series: dict[str, pd.Series], title: str, unit: str = "%",
     """Lines over periods (index 'YYYY-MM'); optional dashed target lines per series."""
     with rc_context(STYLE):
         fig, ax = _figure(3.45, 2.3)
-        for color, (name, values) in zip(style.SERIES, series.items()):
+        for color, (name, values) in zip(style.SERIES, series.items(), strict=False):  # up to 4 series
             values = values.dropna()
             ax.plot(range(len(values)), values.to_numpy(), color=color, linewidth=2, marker="o", markersize=2.5,
                     label=name)

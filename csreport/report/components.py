@@ -13,7 +13,7 @@ from ..metrics.catalog import BY_KEY
 from ..model import ReportModel
 from ..model.types import Scope
 from .charts import Chart
-from .formatting import HEADLINE, fmt, mom, money, month_label, yoy
+from .formatting import DIRECTION_SIGN, HEADLINE, fmt, mom, money, month_label, yoy
 from .html import Fragment, env
 
 TILE_LABELS = {"grr_pct": "GRR (monthly)", "nrr_pct": "NRR (monthly)", "health_green_pct": "Health mix"}
@@ -23,7 +23,6 @@ COMPONENT_TEXT = {
     "support": "support SLA misses",
     "payment": "late or missing payments",
 }
-DIRECTION_SIGN = {"higher": "≥", "lower": "≤"}
 
 
 def _row(model: ReportModel, key: str) -> dict[str, Any]:
@@ -43,23 +42,7 @@ def _row(model: ReportModel, key: str) -> dict[str, Any]:
     }
 
 
-_TILES = env.from_string("""
-<div class="kpi-grid">
-{% for t in tiles %}
-  <div class="kpi rag-{{ t.status or 'none' }}" data-key="{{ t.key }}">
-    <div class="kpi-label">{{ t.label }}</div>
-    <div class="kpi-value">{{ t.value }}</div>
-    <div class="kpi-meta mom">
-      {% if t.delta %}<span class="delta {{ t.delta.tone }}">{{ t.delta.arrow }} {{ t.delta.text }}</span> vs {{ previous }}{% else %}<span class="delta flat">no comparison</span>{% endif %}
-    </div>
-    {% if t.delta and t.significant is not none %}<div class="kpi-meta sig {{ 'yes' if t.significant else 'no' }}">{{ 'significant change' if t.significant else 'within sampling noise' }}</div>{% endif %}
-    {% if t.yoy %}<div class="kpi-meta yoy"><span class="delta {{ t.yoy.tone }}">{{ t.yoy.arrow }} {{ t.yoy.text }}</span> vs {{ year_ago }}</div>{% endif %}
-    <div class="kpi-target">{% if t.target %}target {{ t.direction }} {{ t.target }}{% else %}no target{% endif %}</div>
-    {% if t.mix %}<div class="kpi-mix"><span class="g">{{ t.mix.green }}</span> healthy · <span class="a">{{ t.mix.amber }}</span> watch · <span class="r">{{ t.mix.red }}</span> at risk</div>{% endif %}
-  </div>
-{% endfor %}
-</div>
-""")
+_TILES = env.get_template("fragments/kpi_tiles.html.j2")
 
 
 def kpi_tiles(model: ReportModel, keys: list[str] | None = None) -> Fragment:
@@ -74,24 +57,7 @@ def kpi_tiles(model: ReportModel, keys: list[str] | None = None) -> Fragment:
                                   year_ago=month_label(model.month.shift(-12))))
 
 
-_TABLE = env.from_string("""
-<table class="metric-table">
-  <thead><tr><th>{{ title }}</th><th class="num">{{ period }}</th><th class="num">vs {{ previous }}</th><th class="num">vs {{ year_ago }}</th><th class="num">Target</th><th>Status</th></tr></thead>
-  <tbody>
-  {% for r in rows %}
-    <tr data-key="{{ r.key }}">
-      <td>{{ r.label }}{% if r.extra %} <span class="muted">{{ r.extra }}</span>{% endif %}{% if r.note %}<div class="note">{{ r.note }}</div>{% endif %}</td>
-      <td class="num strong">{{ r.value }}</td>
-      <td class="num">{% if r.delta %}<span class="delta {{ r.delta.tone }}">{{ r.delta.arrow }} {{ r.delta.text }}</span>{% if r.significant is not none %}<span class="sig {{ 'yes' if r.significant else 'no' }}" title="95% significance test">{{ '*' if r.significant else '' }}</span>{% endif %}{% else %}–{% endif %}</td>
-      <td class="num">{% if r.yoy %}<span class="delta {{ r.yoy.tone }}">{{ r.yoy.arrow }} {{ r.yoy.text }}</span>{% else %}–{% endif %}</td>
-      <td class="num muted">{% if r.target %}{{ r.direction }} {{ r.target }}{% else %}–{% endif %}</td>
-      <td>{% if r.status %}<span class="pill rag-{{ r.status }}">{{ r.status }}</span>{% else %}<span class="muted">–</span>{% endif %}</td>
-    </tr>
-  {% endfor %}
-  </tbody>
-</table>
-{% if footnote %}<div class="note">* change vs {{ previous }} is statistically significant (95 %, SPEC test); no star: within sampling noise.</div>{% endif %}
-""")
+_TABLE = env.get_template("fragments/metric_table.html.j2")
 
 
 def metric_table(model: ReportModel, keys: list[str], title: str = "Metric",
@@ -118,19 +84,7 @@ def survey_extras(model: ReportModel) -> dict[str, str]:
     return extras
 
 
-_AT_RISK = env.from_string("""
-<table class="metric-table at-risk">
-  <thead><tr><th>Customer</th><th>Segment</th><th class="num">MRR</th><th class="num">Health</th><th>Weakest component</th></tr></thead>
-  <tbody>
-  {% for r in rows %}
-    <tr><td>{{ r.name }}</td><td>{{ r.segment }}</td><td class="num">{{ r.mrr }}</td>
-        <td class="num"><span class="pill rag-{{ r.band }}">{{ r.health }}</span></td><td>{{ r.reason }}</td></tr>
-  {% else %}
-    <tr><td colspan="5" class="muted">{{ empty }}</td></tr>
-  {% endfor %}
-  </tbody>
-</table>
-""")
+_AT_RISK = env.get_template("fragments/at_risk.html.j2")
 
 
 def at_risk(model: ReportModel) -> Fragment:
@@ -144,16 +98,7 @@ def at_risk(model: ReportModel) -> Fragment:
     return Fragment(_AT_RISK.render(rows=rows))
 
 
-_COMMENTS = env.from_string("""
-<div class="comments">
-{% for c in comments %}
-  <blockquote class="comment tone-{{ c.tone }}"><p>“{{ c.text }}”</p>
-  <footer>{{ c.account }} · NPS {{ c.score }} · {{ c.date }}</footer></blockquote>
-{% else %}
-  <p class="muted">No survey comments this month.</p>
-{% endfor %}
-</div>
-""")
+_COMMENTS = env.get_template("fragments/comments.html.j2")
 _TONE = {"promoter": "good", "passive": "flat", "detractor": "bad"}
 
 
@@ -166,31 +111,14 @@ def comments(model: ReportModel) -> Fragment:
     return Fragment(_COMMENTS.render(comments=items))
 
 
-_QUALITY = env.from_string("""
-<table class="metric-table quality">
-  <thead><tr><th>Table</th><th>Source</th><th class="num">Rows</th><th class="num">Rejected</th><th>Findings</th></tr></thead>
-  <tbody>
-  {% for q in rows %}
-    <tr><td>{{ q.table }}</td><td class="muted small">{{ q.location or "not provided" }}</td>
-        <td class="num">{{ "{:,}".format(q.rows) }}</td>
-        <td class="num">{% if q.rejected %}<span class="pill rag-amber">{{ "{:,}".format(q.rejected) }}</span>{% else %}0{% endif %}</td>
-        <td class="small">{% for p in q.problems %}<div>{{ p }}</div>{% else %}<span class="muted">none</span>{% endfor %}</td></tr>
-  {% endfor %}
-  </tbody>
-</table>
-""")
+_QUALITY = env.get_template("fragments/data_quality.html.j2")
 
 
 def data_quality(model: ReportModel) -> Fragment:
     return Fragment(_QUALITY.render(rows=list(model.data_quality.values())))
 
 
-_PROVENANCE = env.from_string("""
-<div class="provenance">
-  Period {{ period }} ({{ p.timezone }}) · source {{ p.source }} ({{ p.source_kind }}, fingerprint {{ p.fingerprint }}) ·
-  csreport {{ p.csreport_version }} · generated {{ p.generated_at }}
-</div>
-""")
+_PROVENANCE = env.get_template("fragments/provenance.html.j2")
 
 
 def provenance(model: ReportModel) -> Fragment:
@@ -203,19 +131,7 @@ def figure_row(*charts: Chart) -> Fragment:
     return Fragment(f'<div class="chart-row">{cells}</div>')  # SVG from our own charts: trusted markup
 
 
-_SEGMENTS = env.from_string("""
-<table class="metric-table segments">
-  <thead><tr><th>Metric</th><th class="num">All</th>{% for s in segments %}<th class="num">{{ s }}</th>{% endfor %}</tr></thead>
-  <tbody>
-  {% for r in rows %}
-    <tr><td>{{ r.label }}</td>
-      {% for c in r.cells %}<td class="num"><span class="cell-rag rag-{{ c.status or 'none' }}">{{ c.value }}</span></td>{% endfor %}
-    </tr>
-  {% endfor %}
-  </tbody>
-</table>
-<div class="note">Cells are coloured by status against the segment's own target where one is set.</div>
-""")
+_SEGMENTS = env.get_template("fragments/segment_table.html.j2")
 
 
 def segment_table(model: ReportModel, keys: list[str]) -> Fragment:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import importlib
 import os
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import nbformat
 import papermill as pm
@@ -58,7 +59,7 @@ def check_parameters(parameters: dict[str, Any]) -> None:
 def _kernel_manager_class() -> type:
     from jupyter_client.manager import KernelManager
 
-    class LocalKernelManager(KernelManager):  # type: ignore[misc]
+    class LocalKernelManager(KernelManager):
         """Talks to the kernel over local IPC sockets: nothing listens on TCP, nothing to encrypt."""
 
         def __init__(self, **kwargs: Any) -> None:

@@ -13,6 +13,8 @@ HEADLINE = ["nps", "csat_pct", "logo_churn_rate_pct", "grr_pct", "nrr_pct", "mrr
 # the unit a change is written in, per metric unit ("pct" changes are percentage points)
 DELTA_UNIT = {"pct": " pp", "hours": " h", "days": " days", "points": " pts", "score": "", "count": ""}
 EPSILON = 1e-12
+# how a target reads: "target ≥ 40" when higher is better, "target ≤ 1.0%" when lower is
+DIRECTION_SIGN = {"higher": "≥", "lower": "≤"}
 
 
 def unit_of(key: str) -> str:
@@ -76,7 +78,8 @@ class Delta:
     tone: str
 
 
-def delta(key: str, now: float | int | None, before: float | int | None, significant: bool | None = None) -> Delta | None:
+def delta(key: str, now: float | int | None, before: float | int | None,
+          significant: bool | None = None) -> Delta | None:
     """Change vs an earlier value. A change within sampling noise (``significant`` False) is flat grey."""
     if now is None or before is None or isinstance(now, dict):
         return None

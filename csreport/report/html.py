@@ -1,13 +1,15 @@
 """HTML fragments of the report: the escaping Jinja environment and the object that displays itself.
 
-Every template here autoescapes: text from data or config (names, comments, segments) is
-untrusted and is never marked safe.
+Templates live in ``csreport/templates`` (``fragments/`` for report components, ``email/``
+for the message). Every one autoescapes: text from data or config (names, comments,
+segments) is untrusted and is never marked safe.
 """
 from __future__ import annotations
 
-from jinja2 import Environment, select_autoescape
+from jinja2 import Environment, PackageLoader, select_autoescape
 
-env = Environment(autoescape=select_autoescape(default=True, default_for_string=True), trim_blocks=True,
+env = Environment(loader=PackageLoader("csreport", "templates"),
+                  autoescape=select_autoescape(default=True, default_for_string=True), trim_blocks=True,
                   lstrip_blocks=True)
 
 

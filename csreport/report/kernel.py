@@ -20,11 +20,10 @@ from ..benchmark.history import History
 from ..benchmark.targets import targets_for
 from ..config import load_config
 from ..data import load_dataset
-from ..errors import CsreportError
+from ..errors import ConfigError, CsreportError
 from ..model import ReportModel, build_model
 from ..periods import Period
 from .protocol import ERROR_MIME, MODEL_MIME
-
 
 
 def start(period: str | None, data_source: str, config_path: str | None = None, targets_path: str | None = None,
@@ -36,10 +35,12 @@ def start(period: str | None, data_source: str, config_path: str | None = None, 
     report was published.
     """
     _report_errors_by_class()
+    if on_invalid not in ("stop", "quarantine"):
+        raise ConfigError(f"on_invalid must be 'stop' or 'quarantine', not {on_invalid!r}")
     config = load_config(config_path)
     month = Period.parse(period) if period else Period.last_complete()
-    dataset = load_dataset(data_source, config, on_invalid=on_invalid, rejects_dir=Path(rejects_dir) if rejects_dir
-                           else None, quiet=quiet)
+    dataset = load_dataset(data_source, config, on_invalid="quarantine" if on_invalid == "quarantine" else "stop",
+                           rejects_dir=Path(rejects_dir) if rejects_dir else None, quiet=quiet)
     history = History(history_path) if history_path else None
     model = build_model(dataset, month, config, targets_for(config, targets_path), history)
     publish(model)

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from ..metrics.catalog import BY_KEY
 from ..model import ReportModel
-from .html import Fragment, env
 from .formatting import fmt, money, month_label, unit_of
+from .html import Fragment, env
 
-_LIST = env.from_string('<div class="narrative"><ul>{% for s in sentences %}<li>{{ s }}</li>{% endfor %}</ul></div>')
+_LIST = env.get_template("fragments/narrative.html.j2")
 _VERDICT = {"green": "meets", "amber": "just misses", "red": "misses"}
 _RESPONSES = {"nps": "nps_responses", "csat_pct": "csat_responses", "ces_avg": "ces_responses"}
 

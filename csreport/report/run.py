@@ -18,10 +18,10 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Iterator
 
 from ..benchmark.history import History
 from ..config import load_config
