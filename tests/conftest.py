@@ -131,6 +131,25 @@ def company(tmp_path: Path) -> Path:
     return write_company(tmp_path / "company")
 
 
+@pytest.fixture(scope="session")
+def report(tmp_path_factory):
+    """`csreport run` on the hand-computed company for March 2026, no history: (folder, stdout).
+
+    Shared by the report tests (read only). The SMTP password is set while it runs: no output may hold it.
+    """
+    import os
+
+    tmp = tmp_path_factory.mktemp("report")
+    source = write_company(tmp / "company")
+    os.environ["CSREPORT_SMTP_PASSWORD"] = "hunter2-never-print-me"
+    try:
+        code, out, err = run_cli("run", "--data", source, "--period", "2026-03", "--out", tmp / "reports", "--quiet")
+    finally:
+        del os.environ["CSREPORT_SMTP_PASSWORD"]
+    assert code == 0, err
+    return tmp / "reports" / "2026-03", out
+
+
 def run_cli(*args: str) -> tuple[int, str, str]:
     """Run the csreport command line in-process; return (exit code, stdout, stderr)."""
     out, err = io.StringIO(), io.StringIO()

@@ -1,12 +1,11 @@
 """Targets and status (SPEC §4), the history store, comparison, segments and backfill."""
 from __future__ import annotations
 
-import json
 import multiprocessing
 import sqlite3
 
 import pytest
-from conftest import metrics_of, run_cli, write_company
+from conftest import metrics_of, run_cli
 
 from csreport.benchmark.compare import significance
 from csreport.benchmark.history import History
@@ -204,15 +203,3 @@ def test_backfill_equals_per_period_metrics(company, tmp_path):
     count = History(store).count()
     run_cli("backfill", "--data", company, "--from", "2026-01", "--to", "2026-04", "--history", store, "--quiet")
     assert History(store).count() == count
-
-
-def test_run_records_history_and_reports_comparison(tmp_path):
-    source = write_company(tmp_path / "company")
-    out = tmp_path / "reports"
-    code, _, err = run_cli("run", "--data", source, "--period", "2026-02", "--out", out, "--format", "html", "--quiet")
-    assert code == 0, err
-    code, _, err = run_cli("run", "--data", source, "--period", "2026-03", "--out", out, "--format", "html", "--quiet")
-    assert code == 0, err
-    doc = json.loads((out / "2026-03" / "metrics.json").read_text())
-    assert doc["comparison"]["mrr_end"]["previous"] == 610 and doc["comparison"]["mrr_end"]["mom_delta"] == -220
-    assert {p for p in History(out / "history.sqlite").read(["2026-02", "2026-03"])} == {"2026-02", "2026-03"}

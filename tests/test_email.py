@@ -222,15 +222,16 @@ def test_run_with_email_sends_once(tmp_path, smtp_server, monkeypatch):
     source = write_company(tmp_path / "company")
     config = tmp_path / "c.yaml"
     config.write_text("email: {to: [board@example.com], from: cs@example.com}\nreport: {company: Acme Inc.}\n")
-    args = ("run", "--data", source, "--period", "2026-03", "--out", tmp_path / "reports", "--config", config,
-            "--quiet", "--email")
-    code, _, err = run_cli(*args)
+    code, _, err = run_cli("run", "--data", source, "--period", "2026-03", "--out", tmp_path / "reports",
+                           "--config", config, "--quiet", "--email")
     assert code == 0, err
+    assert len(inbox.messages) == 1
     rcpts, msg = inbox.messages[0]
     assert rcpts == ["board@example.com"] and msg["From"] == "cs@example.com"
     assert "Acme Inc." in msg.get_body(preferencelist=("html",)).get_content()
-    code, _, err = run_cli(*args)  # the monthly cron job ran twice: the report is rebuilt, not re-sent
-    assert code == 0 and len(inbox.messages) == 1
+    # the monthly cron job ran twice: the second run's email step finds the period sent (send log)
+    code, _, err = run_cli("email", "--period", "2026-03", "--out", tmp_path / "reports", "--config", config)
+    assert code == 0 and "already sent" in err and len(inbox.messages) == 1
 
 
 @pytest.fixture(scope="module")

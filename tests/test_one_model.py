@@ -33,16 +33,19 @@ def _expected(doc: dict, key: str) -> dict[str, str | None]:
     return {"value": fmt(key, value), "mom": month.text if month else None, "yoy": year.text if year else None}
 
 
-def _run(tmp_path: Path, history: Path | None) -> tuple[dict, str, str, email.message.EmailMessage]:
+def _run(tmp_path: Path, history: Path) -> Path:
     source = write_company(tmp_path / "company")
     out = tmp_path / "reports"
-    args = ["run", "--data", source, "--period", "2026-03", "--out", out, "--quiet"]
-    if history is not None:
-        args += ["--history", history]
-    code, _, err = run_cli(*args)
+    code, _, err = run_cli("run", "--data", source, "--period", "2026-03", "--out", out, "--quiet",
+                           "--history", history)
     assert code == 0, err
-    folder = out / "2026-03"
-    code, _, err = run_cli("email", "--period", "2026-03", "--out", out, "--to", "ceo@example.com", "--dry-run")
+    return out / "2026-03"
+
+
+def _outputs(folder: Path) -> tuple[dict, str, str, email.message.EmailMessage]:
+    """metrics.json, the HTML, the PDF's first page and the email (a dry run) of one published report."""
+    code, _, err = run_cli("email", "--period", "2026-03", "--out", folder.parent, "--to", "ceo@example.com",
+                           "--dry-run")
     assert code == 0, err
     doc = json.loads((folder / "metrics.json").read_text())
     html = (folder / "customer-success-report-2026-03.html").read_text()
@@ -71,8 +74,8 @@ def _assert_all_agree(doc: dict, html: str, page_one: str, message: email.messag
             assert shown in flat_pdf, (key, part, shown)
 
 
-def test_all_outputs_agree_without_history(tmp_path):
-    doc, html, page_one, message = _run(tmp_path, None)
+def test_all_outputs_agree_without_history(report):
+    doc, html, page_one, message = _outputs(report[0])
     # no history: the previous month comes from the data, and the model says so
     assert doc["comparison"]["mrr_end"]["previous_from"] == "data"
     # MRR 610 (Feb) -> 390 (Mar): -36.1 % everywhere
@@ -84,7 +87,7 @@ def test_all_outputs_agree_with_history(tmp_path):
     history = tmp_path / "h.sqlite"
     # February as recorded by an earlier run: 8 customers and MRR 500 (the data gives 4 and 610 today)
     History(history).write_period("2026-02", {"": {"customers_end": 8, "mrr_end": 500.0}}, {}, "earlier-run")
-    doc, html, page_one, message = _run(tmp_path, history)
+    doc, html, page_one, message = _outputs(_run(tmp_path, history))
     # history holds February: 5 - 8 = -3 customers; MRR (390 - 500) / 500 = -22.0 %
     assert doc["comparison"]["customers_end"] == {**doc["comparison"]["customers_end"], "previous": 8.0,
                                                   "previous_from": "history", "mom_delta": -3.0}

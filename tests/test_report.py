@@ -10,20 +10,11 @@ import pytest
 from conftest import run_cli, write_company
 from pypdf import PdfReader
 
+from csreport.benchmark.history import History
 from csreport.errors import NotebookError
 from csreport.report.execute import check_parameters
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def report(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("report")
-    source = write_company(tmp / "company")
-    os.environ["CSREPORT_SMTP_PASSWORD"] = "hunter2-never-print-me"  # must not leak into any output
-    code, out, err = run_cli("run", "--data", source, "--period", "2026-03", "--out", tmp / "reports", "--quiet")
-    assert code == 0, err
-    return tmp / "reports" / "2026-03", out
 
 
 @pytest.mark.slow
@@ -36,6 +27,10 @@ def test_run_writes_every_output(report):
     # no staging folder or failed notebook left behind (only the per-period lock file stays)
     assert [p.name for p in folder.parent.iterdir() if p.name.startswith(".") or p.name.endswith(".failed.ipynb")] \
         == [".2026-03.lock"]
+    # published, then recorded: the history store next to the report holds March for all customers and segments
+    recorded = History(folder.parent / "history.sqlite").read_scopes(["2026-03"])
+    assert set(recorded) == {"", "SMB", "Mid-Market", "Enterprise"}
+    assert recorded[""]["2026-03"]["mrr_end"][0] == 390.0
 
 
 @pytest.mark.slow
