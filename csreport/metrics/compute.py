@@ -9,9 +9,12 @@ from ..config import Config
 from ..data.events import EngagementAggregates
 from ..data.load import Dataset
 from ..periods import Period
-from . import engagement, health, onboarding, referrals, revenue, support, surveys
+from . import backtest, cohorts, engagement, health, onboarding, referrals, revenue, support, surveys
 from .base import MetricSet
 from .catalog import KEYS
+
+HEALTH_KEYS = ["health_avg", "health_green_pct", "health_amber_pct", "health_red_pct"]
+NO_HEALTH = "not available: no events, surveys, tickets or invoices table to score health from"
 
 
 @dataclass
@@ -24,6 +27,8 @@ class PeriodMetrics:
     health: pd.DataFrame
     movements: pd.DataFrame
     stats: dict = field(default_factory=dict)  # (n, variance) of survey metrics, for significance
+    # the health backtest's population: health table of L = P − h months plus 'churned' (not active in P)
+    backtest: pd.DataFrame = field(default_factory=pd.DataFrame)
     status: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
@@ -36,42 +41,81 @@ class PeriodMetrics:
         }
 
 
+def backtest_month(period: Period, config: Config) -> Period:
+    """L = P − h months, h = config health.backtest_months: the month the health backtest scores."""
+    return period.shift(-config.health.backtest_months)
+
+
+def event_months(period: Period, config: Config) -> tuple[Period, Period]:
+    """(first, last): the months of event aggregates that :func:`compute_metrics` reads, L … P."""
+    return backtest_month(period, config), period
+
+
+def events_of_month(data: Dataset, aggregates: EngagementAggregates | None, month: Period):
+    """The event aggregates of one month: sliced from ``aggregates`` when they hold it, else queried.
+
+    A month missing from ``aggregates`` may lie outside the months they were made for (a caller
+    that asked only for P-1 … P), so it is queried rather than read as "no events".
+    """
+    if data.events is None:
+        return None
+    if aggregates is not None:
+        sliced = aggregates.for_month(month)
+        if not sliced.account_months.empty:
+            return sliced
+    return data.events.aggregates(month, month).for_month(month)
+
+
 def compute_metrics(
     data: Dataset, period: Period, config: Config, aggregates: EngagementAggregates | None = None
 ) -> PeriodMetrics:
-    """Compute every metric of ``period``. ``aggregates`` may cover many months (backfill); else it is queried."""
+    """Compute every metric of ``period``.
+
+    ``aggregates`` may cover many months (backfill) and should cover :func:`event_months` (the
+    health backtest month L … P); without them they are queried. P must be covered; a
+    missing L is queried (:func:`events_of_month`).
+    """
     tz = config.timezone
     start, end = period.start(tz), period.end(tz)
     result = MetricSet()
     matrix = revenue.mrr_matrix(data.revenue)
     moves = revenue.movements(matrix, period)
     result.update(revenue.revenue_metrics(matrix, period, config.gross_margin, moves))
+    result.update(cohorts.cohort_metrics(matrix, period))
     customers = revenue.active_accounts(matrix, period)
 
-    month_events = None
+    this_month = None
     if data.events is not None:
-        aggregates = aggregates or data.events.aggregates(period, period)
-        month_events = aggregates.for_month(period)
+        aggregates = aggregates or data.events.aggregates(*event_months(period, config))
+        this_month = aggregates.for_month(period)
 
     result.update(surveys.survey_metrics(data.surveys, start, end))
     result.update(support.support_metrics(data.tickets, start, end, config.sla_hours))
-    result.update(engagement.engagement_metrics(month_events, customers, period.days))
+    result.update(engagement.engagement_metrics(this_month, customers, period.days))
     result.update(referrals.referral_metrics(data.referrals, customers, start, end))
     result.update(onboarding.onboarding_metrics(data.accounts, period))
 
-    scores, missing = _health_table(data, period, config, customers, month_events, matrix)
+    scores, missing = _health_table(data, period, config, customers, this_month, matrix)
+    lookback = backtest_month(period, config)
+    past, _ = _health_table(data, lookback, config, revenue.active_accounts(matrix, lookback),
+                            events_of_month(data, aggregates, lookback), matrix)
+    past["churned"] = backtest.churned_by(past["account_id"], customers)
     if len(missing) == len(health.COMPONENTS):
-        summary = MetricSet()
-        summary.unavailable(["health_avg", "health_green_pct", "health_amber_pct", "health_red_pct"],
-                            "not available: no events, surveys, tickets or invoices table to score health from")
+        result.unavailable(HEALTH_KEYS + backtest.BACKTEST_KEYS, NO_HEALTH)
     else:
-        summary = health.health_summary(scores)
-    if missing and len(missing) < len(health.COMPONENTS) and len(scores):
-        for key in summary.values:
-            summary.notes[key] = f"computed without the {', '.join(missing)} component(s): their table is missing"
-    result.update(summary)
+        result.update(_noting_missing(health.health_summary(scores), missing))
+        result.update(_noting_missing(backtest.backtest_metrics(past, lookback, period), missing))
     stats = surveys.survey_stats(data.surveys, start, end)
-    return PeriodMetrics(period, result.values, result.notes, scores, moves, stats)
+    return PeriodMetrics(period, result.values, result.notes, scores, moves, stats, backtest=past)
+
+
+def _noting_missing(metrics: MetricSet, missing: list[str]) -> MetricSet:
+    """Say on every health value that was computed without some component, and why."""
+    if missing:
+        for key, value in metrics.values.items():
+            if value is not None:  # a null keeps its own reason
+                metrics.notes[key] = f"computed without the {', '.join(missing)} component(s): their table is missing"
+    return metrics
 
 
 SegmentParts = dict[str, tuple[Dataset, "EngagementAggregates | None"]]
@@ -92,7 +136,7 @@ def compute_segments(data: Dataset, period: Period, config: Config,
     """Every metric per segment of the accounts table (SMB, Mid-Market, ... as the data holds them)."""
     if parts is None:
         if data.events is not None and aggregates is None:
-            aggregates = data.events.aggregates(period, period)
+            aggregates = data.events.aggregates(*event_months(period, config))
         parts = split_segments(data, aggregates)
     return {name: compute_metrics(subset, period, config, sub_aggregates)
             for name, (subset, sub_aggregates) in parts.items()}

@@ -18,8 +18,11 @@ import pandas as pd
 
 from .base import MetricSet, pct
 from .support import created_in, sla_outcome
+from .surveys import nps_category
 
 COMPONENTS = ("usage", "feedback", "support", "payment")
+FEEDBACK_POINTS = {"promoter": 100.0, "passive": 50.0, "detractor": 0.0}
+NO_FEEDBACK_POINTS = 50.0
 
 
 def usage_component(account_days: pd.DataFrame, customers: pd.Index, days_in_period: int) -> pd.Series:
@@ -33,8 +36,8 @@ def feedback_component(surveys: pd.DataFrame, customers: pd.Index, end: pd.Times
     # latest answer first; on equal times the lower score first, then keep the first per account
     latest = window.sort_values(["responded_at", "score"], ascending=[False, True]).drop_duplicates("account_id")
     score = latest.set_index("account_id")["score"].astype(int)
-    value = score.map(lambda s: 100.0 if s >= 9 else 50.0 if s >= 7 else 0.0)
-    return value.reindex(customers, fill_value=50.0)
+    value = nps_category(score).map(FEEDBACK_POINTS).astype(float)
+    return value.reindex(customers, fill_value=NO_FEEDBACK_POINTS)
 
 
 def support_component(tickets: pd.DataFrame, customers: pd.Index, start, end, sla_hours: float) -> pd.Series:
