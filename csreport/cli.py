@@ -116,7 +116,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     from .benchmark.evaluate import evaluate
     from .benchmark.history import History
     from .data import load_dataset
-    from .metrics.compute import split_segments
+    from .metrics.compute import event_months, split_segments
 
     if args.to < args.from_:
         raise ConfigError(f"--to {args.to} is before --from {args.from_}")
@@ -126,8 +126,9 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     targets, history = targets_for(config, args.targets), History(args.history)
     periods = args.from_.range_to(args.to)
     started = time.perf_counter()
-    # one pass over the events for every month, then pure pandas per period
-    aggregates = data.events.aggregates(periods[0].previous, periods[-1]) if data.events is not None else None
+    # one pass over the events for every month (from the first period's health backtest month), then pure pandas
+    first_month = min(periods[0].previous, event_months(periods[0], config)[0])
+    aggregates = data.events.aggregates(first_month, periods[-1]) if data.events is not None else None
     parts = split_segments(data, aggregates)
     for i, period in enumerate(periods, start=1):
         rows = evaluate(data, period, config, targets, history, aggregates, parts).record(history, data.fingerprint)
