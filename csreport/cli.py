@@ -75,6 +75,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--notebook", help="report notebook to execute (default: notebooks/executive_summary.ipynb)")
     run.add_argument("--email", action="store_true", help="email the PDF to the configured recipients afterwards")
 
+    targets = commands.add_parser("targets", help="work with targets files")
+    targets_commands = targets.add_subparsers(dest="targets_command", required=True)
+    suggest = targets_commands.add_parser(
+        "suggest", help="propose targets from the history store: each a step better than its recent baseline")
+    suggest.add_argument("--history", required=True, help="history store written by 'run' or 'backfill'")
+    suggest.add_argument("--months", type=int, default=6,
+                         help="baseline = median of the last N recorded months (default 6)")
+    suggest.add_argument("--out", help="write the targets YAML here (default: print it)")
+
     email = commands.add_parser("email", help="email a period's PDF report to leadership (SMTP settings from env)")
     email.add_argument("--period", type=_period, default=Period.last_complete(),
                        help="month of the report, YYYY-MM (default: the last complete month, UTC)")
@@ -170,7 +179,22 @@ def cmd_email(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"demo": cmd_demo, "metrics": cmd_metrics, "backfill": cmd_backfill, "run": cmd_run, "email": cmd_email}
+def cmd_targets(args: argparse.Namespace) -> int:
+    from .benchmark.suggest import suggest_targets
+
+    text = suggest_targets(args.history, args.months)  # the only targets subcommand so far: suggest
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+        print(out)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+COMMANDS = {"demo": cmd_demo, "metrics": cmd_metrics, "backfill": cmd_backfill, "run": cmd_run, "email": cmd_email,
+            "targets": cmd_targets}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -84,6 +84,9 @@ CATALOG: tuple[MetricInfo, ...] = (
     _m("health_backtest_red_churn_pct", "Churn of customers red at L", "pct", False, "health"),
 )
 
+# metrics whose value is an object, not a number: {feature: pct} and {cohort 'YYYY-MM': [pct by age]}
+OBJECT_KEYS = frozenset({"feature_adoption_pct", "cohort_logo_retention_pct", "cohort_mrr_retention_pct"})
+
 BY_KEY: dict[str, MetricInfo] = {m.key: m for m in CATALOG}
 KEYS: tuple[str, ...] = tuple(m.key for m in CATALOG)
 
