@@ -163,11 +163,12 @@ def test_missing_mapped_column_names_the_mapping(tmp_path):
 def test_invalid_config_is_reported(tmp_path):
     src = write_company(tmp_path / "s")
     config = tmp_path / "c.yaml"
-    config.write_text("timezone: Mars/Olympus\nhealth: {weights: {usage: 0.9}}\nsla_hourz: 4\n")
+    config.write_text("timezone: Mars/Olympus\nhealth: {weights: {usage: 0.9}, backtest_months: 0}\nsla_hourz: 4\n")
     code, _, err = run_cli("metrics", "--data", src, "--period", "2026-03", "--config", config)
     assert code == 2
     assert "timezone" in err and "Mars/Olympus" in err
     assert "health.weights" in err and "add up to 1.0" in err
+    assert "health.backtest_months" in err and "greater than or equal to 1" in err
     assert "sla_hourz" in err
 
 
@@ -218,11 +219,3 @@ def test_ticket_id_without_tickets_table_is_not_checked(tmp_path):
     # S8 5 and S9 4 rate a ticket: 2 of 2 satisfied
     assert (m["support_csat_responses"], m["support_csat_pct"]) == (2, 100.0)
 
-
-def test_backtest_months_must_be_at_least_one(tmp_path):
-    src = write_company(tmp_path / "s")
-    config = tmp_path / "c.yaml"
-    config.write_text("health: {backtest_months: 0}\n")
-    code, _, err = run_cli("metrics", "--data", src, "--period", "2026-03", "--config", config)
-    assert code == 2
-    assert "health.backtest_months" in err and "greater than or equal to 1" in err
