@@ -195,6 +195,12 @@ def test_metrics_json_layout(company):
     assert {k for k, v in doc["metrics"].items() if v is None} <= set(doc["notes"])
 
 
+@pytest.fixture(scope="module")
+def march(tmp_path_factory):
+    """metrics.json of the company for 2026-03, computed once for the tests that only read it."""
+    return metrics_of(write_company(tmp_path_factory.mktemp("march") / "company"))
+
+
 def assert_curves(actual: dict, expected: dict) -> None:
     """Cohort curves equal to 1e-6, cohorts in the same order (oldest first)."""
     assert list(actual) == list(expected)
@@ -202,9 +208,8 @@ def assert_curves(actual: dict, expected: dict) -> None:
         assert actual[cohort] == pytest.approx(curve, abs=1e-6), cohort
 
 
-def test_quick_ratio_and_cohorts(company):
-    doc = metrics_of(company)
-    m = doc["metrics"]
+def test_quick_ratio_and_cohorts(march):
+    m = march["metrics"]
     # gained new 40 (D) + reactivation 70 (C) + expansion 50 (A); lost contraction 80 (B) + churned 300 (E)
     assert m["quick_ratio"] == pytest.approx((40 + 70 + 50) / (80 + 300))  # 0.421...
     # cohorts in 2025-03 … 2026-02: A B C F first active 2026-01, E 2026-02 (D's first month is March: out)
@@ -225,8 +230,8 @@ def test_no_cohort_in_window_and_nothing_lost(company):
     assert m["quick_ratio"] is None and "zero denominator" in notes["quick_ratio"]
 
 
-def test_support_csat_without_ticket_id_column(company):
-    doc = metrics_of(company)
+def test_support_csat_without_ticket_id_column(march):
+    doc = march
     for key in ("support_csat_pct", "support_csat_responses"):
         assert doc["metrics"][key] is None
         assert doc["notes"][key] == "not available: surveys has no ticket_id column"
@@ -248,9 +253,8 @@ def test_support_csat_no_ticket_responses_in_period(company_with_ticket_ids):
     assert doc["metrics"]["support_csat_pct"] is None and "no CSAT response" in doc["notes"]["support_csat_pct"]
 
 
-def test_health_backtest_default_three_months_has_no_population(company):
-    doc = metrics_of(company)
-    m, notes = doc["metrics"], doc["notes"]
+def test_health_backtest_default_three_months_has_no_population(march):
+    m, notes = march["metrics"], march["notes"]
     # L = 2025-12: nobody was active
     assert (m["health_backtest_customers"], m["health_backtest_churned"]) == (0, 0)
     assert m["health_backtest_auc"] is None and "2025-12" in notes["health_backtest_auc"]
@@ -288,8 +292,8 @@ def test_health_backtest_not_available_without_component_tables(tmp_path):
         assert doc["metrics"][key] is None and "not available" in doc["notes"][key], key
 
 
-def test_new_keys_per_segment(company):
-    seg = metrics_of(company)["segments"]
+def test_new_keys_per_segment(march):
+    seg = march["segments"]
     # SMB (A, B): gained expansion 50, lost contraction 80 -> 0.625; cohort 2026-01 {A, B}: MRR 300, 300, 270
     assert seg["SMB"]["metrics"]["quick_ratio"] == pytest.approx(50 / 80)
     assert seg["SMB"]["metrics"]["cohort_logo_retention_pct"] == {"2026-01": [100.0, 100.0, 100.0]}
@@ -304,8 +308,8 @@ def test_new_keys_per_segment(company):
         assert "health_backtest_auc" in seg[name]["metrics"] and "support_csat_pct" in seg[name]["metrics"]
 
 
-def test_metrics_command_prints_every_new_key(company):
-    doc = metrics_of(company)
+def test_metrics_command_prints_every_new_key(march):
+    doc = march
     new = ["quick_ratio", "cohort_logo_retention_pct", "cohort_mrr_retention_pct", "support_csat_pct",
            "support_csat_responses", "health_backtest_customers", "health_backtest_churned", "health_backtest_auc",
            "health_backtest_green_churn_pct", "health_backtest_amber_churn_pct", "health_backtest_red_churn_pct"]

@@ -51,18 +51,19 @@ def event_months(period: Period, config: Config) -> tuple[Period, Period]:
     return backtest_month(period, config), period
 
 
-def events_of_month(data: Dataset, aggregates: EngagementAggregates | None, month: Period):
-    """The event aggregates of one month: sliced from ``aggregates`` when they hold it, else queried.
+def events_of_month(data: Dataset, aggregates: EngagementAggregates | None, month: Period, customers: set[str]):
+    """The event aggregates of ``month`` to score ``customers``: sliced from ``aggregates`` when they
+    cover that month, else queried.
 
-    A month missing from ``aggregates`` may lie outside the months they were made for (a caller
-    that asked only for P-1 … P), so it is queried rather than read as "no events".
+    Aggregates span a range of months that ends at P or later, so a row at or before ``month``
+    proves they cover it. Without one, the month may lie before their range (a caller that asked
+    only for P-1 … P): it is queried rather than read as "no events" — unless there is no
+    customer to score.
     """
     if data.events is None:
         return None
-    if aggregates is not None:
-        sliced = aggregates.for_month(month)
-        if not sliced.account_months.empty:
-            return sliced
+    if aggregates is not None and (not customers or (aggregates.account_months["month"] <= str(month)).any()):
+        return aggregates.for_month(month)
     return data.events.aggregates(month, month).for_month(month)
 
 
@@ -97,8 +98,9 @@ def compute_metrics(
 
     scores, missing = _health_table(data, period, config, customers, this_month, matrix)
     lookback = backtest_month(period, config)
-    past, _ = _health_table(data, lookback, config, revenue.active_accounts(matrix, lookback),
-                            events_of_month(data, aggregates, lookback), matrix)
+    past_customers = revenue.active_accounts(matrix, lookback)
+    past, _ = _health_table(data, lookback, config, past_customers,
+                            events_of_month(data, aggregates, lookback, past_customers), matrix)
     past["churned"] = backtest.churned_by(past["account_id"], customers)
     if len(missing) == len(health.COMPONENTS):
         result.unavailable(HEALTH_KEYS + backtest.BACKTEST_KEYS, NO_HEALTH)
