@@ -125,7 +125,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     from .benchmark.evaluate import evaluate
     from .benchmark.history import History
     from .data import load_dataset
-    from .metrics.compute import event_months, split_segments
+    from .metrics.compute import backtest_month, split_segments
 
     if args.to < args.from_:
         raise ConfigError(f"--to {args.to} is before --from {args.from_}")
@@ -136,7 +136,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     periods = args.from_.range_to(args.to)
     started = time.perf_counter()
     # one pass over the events for every month (from the first period's health backtest month), then pure pandas
-    first_month = min(periods[0].previous, event_months(periods[0], config)[0])
+    first_month = min(periods[0].previous, backtest_month(periods[0], config))
     aggregates = data.events.aggregates(first_month, periods[-1]) if data.events is not None else None
     parts = split_segments(data, aggregates)
     for i, period in enumerate(periods, start=1):

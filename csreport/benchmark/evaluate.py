@@ -11,7 +11,7 @@ from ..config import Config
 from ..data import Dataset
 from ..data.events import EngagementAggregates
 from ..metrics import PeriodMetrics, compute_metrics
-from ..metrics.compute import SegmentParts, compute_segments, event_months
+from ..metrics.compute import SegmentParts, compute_segments, event_aggregates
 from ..periods import Period
 from .compare import comparison
 from .history import ALL, History
@@ -51,8 +51,8 @@ class Evaluation:
 def evaluate(data: Dataset, period: Period, config: Config, targets: Targets, history: History | None,
              aggregates: EngagementAggregates | None = None, segment_parts: SegmentParts | None = None) -> Evaluation:
     """``aggregates`` and ``segment_parts`` may be prepared once for many periods (backfill)."""
-    if data.events is not None and aggregates is None:
-        aggregates = data.events.aggregates(*event_months(period, config))
+    # P and the health backtest month L, prepared once for the company and every segment
+    aggregates = event_aggregates(data, period, config, aggregates)
     current = compute_metrics(data, period, config, aggregates)
     current.status = statuses(current.values, targets)
     segments = compute_segments(data, period, config, aggregates, segment_parts)

@@ -18,7 +18,6 @@ import pandas as pd
 
 from ..periods import Period
 from .base import MetricSet
-from .revenue import mrr_by_account
 
 COHORT_KEYS = ("cohort_logo_retention_pct", "cohort_mrr_retention_pct")
 WINDOW_MONTHS = 12  # cohorts P-12 … P-1
@@ -36,43 +35,42 @@ def cohort_months(matrix: pd.DataFrame) -> pd.Series:
     return active[ever].idxmax(axis=1)
 
 
-def cohort_mrr(matrix: pd.DataFrame, period: Period) -> dict[str, pd.DataFrame]:
-    """{cohort month c in P-12 … P-1: its members × months c … P of MRR (currency/month)}.
+def window(matrix: pd.DataFrame, period: Period) -> tuple[pd.Series, pd.DataFrame]:
+    """(cohort month of every account whose cohort is in P-12 … P-1, their MRR in months P-12 … P).
 
-    Cohorts without accounts are left out; the MRR of a month the data does not cover is 0.
+    The MRR of a month the data does not cover is 0.
     """
     cohorts = cohort_months(matrix)
-    out = {}
-    for k in range(WINDOW_MONTHS, 0, -1):
-        first = period.shift(-k)
-        members = cohorts.index[cohorts == str(first)]
-        if len(members):
-            out[str(first)] = pd.DataFrame({str(m): mrr_by_account(matrix, m).reindex(members, fill_value=0.0)
-                                            for m in first.range_to(period)})
-    return out
+    months = [str(m) for m in period.shift(-WINDOW_MONTHS).range_to(period)]
+    members = cohorts[(cohorts >= months[0]) & (cohorts < str(period))]
+    return members, matrix.reindex(index=members.index, columns=months, fill_value=0.0)
 
 
-def logo_retention_pct(grid: pd.DataFrame) -> list[float]:
-    """Per age k: 100 · #members active (mrr > 0) in c + k / n_c (percent); ``grid`` = members × months c … P."""
-    return [100.0 * float((grid[month] > 0).sum()) / len(grid) for month in grid.columns]
+def curves(totals: pd.DataFrame, base: pd.Series) -> Curves:
+    """{cohort c: [100 · totals(c, c + k) / base(c) for k = 0 … P]} (percent), oldest cohort first.
 
-
-def mrr_retention_pct(grid: pd.DataFrame) -> list[float]:
-    """Per age k: 100 · Σ mrr(a, c + k) / Σ mrr(a, c) over the members (percent)."""
-    base = float(grid.iloc[:, 0].sum())
-    return [100.0 * float(grid[month].sum()) / base for month in grid.columns]
+    ``totals`` is cohorts × months; a cohort's curve starts at its own month.
+    """
+    return {str(c): [100.0 * float(v) / float(base[c]) for v in totals.loc[c, c:]] for c in sorted(totals.index)}
 
 
 def cohort_logo_retention_pct(matrix: pd.DataFrame, period: Period) -> Curves | None:
-    """{cohort 'YYYY-MM': logo retention at ages 0 … P} for the cohorts of P-12 … P-1; None if there is none."""
-    curves = {c: logo_retention_pct(grid) for c, grid in cohort_mrr(matrix, period).items()}
-    return curves or None
+    """{cohort 'YYYY-MM': [100 · #members active in c + k / n_c for k = 0 … P]} (percent)
+    for the cohorts of P-12 … P-1; None if there is none."""
+    members, mrr = window(matrix, period)
+    if members.empty:
+        return None
+    return curves((mrr > 0).groupby(members).sum(), members.value_counts())
 
 
 def cohort_mrr_retention_pct(matrix: pd.DataFrame, period: Period) -> Curves | None:
-    """{cohort 'YYYY-MM': MRR retention at ages 0 … P} for the cohorts of P-12 … P-1; None if there is none."""
-    curves = {c: mrr_retention_pct(grid) for c, grid in cohort_mrr(matrix, period).items()}
-    return curves or None
+    """{cohort 'YYYY-MM': [100 · Σ mrr(a, c + k) / Σ mrr(a, c) for k = 0 … P]} (percent)
+    for the cohorts of P-12 … P-1; None if there is none."""
+    members, mrr = window(matrix, period)
+    if members.empty:
+        return None
+    totals = mrr.groupby(members).sum()
+    return curves(totals, pd.Series({c: totals.loc[c, c] for c in totals.index}))
 
 
 def cohort_metrics(matrix: pd.DataFrame, period: Period) -> MetricSet:

@@ -46,25 +46,32 @@ def backtest_month(period: Period, config: Config) -> Period:
     return period.shift(-config.health.backtest_months)
 
 
-def event_months(period: Period, config: Config) -> tuple[Period, Period]:
-    """(first, last): the months of event aggregates that :func:`compute_metrics` reads, L … P."""
-    return backtest_month(period, config), period
+def with_month(data: Dataset, aggregates: EngagementAggregates, month: Period) -> EngagementAggregates:
+    """``aggregates`` plus those of ``month``, queried when they hold no row of it.
 
-
-def events_of_month(data: Dataset, aggregates: EngagementAggregates | None, month: Period, customers: set[str]):
-    """The event aggregates of ``month`` to score ``customers``: sliced from ``aggregates`` when they
-    cover that month, else queried.
-
-    Aggregates span a range of months that ends at P or later, so a row at or before ``month``
-    proves they cover it. Without one, the month may lie before their range (a caller that asked
-    only for P-1 … P): it is queried rather than read as "no events" — unless there is no
-    customer to score.
+    Aggregates hold whole months, so one row of ``month`` proves it is there. Without one it may
+    lie outside the months they were made for (a caller that asked for P-1 … P only), so it is
+    queried rather than read as "no events".
     """
+    if (aggregates.account_months["month"] == str(month)).any():
+        return aggregates
+    extra = data.events.aggregates(month, month)
+    return EngagementAggregates(*(
+        pd.concat([frame for frame in pair if len(frame)] or [pair[0]], ignore_index=True)
+        for pair in zip((aggregates.account_days, aggregates.account_months, aggregates.account_features),
+                        (extra.account_days, extra.account_months, extra.account_features))))
+
+
+def event_aggregates(data: Dataset, period: Period, config: Config,
+                     aggregates: EngagementAggregates | None = None) -> EngagementAggregates | None:
+    """The event aggregates :func:`compute_metrics` reads: P's (``aggregates``, which must hold P, or a
+    query) and the backtest month L's. Two one-month scans, not one of L … P: the months between
+    are never read. None without an events table."""
     if data.events is None:
         return None
-    if aggregates is not None and (not customers or (aggregates.account_months["month"] <= str(month)).any()):
-        return aggregates.for_month(month)
-    return data.events.aggregates(month, month).for_month(month)
+    if aggregates is None:
+        aggregates = data.events.aggregates(period, period)
+    return with_month(data, aggregates, backtest_month(period, config))
 
 
 def compute_metrics(
@@ -72,9 +79,9 @@ def compute_metrics(
 ) -> PeriodMetrics:
     """Compute every metric of ``period``.
 
-    ``aggregates`` may cover many months (backfill) and should cover :func:`event_months` (the
-    health backtest month L … P); without them they are queried. P must be covered; a
-    missing L is queried (:func:`events_of_month`).
+    ``aggregates`` may cover many months (backfill) and must hold P; without them P is queried.
+    The health backtest month L is read from them, or queried when they hold none of it
+    (:func:`with_month`); :func:`event_aggregates` prepares both for many calls (segments).
     """
     tz = config.timezone
     start, end = period.start(tz), period.end(tz)
@@ -84,11 +91,16 @@ def compute_metrics(
     result.update(revenue.revenue_metrics(matrix, period, config.gross_margin, moves))
     result.update(cohorts.cohort_metrics(matrix, period))
     customers = revenue.active_accounts(matrix, period)
+    lookback = backtest_month(period, config)
+    past_customers = revenue.active_accounts(matrix, lookback)
 
-    this_month = None
+    this_month = past_month = None
     if data.events is not None:
-        aggregates = aggregates or data.events.aggregates(*event_months(period, config))
-        this_month = aggregates.for_month(period)
+        if aggregates is None:
+            aggregates = data.events.aggregates(period, period)
+        if past_customers:  # L's events matter only when someone was a customer then
+            aggregates = with_month(data, aggregates, lookback)
+        this_month, past_month = aggregates.for_month(period), aggregates.for_month(lookback)
 
     result.update(surveys.survey_metrics(data.surveys, start, end))
     result.update(support.support_metrics(data.tickets, start, end, config.sla_hours))
@@ -97,10 +109,7 @@ def compute_metrics(
     result.update(onboarding.onboarding_metrics(data.accounts, period))
 
     scores, missing = _health_table(data, period, config, customers, this_month, matrix)
-    lookback = backtest_month(period, config)
-    past_customers = revenue.active_accounts(matrix, lookback)
-    past, _ = _health_table(data, lookback, config, past_customers,
-                            events_of_month(data, aggregates, lookback, past_customers), matrix)
+    past, _ = _health_table(data, lookback, config, past_customers, past_month, matrix)
     past["churned"] = backtest.churned_by(past["account_id"], customers)
     if len(missing) == len(health.COMPONENTS):
         result.unavailable(HEALTH_KEYS + backtest.BACKTEST_KEYS, NO_HEALTH)
@@ -137,9 +146,7 @@ def compute_segments(data: Dataset, period: Period, config: Config,
                      parts: SegmentParts | None = None) -> dict[str, PeriodMetrics]:
     """Every metric per segment of the accounts table (SMB, Mid-Market, ... as the data holds them)."""
     if parts is None:
-        if data.events is not None and aggregates is None:
-            aggregates = data.events.aggregates(*event_months(period, config))
-        parts = split_segments(data, aggregates)
+        parts = split_segments(data, event_aggregates(data, period, config, aggregates))
     return {name: compute_metrics(subset, period, config, sub_aggregates)
             for name, (subset, sub_aggregates) in parts.items()}
 
