@@ -135,8 +135,9 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     targets, history = targets_for(config, args.targets), History(args.history)
     periods = args.from_.range_to(args.to)
     started = time.perf_counter()
-    # one pass over the events for every month (from the first period's health backtest month), then pure pandas
-    first_month = min(periods[0].previous, backtest_month(periods[0], config))
+    # one pass over the events for every month, from the first period's health backtest month
+    # (L = P − h, h >= 1, so it also covers P-1), then pure pandas per period
+    first_month = backtest_month(periods[0], config)
     aggregates = data.events.aggregates(first_month, periods[-1]) if data.events is not None else None
     parts = split_segments(data, aggregates)
     for i, period in enumerate(periods, start=1):

@@ -107,7 +107,7 @@ def load_dataset(
         if len(spec.key) == 1:
             known[name] = set(result.frame[spec.key[0]])
         if problems and not quarantine:
-            # stop at the first bad table: later tables' account checks depend on this one
+            # stop at the first bad table: later tables' reference checks (account_id, ticket_id) depend on it
             raise InvalidDataError(problems)
 
     events = None

@@ -27,9 +27,9 @@ class PeriodMetrics:
     health: pd.DataFrame
     movements: pd.DataFrame
     stats: dict = field(default_factory=dict)  # (n, variance) of survey metrics, for significance
+    status: dict = field(default_factory=dict)
     # the health backtest's population: health table of L = P − h months plus 'churned' (not active in P)
     backtest: pd.DataFrame = field(default_factory=pd.DataFrame)
-    status: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
         """The metrics.json layout of SPEC §5."""
