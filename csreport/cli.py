@@ -76,6 +76,15 @@ def build_parser() -> argparse.ArgumentParser:
                      "csreport); any notebook with a 'parameters' cell works, see README 'Report notebooks'")
     run.add_argument("--email", action="store_true", help="email the PDF to the configured recipients afterwards")
 
+    targets = commands.add_parser("targets", help="work with targets files")
+    targets_commands = targets.add_subparsers(dest="targets_command", required=True)
+    suggest = targets_commands.add_parser(
+        "suggest", help="propose targets from the history store: each a step better than its recent baseline")
+    suggest.add_argument("--history", required=True, help="history store written by 'run' or 'backfill'")
+    suggest.add_argument("--months", type=int, default=6,
+                         help="baseline = median of the last N recorded months (default 6)")
+    suggest.add_argument("--out", help="write the targets YAML here (default: print it)")
+
     email = commands.add_parser("email", help="email a period's PDF report to leadership (SMTP settings from env)")
     email.add_argument("--period", type=_period, default=Period.last_complete(),
                        help="month of the report, YYYY-MM (default: the last complete month, UTC)")
@@ -126,8 +135,9 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     targets, history = targets_for(config, args.targets), History(args.history)
     periods = args.from_.range_to(args.to)
     started = time.perf_counter()
-    # one pass over the events for every month, then pure pandas per period
-    calculator = Calculator(dataset, config, prefetch=[(periods[0].previous, periods[-1])])
+    # one pass over the events for every month (from the first period's health backtest month), then
+    # pure pandas per period
+    calculator = Calculator(dataset, config, periods)
     values_only = ModelOptions(comparisons=False, trends=False, details=False)
     for i, period in enumerate(periods, start=1):
         rows = record(build_model(dataset, period, config, targets, None, calculator, values_only), history)
@@ -173,7 +183,22 @@ def cmd_email(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"demo": cmd_demo, "metrics": cmd_metrics, "backfill": cmd_backfill, "run": cmd_run, "email": cmd_email}
+def cmd_targets(args: argparse.Namespace) -> int:
+    from .benchmark.suggest import suggest_targets
+
+    text = suggest_targets(args.history, args.months)  # the only targets subcommand so far: suggest
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+        print(out)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+COMMANDS = {"demo": cmd_demo, "metrics": cmd_metrics, "backfill": cmd_backfill, "run": cmd_run, "email": cmd_email,
+            "targets": cmd_targets}
 
 
 def main(argv: list[str] | None = None) -> int:

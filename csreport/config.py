@@ -49,6 +49,8 @@ class HealthBands(_Strict):
 class HealthConfig(_Strict):
     weights: HealthWeights = HealthWeights()
     bands: HealthBands = HealthBands()
+    # the health backtest scores customers h months before the period and checks who churned by it
+    backtest_months: int = Field(3, ge=1)
 
 
 class ReportConfig(_Strict):

@@ -241,7 +241,7 @@ def _activity(rng, periods, active_by_month, index_of, segment, propensity, reve
 
     surveys_df = pd.concat(surveys, ignore_index=True).sort_values("responded_at", kind="stable", ignore_index=True)
     surveys_df.insert(0, "response_id", [f"R-{i:07d}" for i in range(1, len(surveys_df) + 1)])
-    sentiment = [nps_category(int(score)) for score in surveys_df["score"]]
+    sentiment = nps_category(surveys_df["score"])
     with_comment = (surveys_df["survey"] == "nps").to_numpy() & (rng.random(len(surveys_df)) < 0.4)
     surveys_df["comment"] = [rng.choice(COMMENTS[s]) if c else None
                              for s, c in zip(sentiment, with_comment, strict=True)]

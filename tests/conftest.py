@@ -99,6 +99,10 @@ INVOICES = [
 ]
 
 
+# which survey responses rate a support ticket (the optional surveys.ticket_id); the others have none
+SURVEY_TICKET_IDS = {"S2": "T1", "S8": "T1", "S9": "T2", "S10": "T3", "S11": "T4", "S13": "T2"}
+
+
 def write_table(folder: Path, name: str, columns: list[str], rows: list[tuple]) -> Path:
     path = folder / f"{name}.csv"
     pd.DataFrame(rows, columns=columns).to_csv(path, index=False)
@@ -148,6 +152,20 @@ def report(tmp_path_factory):
         del os.environ["CSREPORT_SMTP_PASSWORD"]
     assert code == 0, err
     return tmp / "reports" / "2026-03", out
+
+
+def with_ticket_ids(folder: Path, ticket_ids: dict[str, str] = SURVEY_TICKET_IDS) -> Path:
+    """Add the optional surveys.ticket_id column to a written company (empty where a response names none)."""
+    path = folder / "surveys.csv"
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame["ticket_id"] = frame["response_id"].map(ticket_ids).fillna("")
+    frame.to_csv(path, index=False)
+    return folder
+
+
+@pytest.fixture
+def company_with_ticket_ids(tmp_path: Path) -> Path:
+    return with_ticket_ids(write_company(tmp_path / "company"))
 
 
 def run_cli(*args: str) -> tuple[int, str, str]:

@@ -100,3 +100,131 @@ def test_sla_boundaries_exactly_at_sla_hours():
     # open 48 h + 1 s: missed; resolved after 48 h + 1 s: missed
     assert list(outcome.astype(object).where(outcome.notna(), None)) == [True, None, False, False]
     assert support.sla_met_pct(tickets, pd.Timestamp("2026-03-01", tz="UTC"), end, 48.0) == pytest.approx(100 / 3)
+
+
+def test_nps_bands_and_csat_threshold_have_one_home():
+    scores = pd.Series([0, 6, 7, 8, 9, 10])
+    assert list(surveys.nps_category(scores)) == ["detractor", "detractor", "passive", "passive", "promoter", "promoter"]
+    assert list(surveys.satisfied(pd.Series([1, 3, 4, 5]))) == [False, False, True, True]
+    # health's feedback points follow the same bands: 6 -> detractor 0, 7 -> passive 50, 9 -> promoter 100
+    end = pd.Timestamp("2026-04-01", tz="UTC")
+    answers = pd.DataFrame({"account_id": ["X", "Y", "Z"], "survey": ["nps"] * 3, "score": [6, 7, 9],
+                            "responded_at": pd.to_datetime(["2026-03-02"] * 3).tz_localize("UTC")})
+    points = health.feedback_component(answers, pd.Index(["X", "Y", "Z", "W"]), end)
+    assert list(points) == [0.0, 50.0, 100.0, 50.0]  # W answered nothing: 50
+
+
+def test_support_csat_scores_only_csat_with_a_ticket():
+    start, end = pd.Timestamp("2026-03-01", tz="UTC"), pd.Timestamp("2026-04-01", tz="UTC")
+    answers = pd.DataFrame({
+        "survey": ["csat", "csat", "csat", "nps", "ces", "csat"],
+        "score": [5, 3, None, 10, 7, 4],
+        "ticket_id": ["T1", "T2", None, "T3", "T4", "T5"],
+        "responded_at": pd.to_datetime(["2026-03-02", "2026-03-03", "2026-03-04", "2026-03-05", "2026-03-06",
+                                        "2026-04-01"]).tz_localize("UTC"),
+    }).astype({"score": "Int64"}).dropna(subset=["score"])
+    # in March with a ticket and CSAT: 5 (T1), 3 (T2); T5 answers at end(P): out; NPS/CES with tickets: out
+    scores = surveys.support_csat_scores(answers, start, end)
+    assert list(scores) == [5, 3]
+    out = surveys.support_csat_metrics(answers, start, end).values
+    assert out == {"support_csat_pct": 50.0, "support_csat_responses": 2}
+
+
+def test_quick_ratio_by_hand():
+    # (new 10 + reactivation 20 + expansion 30) / (contraction 15 + churned 45) = 60 / 60
+    bridge = {"mrr_new": 10.0, "mrr_reactivation": 20.0, "mrr_expansion": 30.0, "mrr_contraction": 15.0,
+              "mrr_churned": 45.0}
+    assert revenue.quick_ratio(bridge) == pytest.approx(1.0)
+    assert revenue.quick_ratio(bridge | {"mrr_contraction": 0.0, "mrr_churned": 0.0}) is None  # zero denominator
+    assert revenue.quick_ratio(bridge | {"mrr_new": 0.0, "mrr_reactivation": 0.0, "mrr_expansion": 0.0}) == 0.0
+
+
+def test_cohort_window_edges_and_reactivation():
+    from csreport.metrics import cohorts
+
+    # P = 2026-03: the window is 2025-03 … 2026-02
+    rows = [("X", "2025-03", 100), ("X", "2026-03", 50),  # cohort 2025-03 (P-12): lapsed 11 months, back at P
+            ("Y", "2025-02", 100), ("Y", "2025-03", 100),  # first month 2025-02 = P-13: out of the window
+            ("Z", "2026-03", 70),  # first month P: out of the window
+            ("P1", "2026-01", 100), ("P2", "2026-01", 100), ("P2", "2026-02", 300)]  # P1 leaves, P2 expands
+    matrix = revenue.mrr_matrix(_rev(rows))
+    logo = cohorts.cohort_logo_retention_pct(matrix, Period(2026, 3))
+    mrr = cohorts.cohort_mrr_retention_pct(matrix, Period(2026, 3))
+    assert list(logo) == ["2025-03", "2026-01"]
+    # X: ages 0 … 12; active at age 0 and age 12 (reactivated, still cohort 2025-03)
+    assert logo["2025-03"] == [100.0] + [0.0] * 11 + [100.0]
+    assert mrr["2025-03"] == [100.0] + [0.0] * 11 + [50.0]
+    # 2026-01 {P1, P2}: Feb only P2 -> 50 %; MRR 200 -> 300 = 150 % (no cap: expansion shows); Mar none
+    assert logo["2026-01"] == [100.0, 50.0, 0.0]
+    assert mrr["2026-01"] == [100.0, 150.0, 0.0]
+    assert cohorts.cohort_months(matrix).to_dict() == {"P1": "2026-01", "P2": "2026-01", "X": "2025-03",
+                                                       "Y": "2025-02", "Z": "2026-03"}
+
+
+def test_cohorts_of_an_empty_revenue_table():
+    from csreport.metrics import cohorts
+
+    matrix = revenue.mrr_matrix(_rev([]))
+    out = cohorts.cohort_metrics(matrix, Period(2026, 3))
+    assert out.values == {"cohort_logo_retention_pct": None, "cohort_mrr_retention_pct": None}
+    assert "2025-03 … 2026-02" in out.notes["cohort_logo_retention_pct"]
+
+
+def test_auc_perfect_separator_ties_and_empty_groups():
+    from csreport.metrics.backtest import mann_whitney_auc
+
+    churned = pd.Series([True, True, False, False])
+    # score = −health. Churned health 10, 20 below retained 30, 40: every pair ordered -> 1
+    assert mann_whitney_auc(-pd.Series([10.0, 20.0, 30.0, 40.0]), churned) == 1.0
+    # the other way round -> 0
+    assert mann_whitney_auc(-pd.Series([30.0, 40.0, 10.0, 20.0]), churned) == 0.0
+    # churned 50; retained 50 (tie: 1/2) and 60 (ordered: 1) -> 1.5 / 2
+    assert mann_whitney_auc(-pd.Series([50.0, 50.0, 60.0]), pd.Series([True, False, False])) == 0.75
+    # all tied -> 1/2
+    assert mann_whitney_auc(pd.Series([7.0] * 4), churned) == 0.5
+    assert mann_whitney_auc(pd.Series([1.0, 2.0]), pd.Series([False, False])) is None  # nobody churned
+    assert mann_whitney_auc(pd.Series([1.0, 2.0]), pd.Series([True, True])) is None  # nobody retained
+
+
+def test_backtest_metrics_round_health_and_empty_bands():
+    from csreport.metrics.backtest import backtest_metrics
+
+    population = pd.DataFrame({
+        "account_id": ["a", "b", "c", "d"],
+        # a and b differ only past the 6th decimal: a tie once rounded as for bands
+        "health": [50.0000001, 50.0, 80.0, 20.0],
+        "band": ["amber", "amber", "green", "red"],
+        "churned": [True, False, False, True],
+    })
+    out = backtest_metrics(population, Period(2025, 12), Period(2026, 3))
+    m = out.values
+    assert (m["health_backtest_customers"], m["health_backtest_churned"]) == (4, 2)
+    # churned a (50), d (20) vs retained b (50), c (80): a-b tie 1/2, a-c 1, d-b 1, d-c 1 -> 3.5 / 4
+    assert m["health_backtest_auc"] == 0.875
+    # green c kept -> 0 %; amber a, b: a churned -> 50 %; red d churned -> 100 %
+    assert (m["health_backtest_green_churn_pct"], m["health_backtest_amber_churn_pct"],
+            m["health_backtest_red_churn_pct"]) == (0.0, 50.0, 100.0)
+    kept = backtest_metrics(population.assign(churned=False), Period(2025, 12), Period(2026, 3))
+    assert kept.values["health_backtest_auc"] is None and "no churned group" in kept.notes["health_backtest_auc"]
+    lost = backtest_metrics(population.assign(churned=True), Period(2025, 12), Period(2026, 3))
+    assert lost.values["health_backtest_auc"] is None and "no retained group" in lost.notes["health_backtest_auc"]
+    empty_bands = backtest_metrics(population[population["band"] == "amber"], Period(2025, 12), Period(2026, 3))
+    assert empty_bands.values["health_backtest_green_churn_pct"] is None
+    assert empty_bands.notes["health_backtest_red_churn_pct"] == "no customer active in 2025-12 was red then"
+
+
+def test_backtest_reads_month_L_even_when_the_aggregates_cover_only_P(company):
+    # aggregates of P alone lack L = P-1 (h = 1): L is queried, not read as "no events"
+    from csreport.config import Config
+    from csreport.data import load_dataset
+    from csreport.metrics import compute_metrics
+
+    config = Config(health={"backtest_months": 1})
+    data = load_dataset(company, config, quiet=True)
+    p = Period(2026, 3)
+    full = compute_metrics(data, p, config)
+    narrow = compute_metrics(data, p, config, data.events.aggregates(p, p))
+    assert narrow.values == full.values
+    # A's usage at L = 2026-02 comes from its one event on 02-28: 100 / 28
+    usage = full.backtest.set_index("account_id")["usage"]
+    assert usage["A"] == pytest.approx(100 / 28)

@@ -192,3 +192,132 @@ def test_metrics_json_layout(company):
     assert set(doc["status"]) == set(KEYS)
     # every null carries a reason
     assert {k for k, v in doc["metrics"].items() if v is None} <= set(doc["notes"])
+
+
+@pytest.fixture(scope="module")
+def march(tmp_path_factory):
+    """metrics.json of the company for 2026-03, computed once for the tests that only read it."""
+    return metrics_of(write_company(tmp_path_factory.mktemp("march") / "company"))
+
+
+def assert_curves(actual: dict, expected: dict) -> None:
+    """Cohort curves equal to 1e-6, cohorts in the same order (oldest first)."""
+    assert list(actual) == list(expected)
+    for cohort, curve in expected.items():
+        assert actual[cohort] == pytest.approx(curve, abs=1e-6), cohort
+
+
+def test_quick_ratio_and_cohorts(march):
+    m = march["metrics"]
+    # gained new 40 (D) + reactivation 70 (C) + expansion 50 (A); lost contraction 80 (B) + churned 300 (E)
+    assert m["quick_ratio"] == pytest.approx((40 + 70 + 50) / (80 + 300))  # 0.421...
+    # cohorts in 2025-03 … 2026-02: A B C F first active 2026-01, E 2026-02 (D's first month is March: out)
+    # 2026-01: Jan A B C F 4/4; Feb A B F 3/4 (C lapsed); Mar A B C F 4/4 (reactivated C stays in its cohort)
+    assert_curves(m["cohort_logo_retention_pct"], {"2026-01": [100.0, 75.0, 100.0], "2026-02": [100.0, 0.0]})
+    # MRR base 100 + 200 + 50 + 10 = 360; Feb 100 + 200 + 10 = 310; Mar 150 + 120 + 70 + 10 = 350; E 300 -> 0
+    assert_curves(m["cohort_mrr_retention_pct"],
+                  {"2026-01": [100.0, 100 * 310 / 360, 100 * 350 / 360], "2026-02": [100.0, 0.0]})
+
+
+def test_no_cohort_in_window_and_nothing_lost(company):
+    # January: the window 2025-01 … 2025-12 holds no first month; nothing was active in December
+    doc = metrics_of(company, "2026-01")
+    m, notes = doc["metrics"], doc["notes"]
+    assert m["cohort_logo_retention_pct"] is None and "no cohort in the window" in notes["cohort_logo_retention_pct"]
+    assert m["cohort_mrr_retention_pct"] is None and "no cohort" in notes["cohort_mrr_retention_pct"]
+    # January: A B C F all new, nothing lost -> (mrr_contraction + mrr_churned) = 0
+    assert m["quick_ratio"] is None and "zero denominator" in notes["quick_ratio"]
+
+
+def test_support_csat_without_ticket_id_column(march):
+    doc = march
+    for key in ("support_csat_pct", "support_csat_responses"):
+        assert doc["metrics"][key] is None
+        assert doc["notes"][key] == "not available: surveys has no ticket_id column"
+
+
+def test_support_csat_with_ticket_ids(company_with_ticket_ids):
+    m = metrics_of(company_with_ticket_ids)["metrics"]
+    # March CSAT with a ticket: S8 5 (T1), S9 4 (T2), S10 3 (T3), S11 2 (T4) -> 2 of 4 score >= 4;
+    # S12 has no ticket; S2 (NPS) and S13 (CES) name a ticket but are not CSAT
+    assert m["support_csat_responses"] == 4
+    assert m["support_csat_pct"] == pytest.approx(50.0)
+    assert m["csat_pct"] == pytest.approx(60.0) and m["csat_responses"] == 5  # every CSAT response, as before
+
+
+def test_support_csat_no_ticket_responses_in_period(company_with_ticket_ids):
+    # June: no survey answers at all -> 0 responses, share over 0 is null
+    doc = metrics_of(company_with_ticket_ids, "2026-06")
+    assert doc["metrics"]["support_csat_responses"] == 0
+    assert doc["metrics"]["support_csat_pct"] is None and "no CSAT response" in doc["notes"]["support_csat_pct"]
+
+
+def test_health_backtest_default_three_months_has_no_population(march):
+    m, notes = march["metrics"], march["notes"]
+    # L = 2025-12: nobody was active
+    assert (m["health_backtest_customers"], m["health_backtest_churned"]) == (0, 0)
+    assert m["health_backtest_auc"] is None and "2025-12" in notes["health_backtest_auc"]
+    for band in ("green", "amber", "red"):
+        assert m[f"health_backtest_{band}_churn_pct"] is None
+
+
+def test_health_backtest_one_month(company, tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("health: {backtest_months: 1}\n")
+    doc = metrics_of(company, "2026-03", "--config", str(config))
+    m, notes = doc["metrics"], doc["notes"]
+    # L = 2026-02 (28 days, end 2026-03-01): customers A B E F; E is not active in March -> churned
+    # A: usage 1 day (02-28 23:59:59) of 28; NPS 3 (2025-06) -> 0; no Feb ticket -> 100; I1 on time, I2 late -> 50
+    a = 0.4 * 100 / 28 + 0.3 * 0 + 0.2 * 100 + 0.1 * 50  # 26.43 red
+    # B: no events; no NPS -> 50; T8 open 9 days at end(L) -> missed -> 0; I4 unpaid -> 0
+    b = 0 + 0.3 * 50 + 0.2 * 0 + 0.1 * 0  # 15 red
+    e = 0 + 0.3 * 50 + 0.2 * 100 + 0.1 * 100  # 45 red
+    f = 0 + 0.3 * 100 + 0.2 * 100 + 0.1 * 100  # NPS 10 in January: 60 amber
+    assert (a, b, e, f) == pytest.approx((26.4285714, 15.0, 45.0, 60.0))
+    assert (m["health_backtest_customers"], m["health_backtest_churned"]) == (4, 1)
+    # pairs (E, retained): 45 < 60 (F) counts 1; 45 > 26.4 (A) and 45 > 15 (B) count 0 -> 1/3
+    assert m["health_backtest_auc"] == pytest.approx(1 / 3)
+    # nobody green at L: empty band -> null; amber F kept -> 0 %; red A B E, E churned -> 1/3
+    assert m["health_backtest_green_churn_pct"] is None and "green" in notes["health_backtest_green_churn_pct"]
+    assert m["health_backtest_amber_churn_pct"] == 0.0
+    assert m["health_backtest_red_churn_pct"] == pytest.approx(100 / 3)
+
+
+def test_health_backtest_not_available_without_component_tables(tmp_path):
+    src = write_company(tmp_path / "s", surveys=None, tickets=None, events=None, referrals=None, invoices=None)
+    doc = metrics_of(src)
+    for key in ("health_backtest_customers", "health_backtest_churned", "health_backtest_auc",
+                "health_backtest_green_churn_pct", "health_backtest_amber_churn_pct", "health_backtest_red_churn_pct"):
+        assert doc["metrics"][key] is None and "not available" in doc["notes"][key], key
+
+
+def test_new_keys_per_segment(march):
+    seg = march["segments"]
+    # SMB (A, B): gained expansion 50, lost contraction 80 -> 0.625; cohort 2026-01 {A, B}: MRR 300, 300, 270
+    assert seg["SMB"]["metrics"]["quick_ratio"] == pytest.approx(50 / 80)
+    assert seg["SMB"]["metrics"]["cohort_logo_retention_pct"] == {"2026-01": [100.0, 100.0, 100.0]}
+    assert_curves(seg["SMB"]["metrics"]["cohort_mrr_retention_pct"], {"2026-01": [100.0, 100.0, 90.0]})
+    # Mid-Market (C reactivated 70, D new 40): nothing lost -> null
+    assert seg["Mid-Market"]["metrics"]["quick_ratio"] is None
+    # Enterprise: E churned 300, nothing gained -> 0.0 (a zero numerator is a number)
+    assert seg["Enterprise"]["metrics"]["quick_ratio"] == 0.0
+    assert seg["Enterprise"]["metrics"]["cohort_logo_retention_pct"] == {"2026-01": [100.0, 100.0, 100.0],
+                                                                         "2026-02": [100.0, 0.0]}
+    for name in seg:
+        assert "health_backtest_auc" in seg[name]["metrics"] and "support_csat_pct" in seg[name]["metrics"]
+
+
+def test_metrics_command_prints_every_new_key(march):
+    doc = march
+    new = ["quick_ratio", "cohort_logo_retention_pct", "cohort_mrr_retention_pct", "support_csat_pct",
+           "support_csat_responses", "health_backtest_customers", "health_backtest_churned", "health_backtest_auc",
+           "health_backtest_green_churn_pct", "health_backtest_amber_churn_pct", "health_backtest_red_churn_pct"]
+    for key in new:
+        assert key in doc["metrics"] and key in doc["status"], key
+        value = doc["metrics"][key]
+        if key.startswith("cohort_"):
+            assert isinstance(value, dict) and all(isinstance(v, list) for v in value.values())
+        else:
+            assert value is None and doc["notes"][key] or isinstance(value, (int, float)), key
+    # default targets: quick ratio 0.42 vs >= 4 (amber 2) -> red
+    assert doc["status"]["quick_ratio"] == "red"

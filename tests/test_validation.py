@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
-from conftest import ACCOUNTS, EVENTS, REVENUE, SURVEYS, TICKETS, run_cli, write_company
+from conftest import ACCOUNTS, EVENTS, REVENUE, SURVEYS, TICKETS, run_cli, with_ticket_ids, write_company
 
 
 def fails(source, *extra) -> str:
@@ -162,14 +162,59 @@ def test_missing_mapped_column_names_the_mapping(tmp_path):
 def test_invalid_config_is_reported(tmp_path):
     src = write_company(tmp_path / "s")
     config = tmp_path / "c.yaml"
-    config.write_text("timezone: Mars/Olympus\nhealth: {weights: {usage: 0.9}}\nsla_hourz: 4\n")
+    config.write_text("timezone: Mars/Olympus\nhealth: {weights: {usage: 0.9}, backtest_months: 0}\nsla_hourz: 4\n")
     code, _, err = run_cli("metrics", "--data", src, "--period", "2026-03", "--config", config)
     assert code == 2
     assert "timezone" in err and "Mars/Olympus" in err
     assert "health.weights" in err and "add up to 1.0" in err
+    assert "health.backtest_months" in err and "greater than or equal to 1" in err
     assert "sla_hourz" in err
 
 
 def test_bad_period_argument(company):
     code, _, err = run_cli("metrics", "--data", company, "--period", "2026-13")
     assert code == 2 and "YYYY-MM" in err
+
+
+def test_unknown_ticket_id_in_surveys(tmp_path):
+    # S3 (row 3) and S9 (row 9) name tickets the tickets table does not hold
+    src = with_ticket_ids(write_company(tmp_path / "s"), {"S3": "T99", "S8": "T1", "S9": "NOPE"})
+    err = fails(src)
+    assert "surveys.ticket_id: unknown ticket_id in 2 rows (rows 3, 9; values 'T99', 'NOPE')" in err
+    assert "tickets table" in err and "--on-invalid=quarantine" in err
+
+
+def test_unknown_ticket_id_is_quarantined(tmp_path):
+    src = with_ticket_ids(write_company(tmp_path / "s"), {"S8": "T1", "S9": "T99"})
+    rejects = tmp_path / "rejects"
+    code, out, err = run_cli("metrics", "--data", src, "--period", "2026-03", "--on-invalid", "quarantine",
+                             "--rejects", rejects, "--quiet")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["data_quality"]["surveys"]["rejected"] == 1
+    bad = pd.read_csv(rejects / "surveys.csv")
+    assert list(bad["response_id"]) == ["S9"] and "ticket_id: unknown ticket_id" in bad["_problem"][0]
+    # S9 (CSAT 4) set aside: CSAT 5, 3, 2, 4 -> 2 of 4; support CSAT: S8 (5, T1) alone -> 100 %
+    assert doc["metrics"]["csat_pct"] == 50.0 and doc["metrics"]["csat_responses"] == 4
+    assert (doc["metrics"]["support_csat_responses"], doc["metrics"]["support_csat_pct"]) == (1, 100.0)
+
+
+def test_ticket_id_of_a_quarantined_ticket_is_unknown(tmp_path):
+    # T9 names an unknown account and is set aside, so the survey rating it names no ticket either
+    tickets = TICKETS + [("T9", "ZZZ", "2026-03-02T00:00:00Z", "", "")]
+    src = with_ticket_ids(write_company(tmp_path / "s", tickets=tickets), {"S8": "T9"})
+    code, out, err = run_cli("metrics", "--data", src, "--period", "2026-03", "--on-invalid", "quarantine",
+                             "--rejects", tmp_path / "rejects", "--quiet")
+    assert code == 0, err
+    quality = json.loads(out)["data_quality"]
+    assert quality["tickets"]["rejected"] == 1 and quality["surveys"]["rejected"] == 1
+
+
+def test_ticket_id_without_tickets_table_is_not_checked(tmp_path):
+    src = with_ticket_ids(write_company(tmp_path / "s", tickets=None), {"S8": "T1", "S9": "T99"})
+    code, out, err = run_cli("metrics", "--data", src, "--period", "2026-03", "--quiet")
+    assert code == 0, err
+    m = json.loads(out)["metrics"]
+    # S8 5 and S9 4 rate a ticket: 2 of 2 satisfied
+    assert (m["support_csat_responses"], m["support_csat_pct"]) == (2, 100.0)
+

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import HistoryError
+from ..metrics.cohorts import COHORT_KEYS
 
 ALL = ""  # the segment value of company-wide metrics
 BUSY_TIMEOUT_S = 60
@@ -34,9 +35,15 @@ CREATE TABLE IF NOT EXISTS metric_history (
 
 
 def flatten(values: dict) -> dict[str, float | None]:
-    """Metric values as numbers; the feature-adoption dict becomes one row per feature."""
+    """Metric values as numbers; the feature-adoption dict becomes one row per feature.
+
+    The cohort retention curves are left out: they are recomputed from revenue for any
+    period, and a history of lists has no one number per (period, metric, segment).
+    """
     flat: dict[str, float | None] = {}
     for key, value in values.items():
+        if key in COHORT_KEYS:
+            continue
         if isinstance(value, dict):
             flat.update({f"{key}:{feature}": share for feature, share in value.items()})
         else:

@@ -15,7 +15,8 @@ from .source import Source
 from .validate import InvalidDataError, Problem, validate_table
 
 OnInvalid = Literal["stop", "quarantine"]
-ORDER = ("accounts", "revenue", "surveys", "tickets", "referrals", "invoices")
+# a table comes after the tables it references: surveys.ticket_id must name a ticket
+ORDER = ("accounts", "revenue", "tickets", "surveys", "referrals", "invoices")
 
 
 @dataclass
@@ -76,7 +77,7 @@ def load_dataset(
     frames: dict[str, pd.DataFrame | None] = {}
     quality: dict[str, TableQuality] = {}
     problems: list[Problem] = []
-    known: set[str] | None = None
+    known: dict[str, set[str]] = {}  # table -> its valid key values, for the reference checks of later tables
 
     for name in ORDER:
         spec = TABLES[name]
@@ -103,10 +104,10 @@ def load_dataset(
         problems.extend(result.problems)
         frames[name], quality[name] = result.frame.reset_index(drop=True), entry
         say(f"{name}: {len(raw):,} rows from {source.describe(name)}", quiet)
-        if name == "accounts":
-            known = set(result.frame["account_id"])
+        if len(spec.key) == 1:
+            known[name] = set(result.frame[spec.key[0]])
         if problems and not quarantine:
-            # stop at the first bad table: later tables' account checks depend on this one
+            # stop at the first bad table: later tables' reference checks (account_id, ticket_id) depend on it
             raise InvalidDataError(problems)
 
     events = None

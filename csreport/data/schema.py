@@ -13,6 +13,7 @@ class Column:
     kind: Kind
     required: bool = True  # must the column exist?
     nullable: bool = False  # may a cell be empty?
+    references: str | None = None  # a table whose key every non-empty cell must name (when that table is present)
 
 
 @dataclass(frozen=True)
@@ -20,12 +21,18 @@ class Table:
     name: str
     columns: tuple[Column, ...]
     key: tuple[str, ...] = ()  # unique key
-    account_column: str | None = "account_id"  # must reference accounts.account_id
+    account_column: str | None = "account_id"  # must reference accounts.account_id (the accounts key)
     required: bool = False  # must the table exist?
     extra_checks: tuple[str, ...] = field(default=())
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
+
+    @property
+    def references(self) -> dict[str, str]:
+        """column -> the table whose (single-column) key its values must name."""
+        found = {self.account_column: "accounts"} if self.account_column else {}
+        return found | {c.name: c.references for c in self.columns if c.references}
 
 
 SURVEY_SCALES = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
@@ -65,6 +72,7 @@ TABLES: dict[str, Table] = {
                 Column("responded_at", "timestamp"),
                 Column("comment", "str", required=False, nullable=True),
                 Column("contact", "str", required=False, nullable=True),
+                Column("ticket_id", "str", required=False, nullable=True, references="tickets"),
             ),
             key=("response_id",),
         ),

@@ -7,13 +7,14 @@ quarantine the offending rows.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from ..errors import DataError
 from .parse import parse_column
-from .schema import SURVEY_SCALES, Table
+from .schema import SURVEY_SCALES, TABLES, Table
 
 SHOWN_ROWS = 5
 FIX_HINT = "Fix the source data, or rerun with --on-invalid=quarantine to set these rows aside."
@@ -108,9 +109,14 @@ def unmapped_columns(table: str, source_columns: list[str], mapping: dict[str, s
 
 
 def validate_table(
-    spec: Table, raw: pd.DataFrame, tz: str, known_accounts: set[str] | None, mapping: dict[str, str] | None = None
+    spec: Table, raw: pd.DataFrame, tz: str, known_keys: Mapping[str, set[str]] | None,
+    mapping: dict[str, str] | None = None,
 ) -> ValidatedTable:
-    """Type every column and check keys, ranges and account references."""
+    """Type every column and check keys, ranges and references.
+
+    ``known_keys`` maps a table already loaded (e.g. accounts, tickets) to its valid key values;
+    a reference to a table not in it (absent from the source, or not loaded yet) is not checked.
+    """
     problems = missing_columns(spec, list(raw.columns), mapping or {})
     if problems:
         raise InvalidDataError(problems)
@@ -137,15 +143,9 @@ def validate_table(
 
     found.extend(_range_checks(spec, typed, raw))
 
-    if spec.account_column and known_accounts is not None:
-        ids = typed[spec.account_column]
-        unknown = ids.notna() & ~ids.isin(known_accounts)
-        found.append(
-            _problem(
-                spec.name, spec.account_column, "unknown account_id", unknown, raw[spec.account_column],
-                "Every account must be listed in the accounts table.",
-            )
-        )
+    for column, table in spec.references.items():
+        if known_keys is not None and table in known_keys and column in typed:
+            found.append(unknown_references(spec.name, column, table, typed[column], raw[column], known_keys[table]))
 
     problems = [p for p in found if p is not None]
     bad_rows = sorted({r for p in problems for r in p.rows})
@@ -158,6 +158,15 @@ def validate_table(
         rejects.insert(0, "_row", bad_rows)
         rejects["_problem"] = ["; ".join(reasons[r]) for r in bad_rows]
     return ValidatedTable(typed.drop(index=bad_rows), rejects, problems)
+
+
+def unknown_references(table: str, column: str, target: str, values: pd.Series, raw: pd.Series,
+                       known: set[str]) -> Problem | None:
+    """The rows whose non-empty ``column`` names no row of ``target`` (e.g. surveys.ticket_id -> tickets)."""
+    key = TABLES[target].key[0]
+    unknown = values.notna() & ~values.isin(known)
+    return _problem(table, column, f"unknown {key}", unknown, raw,
+                    f"Every {key} must be listed in the {target} table.")
 
 
 _KIND_HINT = {

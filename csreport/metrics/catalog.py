@@ -12,7 +12,7 @@ from dataclasses import dataclass
 class MetricInfo:
     key: str
     label: str
-    unit: str  # "pct", "count", "currency", "hours", "days", "score", "points"
+    unit: str  # "pct", "count", "currency", "hours", "days", "score", "points", "ratio"
     higher_is_better: bool | None
     domain: str
     table: str
@@ -37,10 +37,13 @@ CATALOG: tuple[MetricInfo, ...] = (
     _m("mrr_expansion", "Expansion MRR", "currency", True, "revenue"),
     _m("mrr_contraction", "Contraction MRR", "currency", False, "revenue"),
     _m("mrr_churned", "Churned MRR", "currency", False, "revenue"),
+    _m("quick_ratio", "Quick ratio (MRR gained per MRR lost)", "ratio", True, "revenue"),
     _m("grr_pct", "Gross revenue retention", "pct", True, "revenue"),
     _m("nrr_pct", "Net revenue retention", "pct", True, "revenue"),
     _m("grr_ttm_pct", "GRR (trailing 12 months)", "pct", True, "revenue"),
     _m("nrr_ttm_pct", "NRR (trailing 12 months)", "pct", True, "revenue"),
+    _m("cohort_logo_retention_pct", "Cohort logo retention", "pct", True, "revenue"),
+    _m("cohort_mrr_retention_pct", "Cohort MRR retention", "pct", True, "revenue"),
     _m("arpa", "Average revenue per account", "currency", True, "revenue"),
     _m("cltv", "Customer lifetime value", "currency", True, "revenue"),
     _m("nps", "NPS", "points", True, "surveys", "surveys"),
@@ -57,6 +60,8 @@ CATALOG: tuple[MetricInfo, ...] = (
     _m("resolution_median_hours", "Resolution time (median)", "hours", False, "support", "tickets"),
     _m("sla_met_pct", "SLA met", "pct", True, "support", "tickets"),
     _m("backlog_end", "Open tickets at month end", "count", False, "support", "tickets"),
+    _m("support_csat_pct", "Support CSAT", "pct", True, "support", "surveys"),
+    _m("support_csat_responses", "Support CSAT responses", "count", None, "support", "surveys"),
     _m("mau", "Monthly active users", "count", True, "engagement", "events"),
     _m("dau_avg", "Daily active users (average)", "count", True, "engagement", "events"),
     _m("stickiness_pct", "Stickiness (DAU/MAU)", "pct", True, "engagement", "events"),
@@ -71,7 +76,16 @@ CATALOG: tuple[MetricInfo, ...] = (
     _m("health_green_pct", "Healthy customers", "pct", True, "health"),
     _m("health_amber_pct", "Customers at watch", "pct", False, "health"),
     _m("health_red_pct", "Customers at risk", "pct", False, "health"),
+    _m("health_backtest_customers", "Backtest customers (active at L)", "count", None, "health"),
+    _m("health_backtest_churned", "Backtest customers churned by P", "count", None, "health"),
+    _m("health_backtest_auc", "Health predicts churn (AUC)", "ratio", True, "health"),
+    _m("health_backtest_green_churn_pct", "Churn of customers green at L", "pct", False, "health"),
+    _m("health_backtest_amber_churn_pct", "Churn of customers amber at L", "pct", False, "health"),
+    _m("health_backtest_red_churn_pct", "Churn of customers red at L", "pct", False, "health"),
 )
+
+# metrics whose value is an object, not a number: {feature: pct} and {cohort 'YYYY-MM': [pct by age]}
+OBJECT_KEYS = frozenset({"feature_adoption_pct", "cohort_logo_retention_pct", "cohort_mrr_retention_pct"})
 
 BY_KEY: dict[str, MetricInfo] = {m.key: m for m in CATALOG}
 KEYS: tuple[str, ...] = tuple(m.key for m in CATALOG)

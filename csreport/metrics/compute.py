@@ -9,9 +9,12 @@ from ..config import Config
 from ..data.events import EngagementAggregates
 from ..data.load import Dataset
 from ..periods import Period
-from . import engagement, health, onboarding, referrals, revenue, support, surveys
+from . import backtest, cohorts, engagement, health, onboarding, referrals, revenue, support, surveys
 from .base import MetricSet
 from .catalog import KEYS
+
+HEALTH_KEYS = ["health_avg", "health_green_pct", "health_amber_pct", "health_red_pct"]
+NO_HEALTH = "not available: no events, surveys, tickets or invoices table to score health from"
 
 
 @dataclass
@@ -25,6 +28,8 @@ class PeriodMetrics:
     movements: pd.DataFrame
     stats: dict = field(default_factory=dict)  # (n, variance) of survey metrics, for significance
     status: dict = field(default_factory=dict)
+    # the health backtest's population: health table of L = P − h months plus 'churned' (not active in P)
+    backtest: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def to_json(self) -> dict:
         """The metrics.json layout of SPEC §5."""
@@ -36,42 +41,92 @@ class PeriodMetrics:
         }
 
 
+def backtest_month(period: Period, config: Config) -> Period:
+    """L = P − h months, h = config health.backtest_months: the month the health backtest scores."""
+    return period.shift(-config.health.backtest_months)
+
+
+def with_month(data: Dataset, aggregates: EngagementAggregates, month: Period) -> EngagementAggregates:
+    """``aggregates`` plus those of ``month``, queried when they hold no row of it.
+
+    Aggregates hold whole months, so one row of ``month`` proves it is there. Without one it may
+    lie outside the months they were made for (a caller that asked for P-1 … P only), so it is
+    queried rather than read as "no events".
+    """
+    if (aggregates.account_months["month"] == str(month)).any():
+        return aggregates
+    extra = data.events.aggregates(month, month)
+    return EngagementAggregates(*(
+        pd.concat([frame for frame in pair if len(frame)] or [pair[0]], ignore_index=True)
+        for pair in zip((aggregates.account_days, aggregates.account_months, aggregates.account_features),
+                        (extra.account_days, extra.account_months, extra.account_features))))
+
+
+def event_aggregates(data: Dataset, period: Period, config: Config,
+                     aggregates: EngagementAggregates | None = None) -> EngagementAggregates | None:
+    """The event aggregates :func:`compute_metrics` reads: P's (``aggregates``, which must hold P, or a
+    query) and the backtest month L's. Two one-month scans, not one of L … P: the months between
+    are never read. None without an events table."""
+    if data.events is None:
+        return None
+    if aggregates is None:
+        aggregates = data.events.aggregates(period, period)
+    return with_month(data, aggregates, backtest_month(period, config))
+
+
 def compute_metrics(
     data: Dataset, period: Period, config: Config, aggregates: EngagementAggregates | None = None
 ) -> PeriodMetrics:
-    """Compute every metric of ``period``. ``aggregates`` may cover many months (backfill); else it is queried."""
+    """Compute every metric of ``period``.
+
+    ``aggregates`` may cover many months (backfill) and must hold P; without them P is queried.
+    The health backtest month L is read from them, or queried when they hold none of it
+    (:func:`with_month`); :func:`event_aggregates` prepares both for many calls (segments).
+    """
     tz = config.timezone
     start, end = period.start(tz), period.end(tz)
     result = MetricSet()
     matrix = revenue.mrr_matrix(data.revenue)
     moves = revenue.movements(matrix, period)
     result.update(revenue.revenue_metrics(matrix, period, config.gross_margin, moves))
+    result.update(cohorts.cohort_metrics(matrix, period))
     customers = revenue.active_accounts(matrix, period)
+    lookback = backtest_month(period, config)
+    past_customers = revenue.active_accounts(matrix, lookback)
 
-    month_events = None
+    this_month = past_month = None
     if data.events is not None:
-        aggregates = aggregates or data.events.aggregates(period, period)
-        month_events = aggregates.for_month(period)
+        if aggregates is None:
+            aggregates = data.events.aggregates(period, period)
+        if past_customers:  # L's events matter only when someone was a customer then
+            aggregates = with_month(data, aggregates, lookback)
+        this_month, past_month = aggregates.for_month(period), aggregates.for_month(lookback)
 
     result.update(surveys.survey_metrics(data.surveys, start, end))
     result.update(support.support_metrics(data.tickets, start, end, config.sla_hours))
-    result.update(engagement.engagement_metrics(month_events, customers, period.days))
+    result.update(engagement.engagement_metrics(this_month, customers, period.days))
     result.update(referrals.referral_metrics(data.referrals, customers, start, end))
     result.update(onboarding.onboarding_metrics(data.accounts, period))
 
-    scores, missing = _health_table(data, period, config, customers, month_events, matrix)
+    scores, missing = _health_table(data, period, config, customers, this_month, matrix)
+    past, _ = _health_table(data, lookback, config, past_customers, past_month, matrix)
+    past["churned"] = backtest.churned_by(past["account_id"], customers)
     if len(missing) == len(health.COMPONENTS):
-        summary = MetricSet()
-        summary.unavailable(["health_avg", "health_green_pct", "health_amber_pct", "health_red_pct"],
-                            "not available: no events, surveys, tickets or invoices table to score health from")
+        result.unavailable(HEALTH_KEYS + backtest.BACKTEST_KEYS, NO_HEALTH)
     else:
-        summary = health.health_summary(scores)
-    if missing and len(missing) < len(health.COMPONENTS) and len(scores):
-        for key in summary.values:
-            summary.notes[key] = f"computed without the {', '.join(missing)} component(s): their table is missing"
-    result.update(summary)
+        result.update(_noting_missing(health.health_summary(scores), missing))
+        result.update(_noting_missing(backtest.backtest_metrics(past, lookback, period), missing))
     stats = surveys.survey_stats(data.surveys, start, end)
-    return PeriodMetrics(period, result.values, result.notes, scores, moves, stats)
+    return PeriodMetrics(period, result.values, result.notes, scores, moves, stats, backtest=past)
+
+
+def _noting_missing(metrics: MetricSet, missing: list[str]) -> MetricSet:
+    """Say on every health value that was computed without some component, and why."""
+    if missing:
+        for key, value in metrics.values.items():
+            if value is not None:  # a null keeps its own reason
+                metrics.notes[key] = f"computed without the {', '.join(missing)} component(s): their table is missing"
+    return metrics
 
 
 SegmentParts = dict[str, tuple[Dataset, "EngagementAggregates | None"]]
@@ -91,9 +146,7 @@ def compute_segments(data: Dataset, period: Period, config: Config,
                      parts: SegmentParts | None = None) -> dict[str, PeriodMetrics]:
     """Every metric per segment of the accounts table (SMB, Mid-Market, ... as the data holds them)."""
     if parts is None:
-        if data.events is not None and aggregates is None:
-            aggregates = data.events.aggregates(period, period)
-        parts = split_segments(data, aggregates)
+        parts = split_segments(data, event_aggregates(data, period, config, aggregates))
     return {name: compute_metrics(subset, period, config, sub_aggregates)
             for name, (subset, sub_aggregates) in parts.items()}
 

@@ -36,7 +36,7 @@ def feedback_component(surveys: pd.DataFrame, customers: pd.Index, end: pd.Times
     # latest answer first; on equal times the lower score first, then keep the first per account
     latest = window.sort_values(["responded_at", "score"], ascending=[False, True]).drop_duplicates("account_id")
     score = latest.set_index("account_id")["score"].astype(int)
-    value = score.map(lambda s: FEEDBACK_POINTS[nps_category(s)])
+    value = nps_category(score).map(FEEDBACK_POINTS).astype(float)
     return value.reindex(customers, fill_value=NO_FEEDBACK_POINTS)
 
 

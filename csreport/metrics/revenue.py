@@ -82,6 +82,17 @@ def mrr_bridge(moves: pd.DataFrame) -> dict[str, float]:
     }
 
 
+def quick_ratio(bridge: dict[str, float]) -> float | None:
+    """(mrr_new + mrr_reactivation + mrr_expansion) / (mrr_contraction + mrr_churned), a unitless ratio.
+
+    MRR gained per unit of MRR lost in the month; None when nothing was lost (zero denominator).
+    """
+    lost = bridge["mrr_contraction"] + bridge["mrr_churned"]
+    if lost == 0:
+        return None
+    return (bridge["mrr_new"] + bridge["mrr_reactivation"] + bridge["mrr_expansion"]) / lost
+
+
 def logo_churn_rate_pct(matrix: pd.DataFrame, period: Period) -> float | None:
     """100 · churned / customers_start (percent); None when no customer was active in P-1."""
     before, now = active_accounts(matrix, period.previous), active_accounts(matrix, period)
@@ -133,6 +144,8 @@ def revenue_metrics(matrix: pd.DataFrame, period: Period, gross_margin: float,
     bridge = mrr_bridge(moves)
     for key in ("mrr_start", "mrr_end", "mrr_new", "mrr_reactivation", "mrr_expansion", "mrr_contraction", "mrr_churned"):
         out.put(key, bridge[key])
+    out.put("quick_ratio", quick_ratio(bridge),
+            f"no MRR was lost in {period}: contraction and churned MRR are 0 (zero denominator)")
     mrr_start = bridge["mrr_start"]
     no_mrr = f"MRR in {period.previous} was 0 (zero denominator)"
     out.put("grr_pct", pct(mrr_start - bridge["mrr_contraction"] - bridge["mrr_churned"], mrr_start), no_mrr)

@@ -1,38 +1,65 @@
 """NPS, CSAT and CES (SPEC §3), and the significance test for a change between periods.
 
 Input: the validated surveys table (survey in nps/csat/ces, integer score,
-tz-aware responded_at). Responses count when start(P) <= responded_at < end(P).
+tz-aware responded_at, optional ticket_id). Responses count when
+start(P) <= responded_at < end(P).
+
+This module is the one home of the survey scales' rules: the NPS bands
+(:data:`PROMOTER_MIN`, :data:`DETRACTOR_MAX`, :func:`nps_category`) and the CSAT
+"satisfied" threshold (:data:`CSAT_SATISFIED_MIN`, :func:`satisfied`). Health and
+the support metrics use them from here.
 """
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
 from .base import MetricSet, pct
 
-# NPS bands (SPEC §3): the one place that says what a promoter and a detractor are
-PROMOTER_MIN = 9  # 9–10
-DETRACTOR_MAX = 6  # 0–6; 7–8 are passives
-CSAT_SATISFIED_MIN = 4  # a CSAT answer of 4 or 5 (of 5) counts as satisfied
+PROMOTER_MIN = 9  # NPS 9–10: promoter
+DETRACTOR_MAX = 6  # NPS 0–6: detractor; 7–8: passive
+CSAT_SATISFIED_MIN = 4  # CSAT 4–5 (of 1–5): satisfied
+SUPPORT_CSAT_KEYS = ["support_csat_pct", "support_csat_responses"]
 
 
-def nps_category(score: int) -> str:
-    """'promoter' (9–10), 'passive' (7–8) or 'detractor' (0–6)."""
-    return "promoter" if score >= PROMOTER_MIN else "detractor" if score <= DETRACTOR_MAX else "passive"
+def nps_category(scores: pd.Series) -> pd.Series:
+    """Per NPS score (0–10): 'promoter' (9–10), 'passive' (7–8) or 'detractor' (0–6)."""
+    labels = np.select([scores >= PROMOTER_MIN, scores <= DETRACTOR_MAX], ["promoter", "detractor"], "passive")
+    return pd.Series(labels, index=scores.index, dtype=object)
+
+
+def satisfied(scores: pd.Series) -> pd.Series:
+    """Per CSAT score (1–5): True when it is 4 or 5."""
+    return scores >= CSAT_SATISFIED_MIN
+
+
+def rows_in(surveys: pd.DataFrame, survey: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    """Responses of one survey type answered in [start, end)."""
+    return surveys[(surveys["survey"] == survey) & (surveys["responded_at"] >= start) & (surveys["responded_at"] < end)]
 
 
 def responses_in(surveys: pd.DataFrame, survey: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
     """Scores of one survey type answered in [start, end)."""
-    rows = surveys[(surveys["survey"] == survey) & (surveys["responded_at"] >= start) & (surveys["responded_at"] < end)]
-    return rows["score"].astype("int64")
+    return rows_in(surveys, survey, start, end)["score"].astype("int64")
+
+
+def support_csat_scores(surveys: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
+    """Scores of the CSAT responses answered in [start, end) that rate a support ticket (ticket_id set).
+
+    NPS and CES responses with a ticket_id do not count (SPEC §3, support satisfaction).
+    """
+    rows = rows_in(surveys, "csat", start, end)
+    return rows.loc[rows["ticket_id"].notna(), "score"].astype("int64")
 
 
 def nps_shares(scores: pd.Series) -> tuple[float, float] | None:
     """(p, d): promoter (9–10) and detractor (0–6) shares in 0–1; None with no responses."""
     if scores.empty:
         return None
-    return float((scores >= PROMOTER_MIN).mean()), float((scores <= DETRACTOR_MAX).mean())
+    category = nps_category(scores)
+    return float((category == "promoter").mean()), float((category == "detractor").mean())
 
 
 def nps_variance(p: float, d: float) -> float:
@@ -56,7 +83,7 @@ def nps_moe95(scores: pd.Series) -> float | None:
 
 def csat_pct(scores: pd.Series) -> float | None:
     """100 · share of CSAT scores (1–5) that are 4 or 5 (percent)."""
-    return pct((scores >= CSAT_SATISFIED_MIN).sum(), len(scores))
+    return pct(satisfied(scores).sum(), len(scores))
 
 
 def ces_avg(scores: pd.Series) -> float | None:
@@ -79,7 +106,7 @@ def survey_metrics(surveys: pd.DataFrame | None, start: pd.Timestamp, end: pd.Ti
     out = MetricSet()
     if surveys is None:
         out.unavailable(["nps", "nps_responses", "nps_promoters_pct", "nps_detractors_pct", "nps_moe95",
-                         "csat_pct", "csat_responses", "ces_avg", "ces_responses"],
+                         "csat_pct", "csat_responses", "ces_avg", "ces_responses"] + SUPPORT_CSAT_KEYS,
                         "not available: the data source has no surveys table")
         return out
     nps_scores = responses_in(surveys, "nps", start, end)
@@ -96,6 +123,20 @@ def survey_metrics(surveys: pd.DataFrame | None, start: pd.Timestamp, end: pd.Ti
     ces = responses_in(surveys, "ces", start, end)
     out.put("ces_avg", ces_avg(ces), none.format("CES"))
     out.put("ces_responses", len(ces))
+    out.update(support_csat_metrics(surveys, start, end))
+    return out
+
+
+def support_csat_metrics(surveys: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> MetricSet:
+    """support_csat_responses = # CSAT responses in [start, end) with a ticket_id;
+    support_csat_pct = 100 · share of them scoring ≥ 4 (percent). Null without a ticket_id column."""
+    out = MetricSet()
+    if "ticket_id" not in surveys:
+        out.unavailable(SUPPORT_CSAT_KEYS, "not available: surveys has no ticket_id column")
+        return out
+    scores = support_csat_scores(surveys, start, end)
+    out.put("support_csat_pct", csat_pct(scores), "no CSAT response about a support ticket in the period")
+    out.put("support_csat_responses", len(scores))
     return out
 
 
@@ -112,7 +153,7 @@ def survey_stats(surveys: pd.DataFrame | None, start: pd.Timestamp, end: pd.Time
     shares = nps_shares(nps_scores)
     stats["nps"] = (len(nps_scores), None if shares is None else nps_variance(*shares))
     csat = responses_in(surveys, "csat", start, end)
-    share = None if csat.empty else float((csat >= CSAT_SATISFIED_MIN).mean())
+    share = None if csat.empty else float(satisfied(csat).mean())
     stats["csat_pct"] = (len(csat), None if share is None else share * (1 - share))
     ces = responses_in(surveys, "ces", start, end)
     stats["ces_avg"] = (len(ces), float(ces.var(ddof=1)) if len(ces) > 1 else None)

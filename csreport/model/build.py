@@ -28,8 +28,8 @@ from ..benchmark.targets import Targets, direction_of, status
 from ..config import Config
 from ..data import Dataset
 from ..data.events import EngagementAggregates
-from ..metrics import PeriodMetrics, compute_metrics
-from ..metrics.compute import SegmentParts, split_segments
+from ..metrics import KEYS, PeriodMetrics, compute_metrics
+from ..metrics.compute import SegmentParts, backtest_month, split_segments
 from ..metrics.revenue import mrr_matrix, revenue_metrics
 from ..metrics.surveys import nps_category, survey_metrics
 from ..periods import Period
@@ -65,23 +65,30 @@ HistoryRows = dict[str, dict[str, tuple[float | None, int | None, float | None]]
 class Calculator:
     """Computes (and remembers) the metrics of any period, for all customers and per segment.
 
-    Event aggregates are fetched from the engine once per contiguous run of months and
-    shared; a month outside every prefetched run is fetched on first use.
+    A period's metrics read the events of the period itself and of its health backtest
+    month L = P − h. Event aggregates are fetched from the engine once per contiguous run
+    of such months and shared by the company and every segment.
     """
 
-    def __init__(self, dataset: Dataset, config: Config, prefetch: list[tuple[Period, Period]] | None = None):
+    def __init__(self, dataset: Dataset, config: Config, periods: list[Period] | None = None):
         self.dataset = dataset
         self.config = config
         self._runs: dict[tuple[Period, Period], EngagementAggregates | None] = {}
         self._parts: dict[tuple[Period, Period], SegmentParts] = {}
         self._company: dict[Period, PeriodMetrics] = {}
         self._segments: dict[Period, dict[str, PeriodMetrics]] = {}
-        for first, last in prefetch or []:
-            self.prefetch(first, last)
+        self.prefetch(periods or [])
 
-    def prefetch(self, first: Period, last: Period) -> None:
-        """Aggregate the events of months first..last in one engine pass (months before the data are skipped)."""
-        if self.covers(last):
+    def prefetch(self, periods: list[Period]) -> None:
+        """Aggregate the events every one of ``periods`` needs, one engine pass per contiguous run of months."""
+        wanted = sorted((backtest_month(p, self.config), p) for p in periods if self.covers(p))
+        runs: list[list[Period]] = []
+        for first, last in wanted:
+            if runs and first <= runs[-1][1].shift(1):
+                runs[-1][1] = max(runs[-1][1], last)
+            else:
+                runs.append([first, last])
+        for first, last in runs:
             self._fetch(first, last)
 
     def _fetch(self, first: Period, last: Period) -> tuple[Period, Period]:
@@ -90,10 +97,11 @@ class Calculator:
         return first, last
 
     def _run_of(self, period: Period) -> tuple[Period, Period]:
+        lookback = backtest_month(period, self.config)
         for first, last in self._runs:
-            if first <= period <= last:
+            if first <= lookback and period <= last:
                 return first, last
-        return self._fetch(period, period)
+        return self._fetch(lookback, period)
 
     def company(self, period: Period) -> PeriodMetrics:
         if period not in self._company:
@@ -184,10 +192,12 @@ def _restatements(period: Period, segment: str, held: dict[str, tuple] | None,
 
 
 def _scope(metrics: PeriodMetrics, targets: Targets, segment: str | None, comparison: dict[str, Change]) -> Scope:
-    found = {key: targets.lookup(key, segment) for key in metrics.values}
+    # catalog order (the order of metrics.json), then any key the catalog does not list
+    values = {key: metrics.values.get(key) for key in KEYS} | metrics.values
+    found = {key: targets.lookup(key, segment) for key in values}
     return Scope(
-        metrics=dict(metrics.values),
-        status={key: status(value, key, found[key]) for key, value in metrics.values.items()},
+        metrics=values,
+        status={key: status(value, key, found[key]) for key, value in values.items()},
         notes=dict(metrics.notes),
         targets={key: TargetInfo(target=t.target, amber=t.amber, direction=direction_of(key, t), source=t.source)
                  for key, t in found.items() if t is not None},
@@ -251,7 +261,7 @@ def comment_sample(dataset: Dataset, period: Period, tz: str, limit: int) -> lis
     rows = surveys[(surveys["survey"] == "nps") & surveys["comment"].notna()
                    & (surveys["responded_at"] >= period.start(tz)) & (surveys["responded_at"] < period.end(tz))]
     rows = rows.sort_values(["responded_at", "response_id"], ascending=[False, True])
-    rows = rows.assign(category=rows["score"].map(nps_category)).drop_duplicates("comment")
+    rows = rows.assign(category=nps_category(rows["score"])).drop_duplicates("comment")
     queues = [rows[rows["category"] == c].to_dict(orient="records") for c in ("detractor", "promoter", "passive")]
     names = dataset.accounts.set_index("account_id")["name"]
     picked: list[dict[str, Any]] = []
@@ -297,8 +307,8 @@ def build_model(dataset: Dataset, period: Period, config: Config, targets: Targe
                 calculator: Calculator | None = None, options: ModelOptions | None = None) -> ReportModel:
     """The report model of ``period`` (see the module docstring for what it holds and why)."""
     options = options or ModelOptions()
-    calc = calculator or Calculator(dataset, config, prefetch=[(period.previous, period), (period.shift(-12),) * 2]
-                                    if options.comparisons else [(period, period)])
+    calc = calculator or Calculator(dataset, config, [period, period.previous, period.shift(-12)]
+                                    if options.comparisons else [period])
     current = calc.company(period)
     segments = calc.segments(period)
     previous, year_ago = period.previous, period.shift(-12)
