@@ -39,7 +39,7 @@ report: $(STAMP) $(DATA)/accounts.csv $(HISTORY)
 	$(BIN)/csreport run --data $(DATA) --period $(PERIOD) --out $(OUT)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+	$(BIN)/python -m pytest -q -n auto --dist loadgroup
 
 lint: $(STAMP)
 	$(BIN)/ruff check csreport tests bench

@@ -136,6 +136,12 @@ def company(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def march(tmp_path_factory):
+    """metrics.json of the hand-computed company for 2026-03, computed once for the tests that only read it."""
+    return metrics_of(write_company(tmp_path_factory.mktemp("march") / "company"))
+
+
+@pytest.fixture(scope="session")
 def report(tmp_path_factory):
     """`csreport run` on the hand-computed company for March 2026, no history: (folder, stdout).
 
@@ -183,3 +189,11 @@ def metrics_of(source: Path, period: str = "2026-03", *extra: str) -> dict:
     code, out, err = run_cli("metrics", "--data", source, "--period", period, "--quiet", *extra)
     assert code == 0, err
     return json.loads(out)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (make test: -n 2 --dist loadgroup), the slow tests that run notebooks or install
+    the package go to one worker together, and the in-process tests share the other."""
+    for item in items:
+        if item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.xdist_group("slow"))

@@ -158,8 +158,8 @@ def test_previous_period_from_history_else_data_and_restatements(company, tmp_pa
     assert len(doc["restatements"]) == 2
 
 
-def test_segments_in_metrics_json(company):
-    doc = metrics_of(company)
+def test_segments_in_metrics_json(march):
+    doc = march
     seg = doc["segments"]
     assert set(seg) == {"SMB", "Mid-Market", "Enterprise"}
     # SMB customers in March: A (150), B (120) -> MRR 270; Mid-Market: C (70), D (40)

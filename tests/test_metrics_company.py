@@ -12,8 +12,8 @@ from conftest import metrics_of, write_company
 
 
 @pytest.fixture
-def m(company):
-    return metrics_of(company)["metrics"]
+def m(march):
+    return march["metrics"]
 
 
 def test_customer_counts_new_reactivated_churned(m):
@@ -43,8 +43,8 @@ def test_mrr_bridge_with_expansion_and_contraction_in_same_month(m):
     assert m["arpa"] == pytest.approx(390 / 5)
 
 
-def test_ttm_and_cltv_null_with_reasons(company):
-    doc = metrics_of(company)
+def test_ttm_and_cltv_null_with_reasons(march):
+    doc = march
     # no revenue in 2025-03 -> no TTM base; January's churn has no December base -> CLTV null
     assert doc["metrics"]["grr_ttm_pct"] is None and "2025-03" in doc["notes"]["grr_ttm_pct"]
     assert doc["metrics"]["cltv"] is None and "unknown" in doc["notes"]["cltv"]
@@ -105,8 +105,8 @@ def test_onboarding(m):
     assert m["onboarding_median_days"] == pytest.approx(16.5)
 
 
-def test_health(company):
-    doc = metrics_of(company)
+def test_health(march):
+    doc = march
     m = doc["metrics"]
     # A: usage 2 of 31 days, feedback latest NPS 9 -> 100, support T1 met T2 missed -> 50,
     #    payment I1 on time, I2 late, I3 paid after end -> 1/3
@@ -182,8 +182,8 @@ def test_health_without_events_uses_remaining_components_rescaled(tmp_path):
     assert "usage" in doc["notes"]["health_avg"]
 
 
-def test_metrics_json_layout(company):
-    doc = metrics_of(company)
+def test_metrics_json_layout(march):
+    doc = march
     assert doc["period"] == "2026-03"
     assert set(doc) >= {"period", "metrics", "status", "notes"}
     from csreport.metrics import KEYS
@@ -192,12 +192,6 @@ def test_metrics_json_layout(company):
     assert set(doc["status"]) == set(KEYS)
     # every null carries a reason
     assert {k for k, v in doc["metrics"].items() if v is None} <= set(doc["notes"])
-
-
-@pytest.fixture(scope="module")
-def march(tmp_path_factory):
-    """metrics.json of the company for 2026-03, computed once for the tests that only read it."""
-    return metrics_of(write_company(tmp_path_factory.mktemp("march") / "company"))
 
 
 def assert_curves(actual: dict, expected: dict) -> None:
@@ -318,6 +312,6 @@ def test_metrics_command_prints_every_new_key(march):
         if key.startswith("cohort_"):
             assert isinstance(value, dict) and all(isinstance(v, list) for v in value.values())
         else:
-            assert value is None and doc["notes"][key] or isinstance(value, (int, float)), key
+            assert (value is None and doc["notes"][key]) or isinstance(value, (int, float)), key
     # default targets: quick ratio 0.42 vs >= 4 (amber 2) -> red
     assert doc["status"]["quick_ratio"] == "red"

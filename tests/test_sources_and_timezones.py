@@ -9,26 +9,26 @@ from conftest import metrics_of, run_cli, write_company
 TABLES = ("accounts", "revenue", "surveys", "tickets", "events", "referrals", "invoices")
 
 
-def test_parquet_folder_gives_the_same_metrics(company, tmp_path):
+def test_parquet_folder_gives_the_same_metrics(company, march, tmp_path):
     folder = tmp_path / "pq"
     folder.mkdir()
     for name in TABLES:
         pd.read_csv(company / f"{name}.csv", dtype=str, keep_default_na=False).to_parquet(folder / f"{name}.parquet")
-    assert metrics_of(folder)["metrics"] == metrics_of(company)["metrics"]
+    assert metrics_of(folder)["metrics"] == march["metrics"]
 
 
-def test_duckdb_file_with_typed_columns_gives_the_same_metrics(company, tmp_path):
+def test_duckdb_file_with_typed_columns_gives_the_same_metrics(company, march, tmp_path):
     db = tmp_path / "crm.duckdb"
     con = duckdb.connect(str(db))
     for name in TABLES:
         # DuckDB's own type detection: timestamps become TIMESTAMP WITH TIME ZONE, dates DATE, mrr DOUBLE
         con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_csv_auto('{company / (name + '.csv')}')")
     con.close()
-    assert metrics_of(db)["metrics"] == metrics_of(company)["metrics"]
+    assert metrics_of(db)["metrics"] == march["metrics"]
 
 
-def test_events_as_a_folder_of_parquet_parts(company, tmp_path):
-    expected = metrics_of(company)["metrics"]
+def test_events_as_a_folder_of_parquet_parts(company, march, tmp_path):
+    expected = march["metrics"]
     events = pd.read_csv(company / "events.csv")
     (company / "events.csv").unlink()
     (company / "events").mkdir()

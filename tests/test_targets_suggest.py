@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 import yaml
-
 from conftest import metrics_of, run_cli
+
 from csreport.benchmark.history import History
 from csreport.benchmark.targets import load_targets
 
