@@ -86,7 +86,7 @@ def test_secret_looking_parameters_are_refused():
 
 
 def test_notebooks_are_committed_clean():
-    for path in (ROOT / "notebooks").glob("*.ipynb"):
+    for path in (ROOT / "csreport" / "notebooks").glob("*.ipynb"):
         nb = nbformat.read(path, as_version=4)
         assert any("parameters" in c.metadata.get("tags", []) for c in nb.cells), path
         for cell in nb.cells:
@@ -222,3 +222,15 @@ def test_quarantined_rows_are_counted_in_the_report(tmp_path):
     html = (folder / "customer-success-report-2026-03.html").read_text()
     assert "tickets.account_id: unknown account_id in 1 row" in html
     assert '<span class="pill rag-amber">1</span>' in html
+
+
+def test_notebooks_and_their_scripts_are_in_sync():
+    import jupytext
+
+    for path in (ROOT / "csreport" / "notebooks").glob("*.ipynb"):
+        notebook = nbformat.read(path, as_version=4)
+        script = jupytext.read(path.with_suffix(".py"))
+        assert [(c.cell_type, c.source, c.metadata.get("tags", [])) for c in notebook.cells] == \
+            [(c.cell_type, c.source, c.metadata.get("tags", [])) for c in script.cells], \
+            f"{path.name} and {path.stem}.py differ: run 'jupytext --sync {path.with_suffix('.py')}'"
+        assert any("parameters" in c.metadata.get("tags", []) for c in script.cells)  # tags survive the pairing
