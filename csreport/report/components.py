@@ -1,20 +1,25 @@
-"""HTML building blocks of the report: KPI tiles, metric tables, at-risk list, comments.
+"""HTML building blocks of the report: KPI tiles, metric tables, at-risk list, comments, any DataFrame.
 
-Every component reads the :class:`~csreport.model.ReportModel` and returns a
-:class:`Fragment`, which displays itself in Jupyter and becomes part of the report.
-All text that comes from data or config (account names, comments, segment names) is
-untrusted and goes through Jinja's autoescaping; nothing here marks data as safe.
+Every component reads the :class:`~csreport.model.ReportModel` (or, :func:`table`, a DataFrame)
+and returns a :class:`Fragment`, which displays itself in Jupyter and becomes part of the report.
+All text that comes from data or config (account names, comments, segment names, a company
+metric's label and formula) is untrusted and goes through Jinja's autoescaping; nothing here
+marks data as safe.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from ..metrics.catalog import BY_KEY
+from ..metrics.catalog import BY_KEY, custom_keys
 from ..model import ReportModel
 from ..model.types import Scope
 from .charts import Chart
 from .formatting import DIRECTION_SIGN, HEADLINE, fmt, mom, money, month_label, yoy
 from .html import Fragment, env
+from .tables import table
+
+__all__ = ["at_risk", "comments", "company_metrics", "data_quality", "figure_row", "kpi_tiles", "metric_table",
+           "provenance", "segment_table", "survey_extras", "table"]
 
 TILE_LABELS = {"grr_pct": "GRR (monthly)", "nrr_pct": "NRR (monthly)", "health_green_pct": "Health mix"}
 COMPONENT_TEXT = {
@@ -127,7 +132,7 @@ def provenance(model: ReportModel) -> Fragment:
 
 def figure_row(*charts: Chart) -> Fragment:
     """Charts side by side (two half-width charts make one row on the page)."""
-    cells = "".join(chart._repr_html_() for chart in charts)
+    cells = "".join(chart.__html__() for chart in charts)
     return Fragment(f'<div class="chart-row">{cells}</div>')  # SVG from our own charts: trusted markup
 
 
@@ -141,3 +146,20 @@ def segment_table(model: ReportModel, keys: list[str]) -> Fragment:
              "cells": [{"value": fmt(key, s.value(key)), "status": s.status.get(key)} for s in scopes]}
             for key in keys]
     return Fragment(_SEGMENTS.render(rows=rows, segments=list(model.segments)))
+
+
+_DEFINITIONS = env.get_template("fragments/definitions.html.j2")
+
+
+def company_metrics(model: ReportModel, title: str = "Company metrics") -> Fragment:
+    """The company's own metrics (config ``metrics_module``): values with targets and changes, by
+    segment, and how each is defined. Empty when the config declares none."""
+    keys = [key for key in custom_keys() if key in model.metrics]
+    if not keys:
+        return Fragment("")
+    definitions = [{"label": BY_KEY[k].label, "formula": BY_KEY[k].formula,
+                    "direction": "higher" if BY_KEY[k].higher_is_better else "lower"} for k in keys]
+    heading = env.from_string('<h3 class="component-title">{{ title }}</h3>').render(title=title)
+    parts = [heading, metric_table(model, keys, "Metric").html, segment_table(model, keys).html,
+             _DEFINITIONS.render(definitions=definitions)]
+    return Fragment("\n".join(parts))

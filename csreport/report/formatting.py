@@ -38,7 +38,15 @@ def fmt(key: str, value: float | int | None) -> str:
     """A metric value for people: '+38', '79.3%', '$4.9M', '3.0 h', '12.5 days'."""
     if value is None:
         return "n/a"
-    unit = unit_of(key)
+    if key == "nps":
+        return f"{value:+.0f}"
+    if key == "nps_moe95":
+        return f"±{value:.1f}"
+    return in_unit(unit_of(key), value)
+
+
+def in_unit(unit: str, value: float | int) -> str:
+    """A number in one of the catalog's units as the report writes it (metrics, and analysts' tables)."""
     if unit == "pct":
         return f"{value:.1f}%"
     if unit == "currency":
@@ -47,9 +55,7 @@ def fmt(key: str, value: float | int | None) -> str:
         return f"{value:.1f} h"
     if unit == "days":
         return f"{value:.1f} days"
-    if unit == "points":
-        return f"{value:+.0f}" if key == "nps" else f"±{value:.1f}"
-    if unit == "score":
+    if unit in ("points", "score"):
         return f"{value:.1f}"
     if unit == "ratio":
         return f"{value:.2f}"
