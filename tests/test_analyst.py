@@ -151,7 +151,8 @@ def _declaration(key="churn_calls", label="Churn calls", unit="count", direction
     ("import csreport\ndef broken(:\n", "could not be imported: SyntaxError: invalid syntax (line 2)"),
     ("import csreport\nimport no_such_package_xyz\n",
      "could not be imported: ModuleNotFoundError: No module named 'no_such_package_xyz' (my_metrics.py, line 2)"),
-    ("import csreport\n\nx = 1 / 0\n", "could not be imported: ZeroDivisionError: division by zero (my_metrics.py, line 3)"),
+    ("import csreport\n\nx = 1 / 0\n",
+     "could not be imported: ZeroDivisionError: division by zero (my_metrics.py, line 3)"),
     ("import csreport\n", "declares no metric; decorate each function with @csreport.metric("),
     (_declaration(unit="percent"), "@csreport.metric on churn_calls(): unit='percent' must be one of pct, count,"),
     (_declaration(direction="up"), "direction='up' must be 'higher' or 'lower'"),
@@ -185,7 +186,8 @@ def test_an_error_inside_a_company_metric_names_it_and_exits_8(company, tmp_path
     config, _ = company_setup(tmp_path / "cfg", module)
     code, _, err = run_cli("metrics", "--data", company, "--period", "2026-03", "--config", config, "--quiet")
     assert code == 8
-    assert "company metric 'calls'" in err and "count_calls() in my_metrics.py, line 3" in err  # its @csreport.metric line
+    # the function is named by its declaration: the @csreport.metric line
+    assert "company metric 'calls'" in err and "count_calls() in my_metrics.py, line 3" in err
     assert detail in err
 
 
@@ -401,7 +403,8 @@ def test_running_the_notebook_in_jupyter_writes_nothing_into_published_reports(r
     # progress: one line, updated in place; nothing on stderr (Jupyter's red boxes) in any cell
     streams = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs if o.output_type == "stream"]
     assert [o.name for o in streams] == []
-    lines = [o for o in _outputs(nb, "kernel.start(") if o.get("data", {}).get("text/plain", "").startswith("csreport: ")]
+    lines = [o for o in _outputs(nb, "kernel.start(")
+             if o.get("data", {}).get("text/plain", "").startswith("csreport: ")]
     assert len(lines) == 1 and "March 2026: data read and metrics computed in" in lines[0].data["text/plain"]
     tiles = _outputs(nb, "components.kpi_tiles(report)")[0].data["text/html"]
     assert tiles.startswith('<div class="csreport csreport-display"><style data-csreport-style>')
