@@ -324,6 +324,10 @@ def test_analyst_guide_steps(tmp_path):
             "frame = pd.DataFrame({'segment': names, 'tickets_per_customer': load,\n"
             "                      'mrr_end': [report.segments[name].value('mrr_end') for name in names]})\n"
             "components.table(frame.set_index('segment'), title='Support load and MRR by segment')"),
+        nbformat.v4.new_code_cell("frame"),  # a plain DataFrame, too
+        nbformat.v4.new_code_cell("frame.describe()", metadata={"tags": ["report-exclude"]}),  # scratch work
+        nbformat.v4.new_markdown_cell("### Analyst notes\n\nSupport load is counted per paying customer.",
+                                      metadata={"tags": ["report-appendix"]}),
     ]
     nbformat.write(nb, notebook)
     # February first, so that March's month-over-month change comes from history
@@ -355,6 +359,11 @@ def test_analyst_guide_steps(tmp_path):
     assert "Support tickets per customer" in row and '<td class="num strong">1.00</td>' in row
     assert "▲ +0.5" in row and "≤ 1.20" in row and "rag-green" in row
     assert "data-csreport-style" not in html  # Jupyter's stylesheet copies are not in the report
+    # the plain DataFrame is in the report, styled as a table of the page (.csreport table.dataframe)
+    assert '<main class="csreport">' in html and '<table border="1" class="dataframe">' in section
+    assert ">std</th>" not in html  # the report-exclude cell (describe()) stays out
+    body, appendix = html.split('<section class="appendix">')
+    assert '<h3 id="Analyst-notes">Analyst notes' in appendix and "Analyst notes" not in body  # report-appendix
 
     pages = [page for page in PdfReader(folder / "customer-success-report-2026-03.pdf").pages]
     texts = [page.extract_text() for page in pages]
