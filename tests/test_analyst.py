@@ -354,10 +354,10 @@ def test_analyst_guide_steps(tmp_path):
     assert '<th class="num">Support tickets per customer</th><th class="num">MRR</th>' in section
     for segment, load, mrr in (("SMB", "1.50", "$270"), ("Mid-Market", "0.50", "$110"), ("Enterprise", "1.00", "$10")):
         assert f'<td>{segment}</td><td class="num">{load}</td><td class="num">{mrr}</td>' in section
-    # the company metric, in the company-metrics table: 1.00, up 0.5 from February's 0.50, target ≤ 1.20, green
+    # the company metric, in the company-metrics table: 1.00, up 0.50 from February's 0.50, target ≤ 1.20, green
     row = re.search(r'<tr data-key="tickets_per_customer">(.*?)</tr>', html, re.DOTALL).group(1)
     assert "Support tickets per customer" in row and '<td class="num strong">1.00</td>' in row
-    assert "▲ +0.5" in row and "≤ 1.20" in row and "rag-green" in row
+    assert "▲ +0.50" in row and "≤ 1.20" in row and "rag-green" in row
     assert "data-csreport-style" not in html  # Jupyter's stylesheet copies are not in the report
     # the plain DataFrame is in the report, styled as a table of the page (.csreport table.dataframe)
     assert '<main class="csreport">' in html and '<table border="1" class="dataframe">' in section

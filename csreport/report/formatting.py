@@ -72,6 +72,8 @@ def change_text(key: str, now: float, before: float) -> str:
         return f"{change:+,.0f}"
     if unit == "points" and key == "nps":
         return f"{change:+.0f} pts"
+    if unit == "ratio":  # ratios are written with two decimals (1.30): so are their changes
+        return f"{change:+.2f}"
     return f"{change:+.1f}{DELTA_UNIT.get(unit, '')}"
 
 
