@@ -391,8 +391,18 @@ def _tree(folder: Path) -> dict[str, tuple[int, bytes | None]]:
             for p in [folder, *sorted(folder.rglob("*"))]}
 
 
+FIGURES = {  # an analyst's figures, every way they are shown: title -> cell
+    "pyplot, last expression": "import matplotlib.pyplot as plt\nfig, ax = plt.subplots()\nax.plot([1, 2, 4])\n"
+                               "ax.set_title('pyplot, last expression')\nfig",
+    "pyplot, shown": "plt.bar(['a', 'b'], [1, 2])\nplt.title('pyplot, shown')\nplt.show()",
+    "object API, last expression": "from matplotlib.figure import Figure\nf = Figure()\nf.subplots().plot([3, 1])\n"
+                                   "f.axes[0].set_title('object API, last expression')\nf",
+}
+
+
 @pytest.mark.slow
 def test_running_the_notebook_in_jupyter_writes_nothing_into_published_reports(report, tmp_path):
+    """The shipped notebook as an analyst runs it in Jupyter, with figures of their own added at the end."""
     import nbclient
 
     published = tmp_path / "reports"
@@ -405,6 +415,7 @@ def test_running_the_notebook_in_jupyter_writes_nothing_into_published_reports(r
     parameters.source = (f"period = '2026-03'\ndata_source = {str(company)!r}\nconfig_path = None\n"
                          f"targets_path = None\nhistory_path = {str(published / 'history.sqlite')!r}\n"
                          "on_invalid = 'stop'\nrejects_dir = None")
+    nb.cells += [nbformat.v4.new_code_cell(source) for source in FIGURES.values()]
     before = _tree(published)
     nbclient.NotebookClient(nb, kernel_name="python3", resources={"metadata": {"path": str(notebook.parent)}}).execute()
     assert _tree(published) == before
@@ -418,31 +429,10 @@ def test_running_the_notebook_in_jupyter_writes_nothing_into_published_reports(r
     tiles = _outputs(nb, "components.kpi_tiles(report)")[0].data["text/html"]
     assert tiles.startswith('<div class="csreport csreport-display"><style data-csreport-style>')
 
-
-@pytest.mark.slow
-def test_analysts_figures_show_once_as_svg_in_the_house_style(tmp_path):
-    from csreport.report.execute import execute_notebook
-
-    company = write_company(tmp_path / "company")
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("period = None\ndata_source = None", metadata={"tags": ["parameters"]}),
-        nbformat.v4.new_code_cell("from csreport.report import kernel\n"
-                                  "report = kernel.start(period, data_source, quiet=True)"),
-        nbformat.v4.new_code_cell("import matplotlib.pyplot as plt\nfig, ax = plt.subplots()\nax.plot([1, 2, 4])\n"
-                                  "ax.set_title('pyplot, last expression')\nfig"),
-        nbformat.v4.new_code_cell("plt.bar(['a', 'b'], [1, 2])\nplt.title('pyplot, shown')\nplt.show()"),
-        nbformat.v4.new_code_cell("from matplotlib.figure import Figure\nf = Figure()\nf.subplots().plot([3, 1])\n"
-                                  "f.axes[0].set_title('object API, last expression')\nf"),
-    ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
-    nbformat.write(nb, tmp_path / "figures.ipynb")
-    execute_notebook(tmp_path / "figures.ipynb", tmp_path / "out.ipynb",
-                     {"period": "2026-03", "data_source": str(company)}, progress=False)
-    executed = nbformat.read(tmp_path / "out.ipynb", as_version=4)
-    for title in ("pyplot, last expression", "pyplot, shown", "object API, last expression"):
-        outputs = _outputs(executed, title)
-        assert [sorted(o.data) for o in outputs] == [["image/svg+xml", "text/plain"]], title  # once, no PNG
+    for title, source in FIGURES.items():  # each shown once, as SVG only (no PNG): vector in Jupyter and the report
+        outputs = _outputs(nb, source)
+        assert [sorted(o.data) for o in outputs] == [["image/svg+xml", "text/plain"]], title
         svg = outputs[0].data["image/svg+xml"]
         assert svg.startswith("<svg") and f">{title}</text>" in svg  # text stays text (svg.fonttype none)
-        assert "font-weight: 700" in svg and "fill: #1f2933" in svg  # house title: bold, ink
-        assert "#2f6fde" in svg  # the first series in the house accent, not matplotlib's blue
-        assert "#1f77b4" not in svg
+        assert "font-weight: 700" in svg and "fill: #1f2933" in svg  # the house title: bold, ink
+        assert "#2f6fde" in svg and "#1f77b4" not in svg  # the first series in the house accent, not matplotlib's
