@@ -55,7 +55,11 @@ def _activate_inline_backend() -> None:
     On import it registers the hook that shows ``plt.show()`` figures and selects its own default
     format (PNG); done later, that would undo :func:`setup`.
     """
-    if matplotlib.get_backend(auto_select=False) in INLINE_BACKENDS:
+    try:
+        backend = matplotlib.get_backend(auto_select=False)
+    except TypeError:  # matplotlib < 3.10: the setting as it stands, without choosing a backend
+        backend = matplotlib.rcParams._get("backend")
+    if backend in INLINE_BACKENDS:
         import matplotlib_inline.backend_inline  # noqa: F401  (configures IPython when imported)
 
 
