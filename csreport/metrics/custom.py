@@ -92,13 +92,22 @@ class CustomMetric:
         return self.info.key
 
     @property
-    def where(self) -> str:
-        """'tickets_per_customer() in my_metrics.py, line 12': how error messages name the function."""
+    def name(self) -> str:
+        """'tickets_per_customer()'."""
+        return f"{getattr(self.function, '__qualname__', repr(self.function))}()"
+
+    @property
+    def file(self) -> Path | None:
         code = getattr(self.function, "__code__", None)
-        name = getattr(self.function, "__qualname__", repr(self.function))
+        return None if code is None else Path(code.co_filename)
+
+    @property
+    def where(self) -> str:
+        """'tickets_per_customer() in my_metrics.py, line 12' (the @csreport.metric line): how errors name it."""
+        code = getattr(self.function, "__code__", None)
         if code is None:
-            return f"{name}()"
-        return f"{name}() in {Path(code.co_filename).name}, line {code.co_firstlineno}"
+            return self.name
+        return f"{self.name} in {Path(code.co_filename).name}, line {code.co_firstlineno}"
 
 
 # the metrics declared while a metrics module is being imported (see load_metrics_module)
@@ -192,11 +201,13 @@ def _validated(found: list[CustomMetric], path: Path) -> tuple[CustomMetric, ...
     return tuple(found)
 
 
-def _describe(exc: BaseException, path: Path) -> str:
+def _describe(exc: BaseException, path: Path | None) -> str:
     """'ZeroDivisionError: division by zero (my_metrics.py, line 7)': the exception and its line in the file."""
     text = f"{type(exc).__name__}: {exc}"
     if isinstance(exc, SyntaxError) and exc.lineno:
         return f"{type(exc).__name__}: {exc.msg} (line {exc.lineno})"
+    if path is None:
+        return text
     lines = [frame.lineno for frame in traceback.extract_tb(exc.__traceback__)
              if Path(frame.filename).resolve() == path.resolve()]
     return text + (f" ({path.name}, line {lines[-1]})" if lines else "")
@@ -217,10 +228,8 @@ def compute_custom(metrics: tuple[CustomMetric, ...], data: Dataset, period: Per
         try:
             value = declared.function(tables, bounds)
         except Exception as exc:
-            file = Path(declared.function.__code__.co_filename) if hasattr(declared.function, "__code__") else None
-            detail = _describe(exc, file) if file else f"{type(exc).__name__}: {exc}"
             raise MetricError(f"company metric {declared.key!r} failed in {declared.where} for {scope}: "
-                              f"{detail}") from exc
+                              f"{_describe(exc, declared.file)}") from exc
         number, reason = _number(declared, value, scope)
         result.put(declared.key, number, reason)
     return result
@@ -228,15 +237,14 @@ def compute_custom(metrics: tuple[CustomMetric, ...], data: Dataset, period: Per
 
 def _number(declared: CustomMetric, value: Any, scope: str) -> tuple[float | None, str]:
     """A returned value as a float (or None with the reason); anything else is the function's error."""
-    function = declared.where.split(" in ")[0]
     if value is None:
-        return None, f"not computable: {function} returned None for this period"
+        return None, f"not computable: {declared.name} returned None for this period"
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise MetricError(f"company metric {declared.key!r}: {declared.where} returned {type(value).__name__} "
                           f"{_short(value)} for {scope}; return a number, or None when it cannot be computed")
     number = float(value)
     if math.isnan(number):  # pandas' answer for "no rows" (mean of nothing): null, with the reason
-        return None, f"not computable: {function} returned NaN (no data) for this period"
+        return None, f"not computable: {declared.name} returned NaN (no data) for this period"
     if math.isinf(number):
         raise MetricError(f"company metric {declared.key!r}: {declared.where} returned {number} for {scope}; "
                           "a value that cannot be computed (zero denominator) must be None")
