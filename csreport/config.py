@@ -12,9 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .data.schema import TABLE_NAMES
 from .errors import ConfigError
-
-TABLE_NAMES = ("accounts", "revenue", "surveys", "tickets", "events", "referrals", "invoices")
 
 
 class _Strict(BaseModel):
@@ -67,6 +66,28 @@ class EmailConfig(_Strict):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+class SparkConfig(_Strict):
+    """Where Spark runs and where it finds the events (with ``engine: spark``)."""
+
+    master: str | None = None  # e.g. spark://host:7077, yarn, local[4]; else $SPARK_MASTER, else local[*]
+    conf: dict[str, str | int | float | bool] = {}  # any spark.* setting, e.g. spark.executor.memory: 8g
+    # the events: a Parquet file or folder (any URI Spark reads, e.g. s3a://bucket/events/), or a catalog table;
+    # neither: the data folder's events table
+    events_path: str | None = None
+    events_table: str | None = None
+
+    @model_validator(mode="after")
+    def _one_events_source(self) -> "SparkConfig":
+        if self.events_path and self.events_table:
+            raise ValueError("set spark.events_path or spark.events_table, not both")
+        return self
+
+
+class EngagementConfig(_Strict):
+    # the events that make a user or an account active (SPEC §3 "Active-user definition"); None: every event
+    active_events: list[str] | None = Field(None, min_length=1)
+
+
 class Config(_Strict):
     """Validated settings; see README 'Configuration' for an annotated example."""
 
@@ -80,6 +101,11 @@ class Config(_Strict):
     # optional file/table names per SPEC table, e.g. {accounts: crm_export.csv}
     tables: dict[str, str] = {}
     targets: str | None = None
+    # where the events are aggregated: duckdb (embedded, default) or spark; a PostgreSQL source aggregates in PostgreSQL
+    engine: Literal["duckdb", "spark"] = "duckdb"
+    spark: SparkConfig = SparkConfig()
+    session_gap_minutes: float = Field(30.0, gt=0)
+    engagement: EngagementConfig = EngagementConfig()
     report: ReportConfig = ReportConfig()
     email: EmailConfig = EmailConfig()
     # where the config came from, so relative paths inside it resolve next to it

@@ -114,3 +114,8 @@ TABLES: dict[str, Table] = {
         ),
     )
 }
+
+# the one list of table names, in SPEC §1 order (config validation, file lookup and loading use it)
+TABLE_NAMES: tuple[str, ...] = tuple(TABLES)
+# the tables read into pandas and validated row by row; events stay in their engine
+FRAME_TABLES: tuple[str, ...] = tuple(name for name in TABLE_NAMES if name != "events")

@@ -9,7 +9,7 @@ from ..config import Config
 from ..data.events import EngagementAggregates
 from ..data.load import Dataset
 from ..periods import Period
-from . import engagement, health, onboarding, referrals, revenue, support, surveys
+from . import engagement, health, onboarding, referrals, revenue, sessions, support, surveys
 from .base import MetricSet
 from .catalog import KEYS
 
@@ -56,6 +56,8 @@ def compute_metrics(
     result.update(surveys.survey_metrics(data.surveys, start, end))
     result.update(support.support_metrics(data.tickets, start, end, config.sla_hours))
     result.update(engagement.engagement_metrics(month_events, customers, period.days))
+    result.update(sessions.session_metrics(month_events and month_events.account_sessions,
+                                           month_events and month_events.account_session_users))
     result.update(referrals.referral_metrics(data.referrals, customers, start, end))
     result.update(onboarding.onboarding_metrics(data.accounts, period))
 
