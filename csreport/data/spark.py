@@ -47,6 +47,7 @@ def spark_session(config: Config):
                           "Spark needs Java 17 or newer: install it (e.g. 'apt-get install openjdk-17-jre-headless') "
                           "and set JAVA_HOME if java is not on PATH.") from exc
     session.conf.set("spark.sql.session.timeZone", "UTC")  # also when the session already existed
+    session.sparkContext.setLogLevel("ERROR")  # stderr carries csreport's own progress and errors
     return session
 
 
