@@ -183,9 +183,9 @@ class EventsTable:
         """
         instants = f"SELECT DISTINCT account_id, user_id, instant FROM ({self._instants(scan, gap_us)}) AS i"
         user = "PARTITION BY account_id, user_id ORDER BY instant"
-        starts = (f"SELECT account_id, user_id, instant, CASE WHEN LAG(instant) OVER ({user}) IS NULL THEN instant "
-                  f"WHEN instant - LAG(instant) OVER ({user}) > {gap_us} THEN instant ELSE NULL END AS opens "
-                  f"FROM ({instants}) AS d")
+        previous = f"SELECT account_id, user_id, instant, LAG(instant) OVER ({user}) AS prev FROM ({instants}) AS d"
+        starts = (f"SELECT account_id, user_id, instant, CASE WHEN prev IS NULL THEN instant "
+                  f"WHEN instant - prev > {gap_us} THEN instant ELSE NULL END AS opens FROM ({previous}) AS p")
         running = (f"SELECT account_id, user_id, instant, max(opens) OVER ({user} ROWS BETWEEN UNBOUNDED PRECEDING "
                    f"AND CURRENT ROW) AS opened FROM ({starts}) AS o")
         sessions = (f"SELECT {scan.month_index_sql('opened')} AS month_index, account_id, user_id, opened, "
