@@ -129,8 +129,12 @@ class EventStore:
             self.table = EventsTable(self.table.relation, self.table.columns, self.table.kinds,
                                      f"coalesce({any_bad}, false)")
 
-    def aggregates(self, first: Period, last: Period) -> EngagementAggregates:
-        """Per-account aggregates for months first..last (see the module docstring), computed in the engine."""
+    def aggregates(self, first: Period, last: Period, sessions: bool = True) -> EngagementAggregates:
+        """Per-account aggregates for months first..last (see the module docstring), computed in the engine.
+
+        ``sessions=False`` skips the sessions query (its two frames stay empty: compute no session
+        metrics from them), for callers that need only users and features, e.g. a benchmark.
+        """
         tz, active = self.config.timezone, self.config.engagement.active_events
         gap_us = round(self.config.session_gap_minutes * MINUTE_US)
         scan = Scan.of(first, last, tz, lead_us=gap_us)
@@ -142,14 +146,15 @@ class EventStore:
         monthly = self.engine.frame(self.table.account_months_sql(scan, active), ["month", "account_id", "users"])
         features = self.engine.frame(self.table.account_features_sql(scan),
                                      ["month", "account_id", "event", "users"])
-        sessions = self.engine.frame(self.table.sessions_sql(scan, gap_us),
-                                     ["kind", "month", "account_id", "duration_us", "n"])
-        histogram = sessions[sessions["kind"] == 0]
+        columns = ["kind", "month", "account_id", "duration_us", "n"]
+        found = self.engine.frame(self.table.sessions_sql(scan, gap_us), columns) if sessions else pd.DataFrame(
+            {c: pd.Series(dtype="int64" if c != "account_id" else object) for c in columns})
+        histogram = found[found["kind"] == 0]
         per_account = pd.DataFrame({
             "month": histogram["month"], "account_id": histogram["account_id"],
             "duration_minutes": histogram["duration_us"].astype("int64") / MINUTE_US,
             "sessions": histogram["n"].astype("int64")})
-        session_users = sessions.loc[sessions["kind"] == 1, ["month", "account_id", "n"]].rename(columns={"n": "users"})
+        session_users = found.loc[found["kind"] == 1, ["month", "account_id", "n"]].rename(columns={"n": "users"})
         frames = [days, monthly, features, per_account, session_users]
         for frame in frames:
             frame["month"] = months.iloc[frame["month"].astype("int64")].to_numpy()
