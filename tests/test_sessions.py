@@ -32,8 +32,9 @@ SESSION_EVENTS = [
     ("B", "s1", "login", "2026-03-31T23:40:00Z"),
     ("B", "s1", "search", "2026-03-31T23:55:00Z"),
     ("B", "s1", "search", "2026-04-01T00:05:00Z"),
-    # B/s2: a single event -> a session of 0 min
+    # B/s2: two events at one instant -> one single-instant session of 0 min
     ("B", "s2", "export", "2026-03-15T12:00:00Z"),
+    ("B", "s2", "login", "2026-03-15T12:00:00Z"),
     # C/s1: 30 min 1 s after a February instant -> a new MARCH session 00:00 .. 00:25 = 25 min
     ("C", "s1", "login", "2026-02-28T23:29:59Z"),
     ("C", "s1", "login", "2026-03-01T00:00:00Z"),

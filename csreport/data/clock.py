@@ -125,8 +125,9 @@ class Scan:
         return _piecewise(instant, list(self.starts_us[1:-1]), list(range(len(self.months))))
 
     def month_end_sql(self, instant: str) -> str:
-        """SQL: end(P) as epoch microseconds for the month P of an instant within [lo_us, hi_us)."""
-        return _piecewise(instant, list(self.starts_us[1:-1]), list(self.starts_us[1:]))
+        """SQL: end(P) as epoch microseconds for the month P of an instant within [lo_us, hi_us);
+        lo_us for an instant of the lead before the scan."""
+        return _piecewise(instant, list(self.starts_us[:-1]), list(self.starts_us))
 
     def local_sql(self, instant: str) -> str:
         """SQL: local wall-clock microseconds (counted as UTC) of an instant: instant + offset(instant)."""

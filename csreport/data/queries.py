@@ -175,23 +175,32 @@ class EventsTable:
         """SQL: kind, month_index, account_id, duration_us, n — kind 0: n sessions of that exact duration;
         kind 1 (duration_us NULL): n distinct users with a session. Every event counts.
 
-        Per user, the distinct instants in [lo − gap, hi) in time order; an instant starts a
-        session iff it has no previous instant or lies more than ``gap_us`` after it. The
-        session's first instant (``opened``) is the running maximum of the starts; it gives the month P,
-        and the duration is the last instant before end(P) minus the first. Sessions that
-        start before lo (the lead only provides previous instants) are left out.
+        Per user, the instants in [lo − gap, hi) in time order (events at the same instant are one
+        instant). An instant *opens* a session iff it has no previous instant or lies more than
+        ``gap_us`` after it; it *closes* one iff the next instant is missing, more than ``gap_us``
+        later, or in a later month (the as-of truncation at end(P)). Keeping only opening and
+        closing rows, each session is an opening row paired with the closing row right after it
+        (or the same row, when one instant does both): duration = close − open, month = the open's.
+        A close whose previous kept row is not a lone opening row continues a session already
+        counted (it crossed a month end) and is dropped, as are sessions that open before lo (the
+        lead only provides previous instants). Two window passes, no per-session GROUP BY.
         """
-        instants = f"SELECT DISTINCT account_id, user_id, instant FROM ({self._instants(scan, gap_us)}) AS i"
         user = "PARTITION BY account_id, user_id ORDER BY instant"
-        previous = f"SELECT account_id, user_id, instant, LAG(instant) OVER ({user}) AS prev FROM ({instants}) AS d"
-        starts = (f"SELECT account_id, user_id, instant, CASE WHEN prev IS NULL THEN instant "
-                  f"WHEN instant - prev > {gap_us} THEN instant ELSE NULL END AS opens FROM ({previous}) AS p")
-        running = (f"SELECT account_id, user_id, instant, max(opens) OVER ({user} ROWS BETWEEN UNBOUNDED PRECEDING "
-                   f"AND CURRENT ROW) AS opened FROM ({starts}) AS o")
-        sessions = (f"SELECT {scan.month_index_sql('opened')} AS month_index, account_id, user_id, opened, "
-                    f"max(CASE WHEN instant < {scan.month_end_sql('opened')} THEN instant ELSE NULL END) - opened "
-                    f"AS duration_us FROM ({running}) AS r WHERE opened >= {scan.lo_us} "
-                    f"GROUP BY account_id, user_id, opened")
+        neighbours = (f"SELECT account_id, user_id, instant, LAG(instant) OVER ({user}) AS prev, "
+                      f"LEAD(instant) OVER ({user}) AS nxt FROM ({self._instants(scan, gap_us)}) AS i")
+        flags = (f"SELECT account_id, user_id, instant, (prev IS NULL OR instant - prev > {gap_us}) AS opens, "
+                 f"(nxt IS NULL OR nxt - instant > {gap_us} OR nxt >= {scan.month_end_sql('instant')}) AS closes "
+                 f"FROM ({neighbours}) AS n")
+        # at equal instants the opening row sorts first, so that a close always follows its open
+        kept = "PARTITION BY account_id, user_id ORDER BY instant, CASE WHEN opens THEN 0 ELSE 1 END"
+        edges = (f"SELECT account_id, user_id, instant, opens, closes, LAG(instant) OVER ({kept}) AS before, "
+                 f"LAG(opens) OVER ({kept}) AS before_opens, LAG(closes) OVER ({kept}) AS before_closes "
+                 f"FROM ({flags}) AS f WHERE opens OR closes")
+        opened = "CASE WHEN opens THEN instant ELSE before END"
+        sessions = (f"SELECT {scan.month_index_sql(opened)} AS month_index, account_id, user_id, "
+                    f"instant - ({opened}) AS duration_us FROM ({edges}) AS e "
+                    f"WHERE closes AND (opens OR coalesce(before_opens AND NOT before_closes, false)) "
+                    f"AND {opened} >= {scan.lo_us}")
         return (f"WITH sessions AS ({sessions}) "
                 f"SELECT 0 AS kind, month_index, account_id, duration_us, count(*) AS n FROM sessions "
                 f"GROUP BY month_index, account_id, duration_us "
