@@ -13,7 +13,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from conftest import (events_to_parquet, load_into_postgres, metrics_of, on_engine, run_cli, write_company)
+from conftest import (ENGINES, events_to_parquet, load_into_postgres, metrics_of, on_engine, run_cli,
+                      write_company)
 from test_sources_and_timezones import TABLES, _tz_company
 
 
@@ -143,3 +144,23 @@ def test_spark_needs_parquet_events(company, tmp_path, spark_ready):
     con.close()
     code, _, err = run_cli("metrics", "--data", db, "--period", "2026-03", "--engine", "spark")
     assert code == 2 and "spark.events_path" in err
+
+
+@pytest.mark.slow
+def test_csreport_run_gives_the_same_numbers_on_postgresql_and_spark(company, tmp_path, request):
+    # the report notebook runs in its own kernel: it gets the URL (no password) as a parameter, the
+    # password through PGPASSWORD, and --engine through the environment
+    documents = {}
+    for engine in ENGINES:
+        data, extra = on_engine(engine, company, request)
+        out = tmp_path / f"out-{engine}"
+        code, _, err = run_cli("run", "--data", data, "--period", "2026-03", "--out", out, "--format", "html",
+                               "--quiet", *extra)
+        assert code == 0, err
+        documents[engine] = json.loads((out / "2026-03" / "metrics.json").read_text())
+        notebook = (out / "2026-03" / "executive_summary.ipynb").read_text()
+        assert "test-only-secret" not in notebook
+    assert documents["postgresql"]["provenance"]["source"].startswith("postgresql://csreport@127.0.0.1:")
+    assert documents["spark"]["data_quality"]["events"]["location"].startswith("Spark over ")
+    for engine in ("postgresql", "spark"):
+        assert _everything(documents[engine]) == _everything(documents["duckdb"]), engine
