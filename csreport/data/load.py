@@ -52,7 +52,7 @@ class Dataset:
     quality: dict[str, TableQuality]
 
     def subset(self, account_ids: set[str]) -> "Dataset":
-        """The same dataset restricted to some accounts (e.g. one segment); events stay in DuckDB."""
+        """The same dataset restricted to some accounts (e.g. one segment); events stay in their engine."""
         def keep(frame: pd.DataFrame | None, column: str = "account_id") -> pd.DataFrame | None:
             return None if frame is None else frame[frame[column].isin(account_ids)].reset_index(drop=True)
 
