@@ -11,7 +11,8 @@ from ..periods import Period
 HEADLINE = ["nps", "csat_pct", "logo_churn_rate_pct", "grr_pct", "nrr_pct", "mrr_end", "customers_end",
             "health_green_pct"]
 # the unit a change is written in, per metric unit ("pct" changes are percentage points)
-DELTA_UNIT = {"pct": " pp", "hours": " h", "days": " days", "points": " pts", "score": "", "count": ""}
+DELTA_UNIT = {"pct": " pp", "hours": " h", "minutes": " min", "days": " days", "points": " pts", "score": "",
+              "count": ""}
 EPSILON = 1e-12
 # how a target reads: "target ≥ 40" when higher is better, "target ≤ 1.0%" when lower is
 DIRECTION_SIGN = {"higher": "≥", "lower": "≤"}
@@ -53,6 +54,8 @@ def in_unit(unit: str, value: float | int) -> str:
         return money(value)
     if unit == "hours":
         return f"{value:.1f} h"
+    if unit == "minutes":
+        return f"{value:.1f} min"
     if unit == "days":
         return f"{value:.1f} days"
     if unit in ("points", "score"):
