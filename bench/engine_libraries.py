@@ -7,15 +7,15 @@ for sessions, a distinct count per account and day) as raw DuckDB SQL, as SQLGlo
 Ibis and through SQLFrame; the import cost of each library is measured with
 `python -X importtime`-style fresh processes in import_cost() below.
 """
+import statistics
 import subprocess
 import sys
-
-import statistics
 import time
 
 import duckdb
 import numpy as np
 import pandas as pd
+
 n = 100_000
 rng = np.random.default_rng(0)
 df = pd.DataFrame({"account_id": rng.integers(0, 200, n).astype(str), "user_id": rng.integers(0, 20, n).astype(str),
@@ -31,9 +31,11 @@ def best(f, k=15):
 raw = best(lambda: (con.execute(SQL).fetch_df(), con.execute(DAYS).fetch_df()))
 print(f"raw duckdb SQL: {raw*1000:.1f} ms")
 import sqlglot
+
 pg = best(lambda: (sqlglot.transpile(SQL, read="duckdb", write="postgres"), sqlglot.transpile(DAYS, read="duckdb", write="postgres")))
 print(f"sqlglot transpile of both queries: {pg*1000:.1f} ms")
 import ibis
+
 icon = ibis.duckdb.from_connection(con)
 t = icon.table("ev")
 def ibis_queries():
@@ -49,6 +51,7 @@ print(f"ibis build+compile only: {best(lambda: [ibis.to_sql(q) for q in ibis_que
 from sqlframe.duckdb import DuckDBSession
 from sqlframe.duckdb import functions as F
 from sqlframe.duckdb.window import Window
+
 s = DuckDBSession(conn=con)
 def sf():
     e = s.table("ev")
@@ -60,7 +63,7 @@ def sf():
     return a.toPandas(), b.toPandas()
 try:  # SQLFrame 4.10 generates SQL that DuckDB 2.0 rejects for this window query
     print(f"sqlframe build+execute: {best(sf)*1000:.1f} ms")
-except Exception as exc:  # noqa: BLE001
+except Exception as exc:
     print(f"sqlframe failed: {exc}")
 
 

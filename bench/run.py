@@ -182,8 +182,8 @@ def big_month(scale: float, end: str) -> None:
     # per-row costs, in-process, session already up: the full validation scans and the month's aggregates
     from csreport.config import Config
     from csreport.data.clock import MINUTE_US, Scan
-    from csreport.data.spark import SparkEngine
     from csreport.data.events import EventStore
+    from csreport.data.spark import SparkEngine
     from csreport.periods import Period
 
     settings = Config(engine="spark", spark={"master": f"local[{os.cpu_count()}]", "conf": {

@@ -82,7 +82,7 @@ class SparkConfig(_Strict):
     events_table: str | None = None
 
     @model_validator(mode="after")
-    def _one_events_source(self) -> "SparkConfig":
+    def _one_events_source(self) -> SparkConfig:
         if self.events_path and self.events_table:
             raise ValueError("set spark.events_path or spark.events_table, not both")
         return self

@@ -12,9 +12,7 @@ import shutil
 import duckdb
 import pandas as pd
 import pytest
-
-from conftest import (ENGINES, events_to_parquet, load_into_postgres, metrics_of, on_engine, run_cli,
-                      write_company)
+from conftest import ENGINES, events_to_parquet, load_into_postgres, metrics_of, on_engine, run_cli, write_company
 from test_sources_and_timezones import TABLES, _tz_company
 
 

@@ -8,8 +8,8 @@ import json
 
 import pandas as pd
 import pytest
-
 from conftest import ENGINES, metrics_of, on_engine, run_cli, write_company
+
 from csreport.config import load_config
 from csreport.data import load_dataset
 from csreport.metrics.sessions import session_metrics, weighted_median

@@ -19,7 +19,7 @@ compare or shift it by integer constants that Python works out here with
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from ..periods import Period
@@ -27,7 +27,7 @@ from ..periods import Period
 US = 1_000_000
 DAY_US = 86_400 * US
 MINUTE_US = 60 * US
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def epoch_us(moment: datetime) -> int:
@@ -43,7 +43,7 @@ def month_start_us(period: Period, tz: str) -> int:
 
 def wall_us(period: Period) -> int:
     """The wall-clock time 00:00 on the first day of P, counted as if it were UTC (local day arithmetic)."""
-    return epoch_us(datetime(period.year, period.month, 1, tzinfo=timezone.utc))
+    return epoch_us(datetime(period.year, period.month, 1, tzinfo=UTC))
 
 
 def _offset_us(zone: ZoneInfo, at_us: int) -> int:
@@ -100,7 +100,7 @@ class Scan:
     lead_us: int = 0
 
     @classmethod
-    def of(cls, first: Period, last: Period, tz: str, lead_us: int = 0) -> "Scan":
+    def of(cls, first: Period, last: Period, tz: str, lead_us: int = 0) -> Scan:
         months = tuple(first.range_to(last))
         starts = tuple(month_start_us(p, tz) for p in months) + (month_start_us(last.shift(1), tz),)
         # a day before and after: naive wall-clock times are mapped to instants with these offsets too

@@ -1,11 +1,10 @@
 """Load and validate a whole data source into a :class:`Dataset`."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
-
-import os
 
 import pandas as pd
 

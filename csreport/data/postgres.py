@@ -42,7 +42,7 @@ class PgUrl:
     options: tuple[tuple[str, str], ...]  # other libpq parameters, e.g. sslmode=require
 
     @classmethod
-    def parse(cls, text: str) -> "PgUrl":
+    def parse(cls, text: str) -> PgUrl:
         """Parse the URL; a password in it is refused (the message never repeats the URL)."""
         parts = urlsplit(text)
         if parts.password is not None:

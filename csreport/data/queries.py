@@ -14,6 +14,7 @@ Column kinds of ``occurred_at``: ``instant`` (a time-zone-aware timestamp),
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC
 
 from .clock import Scan
 
@@ -217,8 +218,8 @@ def _active(active_events: list[str] | None) -> str:
 
 def _utc_text(us: int, naive: bool = False) -> str:
     """Epoch microseconds as an ISO text literal (UTC offset spelled out unless ``naive``)."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
-    moment = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=us)
+    moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=us)
     text = moment.strftime("%Y-%m-%d %H:%M:%S.%f")
     return text if naive else text + "+00:00"

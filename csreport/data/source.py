@@ -18,7 +18,8 @@ import pandas as pd
 from ..config import Config
 from ..errors import DataError
 from .engines import DuckDBEngine, Engine
-from .queries import ident as _ident, literal as _sql_str
+from .queries import ident as _ident
+from .queries import literal as _sql_str
 from .schema import TABLE_NAMES
 from .validate import InvalidDataError, Problem, unmapped_columns
 

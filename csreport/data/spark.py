@@ -43,7 +43,7 @@ def spark_session(config: Config):
         builder = builder.config(key, value)
     try:
         session = builder.getOrCreate()
-    except Exception as exc:  # noqa: BLE001 - PySpark raises plain exceptions when Java is missing or fails
+    except Exception as exc:
         raise ConfigError(f"Spark did not start (master {master}): {str(exc).strip().splitlines()[0]}. "
                           "Spark needs Java 17 or newer: install it (e.g. 'apt-get install openjdk-17-jre-headless') "
                           "and set JAVA_HOME if java is not on PATH.") from exc
@@ -73,7 +73,7 @@ class SparkEngine(Engine):
                 frame, self.where = self._read(str(path)), f"Spark over {path}"
         except ConfigError:
             raise
-        except Exception as exc:  # noqa: BLE001 - AnalysisException and friends
+        except Exception as exc:
             raise DataError(f"Spark could not read the events: {str(exc).strip().splitlines()[0]}") from exc
         frame.createOrReplaceTempView(VIEW)
         self.schema = frame.schema
@@ -101,7 +101,7 @@ class SparkEngine(Engine):
     def _rows(self, sql: str) -> list[tuple]:
         try:
             return [tuple(row) for row in self.session.sql(sql).collect()]
-        except Exception as exc:  # noqa: BLE001 - Py4J and analysis errors; Spark runs lazily, so here
+        except Exception as exc:
             raise self._fail(exc) from exc
 
     def _frame(self, sql: str) -> pd.DataFrame:
@@ -112,13 +112,13 @@ class SparkEngine(Engine):
                     warnings.simplefilter("ignore", FutureWarning)
                     # Arrow: measured ~5 s faster than collect() on 4.4·10^5 session-histogram rows
                     return result.toPandas()
-            except Exception:  # noqa: BLE001 - an Arrow/pandas incompatibility: fall back to plain rows
+            except Exception:
                 return pd.DataFrame([tuple(r) for r in result.collect()], columns=result.columns)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise self._fail(exc) from exc
 
     def _stream(self, sql: str):
         try:
             yield from (tuple(row) for row in self.session.sql(sql).toLocalIterator())
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise self._fail(exc) from exc
