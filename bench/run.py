@@ -98,10 +98,11 @@ def csreport_engagement(folder: Path, period: str) -> tuple[dict, set[str]]:
     from csreport.periods import Period
 
     p = Period.parse(period)
-    data = load_dataset(folder, Config(), quiet=True)
-    customers = active_accounts(mrr_matrix(data.revenue), p)
+    dataset = load_dataset(folder, Config(), quiet=True)
+    assert dataset.events is not None, f"{folder} has no events table"
+    customers = active_accounts(mrr_matrix(dataset.revenue), p)
     start = time.perf_counter()
-    month = data.events.aggregates(p, p, sessions=False).for_month(p)  # the same work as the pandas version
+    month = dataset.events.aggregates(p, p, sessions=False).for_month(p)  # the same work as the pandas version
     values = engagement_metrics(month, customers, p.days).values
     return values, customers, time.perf_counter() - start
 

@@ -104,7 +104,8 @@ def test_sla_boundaries_exactly_at_sla_hours():
 
 def test_nps_bands_and_csat_threshold_have_one_home():
     scores = pd.Series([0, 6, 7, 8, 9, 10])
-    assert list(surveys.nps_category(scores)) == ["detractor", "detractor", "passive", "passive", "promoter", "promoter"]
+    assert list(surveys.nps_category(scores)) == ["detractor", "detractor", "passive", "passive",
+                                                  "promoter", "promoter"]
     assert list(surveys.satisfied(pd.Series([1, 3, 4, 5]))) == [False, False, True, True]
     # health's feedback points follow the same bands: 6 -> detractor 0, 7 -> passive 50, 9 -> promoter 100
     end = pd.Timestamp("2026-04-01", tz="UTC")
@@ -220,10 +221,11 @@ def test_backtest_reads_month_L_even_when_the_aggregates_cover_only_P(company):
     from csreport.metrics import compute_metrics
 
     config = Config(health={"backtest_months": 1})
-    data = load_dataset(company, config, quiet=True)
+    dataset = load_dataset(company, config, quiet=True)
+    assert dataset.events is not None
     p = Period(2026, 3)
-    full = compute_metrics(data, p, config)
-    narrow = compute_metrics(data, p, config, data.events.aggregates(p, p))
+    full = compute_metrics(dataset, p, config)
+    narrow = compute_metrics(dataset, p, config, dataset.events.aggregates(p, p))
     assert narrow.values == full.values
     # A's usage at L = 2026-02 comes from its one event on 02-28: 100 / 28
     usage = full.backtest.set_index("account_id")["usage"]

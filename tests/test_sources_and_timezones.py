@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from conftest import metrics_of, run_cli, write_company
 
-TABLES = ("accounts", "revenue", "surveys", "tickets", "events", "referrals", "invoices")
+from csreport.data.schema import TABLE_NAMES as TABLES
 
 
 def test_parquet_folder_gives_the_same_metrics(company, march, tmp_path):

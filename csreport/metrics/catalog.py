@@ -111,7 +111,25 @@ BUILT_IN: frozenset[str] = frozenset(KEYS)
 
 
 def keys_of(domain: str) -> list[str]:
+    """The built-in metric keys of a domain (revenue, surveys, support, ...), in catalog order."""
     return [m.key for m in CATALOG if m.domain == domain]
+
+
+def keys_of_table(table: str) -> list[str]:
+    """The built-in metric keys computed from ``table`` (a SPEC §1 table name), in catalog order.
+
+    When the data source lacks the table these are the keys reported "not available"
+    (:func:`not_available`), so a metric added here with its table is covered without more code.
+    """
+    return [m.key for m in CATALOG if m.table == table]
+
+
+def not_available(table: str, column: str | None = None) -> str:
+    """The reason of a metric that cannot be computed because the data source lacks ``table``
+    (or the table lacks ``column``): SPEC §1 says "not available", never 0."""
+    if column is None:
+        return f"not available: the data source has no {table} table"
+    return f"not available: {table} has no {column} column"
 
 
 def use_custom(metrics: Iterable[MetricInfo]) -> None:

@@ -21,12 +21,12 @@ def referral_conversion_pct(in_period: pd.DataFrame) -> float | None:
     return pct(in_period["converted"].astype(bool).sum(), len(in_period))
 
 
-def referral_metrics(referrals: pd.DataFrame | None, customers: set[str], start, end) -> MetricSet:
-    out = MetricSet()
+def referral_metrics(referrals: pd.DataFrame | None, customers: set[str], start: pd.Timestamp,
+                     end: pd.Timestamp) -> MetricSet:
+    """Every referral metric of SPEC §3 for the period [start, end); None: the source has no referrals table."""
     if referrals is None:
-        out.unavailable(["referral_rate_pct", "referrals", "referral_conversion_pct"],
-                        "not available: the data source has no referrals table")
-        return out
+        return MetricSet.table_missing("referrals")
+    out = MetricSet()
     in_period = referrals_in(referrals, start, end)
     out.put("referral_rate_pct", referral_rate_pct(in_period, customers), "no customers active in the period")
     out.put("referrals", len(in_period))
