@@ -174,10 +174,10 @@ def big_month(scale: float, end: str) -> None:
     seconds, peak, _ = timed([BIN / "csreport", "metrics", "--data", folder, "--period", end, "--quiet"])
     print(f"10^8: {events:,} events ({month:,} in {end}); DuckDB `csreport metrics` {seconds:.1f} s "
           f"({CPU_SECONDS[-1]:.1f} CPU s), peak RSS {peak:.0f} MB", flush=True)
-    config = DATA / "spark-bench.yaml"
-    config.write_text(SPARK_CONFIG.format(cores=os.cpu_count(), partitions=4 * (os.cpu_count() or 1)))
+    config_path = DATA / "spark-bench.yaml"
+    config_path.write_text(SPARK_CONFIG.format(cores=os.cpu_count(), partitions=4 * (os.cpu_count() or 1)))
     spark_s, spark_peak, _ = timed([BIN / "csreport", "metrics", "--data", folder, "--period", end, "--quiet",
-                                   "--config", config])
+                                   "--config", config_path])
     print(f"10^8: Spark local[{os.cpu_count()}] `csreport metrics` {spark_s:.1f} s (driver process RSS "
           f"{spark_peak:.0f} MB, JVM not included)", flush=True)
     # per-row costs, in-process, session already up: the full validation scans and the month's aggregates
