@@ -23,6 +23,7 @@ from ..data import load_dataset
 from ..errors import ConfigError, CsreportError
 from ..model import ReportModel, build_model
 from ..periods import Period
+from .definitions import reset_shown
 from .protocol import ERROR_MIME, MODEL_MIME
 
 
@@ -43,6 +44,7 @@ def start(period: str | None, data_source: str, config_path: str | None = None, 
                            rejects_dir=Path(rejects_dir) if rejects_dir else None, quiet=quiet)
     history = History(history_path) if history_path else None
     model = build_model(dataset, month, config, targets_for(config, targets_path), history)
+    reset_shown()  # a new report: the definitions appendix lists what this one shows
     publish(model)
     return model
 
