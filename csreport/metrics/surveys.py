@@ -158,8 +158,9 @@ def support_csat_metrics(surveys: pd.DataFrame, start: pd.Timestamp, end: pd.Tim
 def survey_stats(surveys: pd.DataFrame | None, start: pd.Timestamp, end: pd.Timestamp) -> dict[str, tuple]:
     """(n, per-response variance) behind nps, csat_pct and ces_avg, for significance tests.
 
-    Variances are in share units for NPS (p + d − (p − d)²) and CSAT (p(1 − p)), and in
-    score units for CES (sample variance, n − 1 in the denominator).
+    Variances are in share units for NPS (p + d − (p − d)²), CSAT (p(1 − p)) and the promoter
+    and detractor shares (p(1 − p), d(1 − d)), and in score units for CES (sample variance,
+    n − 1 in the denominator).
     """
     if surveys is None:
         return {}
@@ -167,6 +168,8 @@ def survey_stats(surveys: pd.DataFrame | None, start: pd.Timestamp, end: pd.Time
     nps_scores = responses_in(surveys, "nps", start, end)
     shares = nps_shares(nps_scores)
     stats["nps"] = (len(nps_scores), None if shares is None else nps_variance(*shares))
+    for key, i in (("nps_promoters_pct", 0), ("nps_detractors_pct", 1)):  # each a share of the same answers
+        stats[key] = (len(nps_scores), None if shares is None else shares[i] * (1 - shares[i]))
     csat = responses_in(surveys, "csat", start, end)
     share = None if csat.empty else float(satisfied(csat).mean())
     stats["csat_pct"] = (len(csat), None if share is None else share * (1 - share))

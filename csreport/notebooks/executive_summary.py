@@ -102,15 +102,21 @@ ui.figure_row(
 # %%
 ui.comments(report)
 
-# %% [markdown] tags=["report-needs-support", "report-needs-engagement", "report-needs-referrals", "report-needs-onboarding"]
-# ## Support and engagement
+# %% [markdown] tags=["report-needs-support"]
+# ## Support
 
 # %%
-narrative.section(report, ["frt_median_hours", "sla_met_pct", "backlog_end", "stickiness_pct", "active_accounts_pct"])
+narrative.section(report, ["frt_median_hours", "sla_met_pct", "backlog_end"])
 
 # %%
 ui.metric_table(report, ["tickets_created", "frt_median_hours", "resolution_median_hours", "sla_met_pct",
                          "backlog_end"], "Support")
+
+# %% [markdown] tags=["report-needs-engagement", "report-needs-referrals", "report-needs-onboarding"]
+# ## Engagement, referrals and onboarding
+
+# %%
+narrative.section(report, ["stickiness_pct", "active_accounts_pct"])
 
 # %%
 ui.metric_table(report, ["mau", "dau_avg", "stickiness_pct", "active_accounts_pct", "referrals", "referral_rate_pct",

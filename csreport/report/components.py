@@ -192,7 +192,7 @@ _RESTATED = env.get_template("fragments/restatements.html.j2")
 def restatements(model: ReportModel) -> Fragment:
     """Earlier months whose recorded value differs from what the data gives now: old and new value."""
     if not model.restatements:
-        return Fragment('<p class="note">Every recorded month that this report compares with matches the data today.</p>')
+        return Fragment('<p class="note">Every recorded month this report compares with matches the data today.</p>')
     rows = [{"period": month_label(r.period), "metric": BY_KEY[r.metric].label if r.metric in BY_KEY else r.metric,
              "segment": r.segment or "All customers", "recorded": fmt(r.metric, r.recorded),
              "now": fmt(r.metric, r.recomputed)} for r in model.restatements]

@@ -141,7 +141,8 @@ def _target_of(model: ReportModel, key: str) -> str:
 def definitions(model: ReportModel, keys: list[str]) -> list[Definition]:
     """One definition per key (catalog order kept as given), for the appendix."""
     out = []
-    for key in dict.fromkeys(keys):
+    order = {key: i for i, key in enumerate(BY_KEY)}  # the catalog's order, registered metrics last
+    for key in sorted(dict.fromkeys(keys), key=lambda k: order.get(k, len(order))):
         info = BY_KEY.get(key)
         if info is None:
             continue
