@@ -210,14 +210,21 @@ def _restatements(period: Period, segment: str, held: dict[str, tuple] | None,
     return out
 
 
-def _scope(metrics: PeriodMetrics, targets: Targets, segment: str | None, comparison: dict[str, Change]) -> Scope:
+EMPTY_EVENTS = "not available: the events table has no rows"
+
+
+def _scope(metrics: PeriodMetrics, targets: Targets, segment: str | None, comparison: dict[str, Change],
+           events_empty: bool = False) -> Scope:
     # catalog order (the order of metrics.json), then any key the catalog does not list
     values = {key: metrics.values.get(key) for key in KEYS} | metrics.values
     found = {key: targets.lookup(key, segment) for key in values}
+    notes = dict(metrics.notes)
+    if events_empty:  # computed as if there were no events table (see without_empty_events): say which it is
+        notes |= {key: EMPTY_EVENTS for key in notes if key in BY_KEY and BY_KEY[key].table == "events"}
     return Scope(
         metrics=values,
         status={key: status(value, key, found[key]) for key, value in values.items()},
-        notes=dict(metrics.notes),
+        notes=notes,
         targets={key: TargetInfo(target=t.target, amber=t.amber, direction=direction_of(key, t), source=t.source)
                  for key, t in found.items() if t is not None},
         comparison=comparison,
@@ -373,15 +380,13 @@ def _settings(config: Config) -> ReportSettings:
                           health_backtest_months=config.health.backtest_months)
 
 
-def health_missing(dataset: Dataset, scored: pd.DataFrame) -> dict[str, str]:
+def health_missing(scored: pd.DataFrame, events_empty: bool) -> dict[str, str]:
     """Each health component left out of the scores, with the reason (its table is missing or empty)."""
     missing = {}
     for component, table in COMPONENT_TABLE.items():
-        if component in scored:
-            continue
-        empty = table == "events" and dataset.quality.get("events") is not None \
-            and dataset.quality["events"].location is not None
-        missing[component] = f"the {table} table has no rows" if empty else f"the data source has no {table} table"
+        if component not in scored:
+            empty = table == "events" and events_empty
+            missing[component] = f"the {table} table has no rows" if empty else f"the data source has no {table} table"
     return missing
 
 
@@ -435,8 +440,9 @@ def build_model(dataset: Dataset, period: Period, config: Config, targets: Targe
                              _past(key, held_year, data_year))
                 for key, value in metrics.values.items() if not isinstance(value, dict)}
 
-    company = _scope(current, targets, None, compare(current, None))
-    segment_scopes = {name: _scope(seg, targets, name, compare(seg, name)) for name, seg in segments.items()}
+    empty = dataset.events is not None and calc.dataset.events is None
+    company = _scope(current, targets, None, compare(current, None), empty)
+    segment_scopes = {name: _scope(seg, targets, name, compare(seg, name), empty) for name, seg in segments.items()}
     rows = _health_rows(current.health) if options.details else []
     before = calc.scope(previous, None) if options.details and options.comparisons else None
     previous_rows = {r.account_id: r for r in _health_rows(before.health)} if before is not None else None
@@ -457,7 +463,7 @@ def build_model(dataset: Dataset, period: Period, config: Config, targets: Targe
                               csreport_version=__version__, generated_at=options.generated_at, timezone=tz),
         settings=_settings(config),
         health_components=[c for c in COMPONENTS if c in current.health],
-        health_missing=health_missing(calc.dataset, current.health),
+        health_missing=health_missing(current.health, empty),
         unavailable=unavailable_domains(company.metrics, company.notes),
         csm_known="csm" in dataset.accounts,
         at_risk_red_total=sum(1 for r in rows if r.band == "red"),

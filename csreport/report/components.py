@@ -80,7 +80,7 @@ def _short_caveat(model: ReportModel) -> str | None:
     """'Scored without usage, payment (no data)': the tile's version of the health caveat."""
     if not model.health_missing or not model.health_components:
         return None
-    return "Scored without " + ", ".join(model.health_missing) + ": see Customer health"
+    return "Scored without " + ", ".join(model.health_missing)
 
 
 _TABLE = env.get_template("fragments/metric_table.html.j2")
@@ -207,10 +207,15 @@ def definitions(model: ReportModel, keys: list[str] | None = None) -> Fragment:
     s = model.settings
     settings = [f"Months are calendar months in the {s.timezone} time zone; a figure for a month counts only "
                 "what happened before the month ended.",
-                f"Support SLA: {s.sla_hours:g} hours. Gross margin (for lifetime value): {100 * s.gross_margin:g}%.",
-                "Health weights: " + ", ".join(f"{c} {100 * w:g}%" for c, w in s.health_weights.items())
-                + f"; bands: green ≥ {s.health_bands['green']:g}, amber ≥ {s.health_bands['amber']:g}, "
-                  f"red below {s.health_bands['amber']:g}."]
+                f"Gross margin (for lifetime value): {100 * s.gross_margin:g}%."]
+    if model.available("sla_met_pct"):
+        settings.append(f"Support SLA: {s.sla_hours:g} hours.")
+    if model.available("health_avg"):
+        settings.append("Health weights: " + ", ".join(f"{c} {100 * w:g}%" for c, w in s.health_weights.items())
+                        + f"; bands: green ≥ {s.health_bands['green']:g}, amber ≥ {s.health_bands['amber']:g}, "
+                          f"red below {s.health_bands['amber']:g}."
+                        + (f" Scored from {', '.join(model.health_components)} only, weights rescaled."
+                           if model.health_missing else ""))
     items = defs.definitions(model, keys if keys is not None else defs.shown_keys())
     return Fragment(_DEFINITIONS.render(items=items, settings=settings))
 

@@ -112,8 +112,9 @@ def health_risk(model: ReportModel) -> str | None:
     red = model.health_bands.get("red")
     if red_pct is None or red is None:
         return None
-    return (f"{red.customers:,} customers ({fmt('health_red_pct', red_pct)}) are in the red "
-            f"health band, holding {money(red.mrr)} of MRR.")
+    who = "1 customer (" if red.customers == 1 else f"{red.customers:,} customers ("
+    verb = "is" if red.customers == 1 else "are"
+    return f"{who}{fmt('health_red_pct', red_pct)}) {verb} in the red health band, holding {money(red.mrr)} of MRR."
 
 
 def section(model: ReportModel, keys: list[str]) -> Fragment:
