@@ -22,7 +22,7 @@ _RESPONSES = {"nps": "nps_responses", "csat_pct": "csat_responses", "ces_avg": "
 # the metrics page 1 speaks about; the sections do not repeat them
 SUMMARY_KEYS = ("mrr_end", "nrr_ttm_pct", "grr_ttm_pct", "logo_churn_rate_pct", "nps", "health_red_pct")
 COMPONENT_WORDS = {"usage": "usage", "feedback": "feedback", "support": "support", "payment": "payment"}
-DOMAIN_WORDS = {"revenue": "revenue", "surveys": "customer voice (NPS, CSAT, CES)", "support": "support",
+DOMAIN_WORDS = {"revenue": "revenue", "surveys": "customer voice", "support": "support",
                 "engagement": "product engagement", "referrals": "referrals", "onboarding": "onboarding",
                 "health": "customer health"}
 
