@@ -6,6 +6,7 @@ page 1 has trailing-twelve-month figures and every comparison; rendered once per
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -32,24 +33,36 @@ PAPERS = {"A4": (595, 842), "Letter": (612, 792)}  # points
 TOP_MARGIN, BOTTOM_MARGIN = 16 / 25.4 * 72, 15 / 25.4 * 72
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def packs(tmp_path_factory) -> dict[str, Path]:
-    """paper -> the published report folder of October 2026 (demo data, history from Oct 2025)."""
-    tmp = tmp_path_factory.mktemp("pack")
+    """paper -> the published report folder of October 2026 (demo data, history from Oct 2025).
+
+    Built once for the whole run: xdist workers share it through the common base folder, under a lock
+    (pytest-xdist's recipe for a session fixture that must run once).
+    """
+    shared = tmp_path_factory.getbasetemp().parent / "board-pack"
+    shared.mkdir(exist_ok=True)
+    with open(shared / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (shared / "done").exists():
+            _build_packs(shared)
+            (shared / "done").write_text("ok")
+    return {paper: shared / paper / PERIOD for paper in PAPERS}
+
+
+def _build_packs(tmp: Path) -> None:
     data = tmp / "demo"
     generate_demo(data, seed=11, scale=0.01, end=Period(2026, 10))
-    folders = {}
+    history = tmp / "history.sqlite"
+    code, _, err = run_cli("backfill", "--data", data, "--from", "2025-10", "--to", "2026-09", "--history", history,
+                           "--quiet")
+    assert code == 0, err
     for paper in PAPERS:
-        out = tmp / paper
         config = tmp / f"{paper}.yaml"
         config.write_text(f"report: {{paper: {paper}}}\n")
-        code, _, err = run_cli("backfill", "--data", data, "--from", "2025-10", "--to", "2026-09",
-                               "--history", out / "history.sqlite", "--quiet")
+        code, _, err = run_cli("run", "--data", data, "--period", PERIOD, "--out", tmp / paper, "--config", config,
+                               "--history", history, "--quiet")
         assert code == 0, err
-        code, _, err = run_cli("run", "--data", data, "--period", PERIOD, "--out", out, "--config", config, "--quiet")
-        assert code == 0, err
-        folders[paper] = out / PERIOD
-    return folders
 
 
 def _pdf(folder: Path) -> PdfReader:
@@ -145,6 +158,15 @@ def test_the_definitions_cover_every_metric_shown(packs):
     assert "customers_churned / customers_start" in churn and "SMB ≤ 2.5%" in churn  # the segment override
 
 
+def test_mrr_sentence_adds_up_on_demo_data(packs):
+    from test_board_model import check_bridge_sentence
+
+    model = _model(packs["A4"])
+    sentence = check_bridge_sentence(model)
+    assert bridge_figures(model.metrics).unit == 100.0  # demo MRR is in the millions: shown as $…k
+    assert sentence in _html(packs["A4"]).get_text(" ")  # the sentence of the pack itself
+
+
 def test_no_sentence_is_repeated(packs):
     soup = _html(packs["A4"])
     sentences = [li.get_text(" ", strip=True) for li in soup.select(".narrative li")]
@@ -186,10 +208,10 @@ def test_published_folder_is_readable_by_the_group(packs):
         assert mode == 0o777 & ~mask and mode & 0o050 == 0o050, oct(mode)
 
 
-def test_cron_log_is_one_line_per_step(packs, tmp_path):
+def test_cron_log_is_one_line_per_step(tmp_path):
     """`csreport run` with stderr to a file: no progress bar, no kernel warnings, only our lines."""
-    data = packs["A4"].parent.parent / "demo"
-    result = subprocess.run([sys.executable, "-m", "csreport.cli", "run", "--data", str(data), "--period", PERIOD,
+    data = write_company(tmp_path / "company")
+    result = subprocess.run([sys.executable, "-m", "csreport.cli", "run", "--data", str(data), "--period", "2026-03",
                              "--out", str(tmp_path / "out"), "--format", "html"], capture_output=True, text=True,
                             timeout=300)
     assert result.returncode == 0, result.stderr

@@ -67,7 +67,7 @@ def test_pdf_parses_with_kpi_text(report):
     assert "Customer Success Report" in first and "March 2026" in first
     # NPS +25 and logo churn 25.0 % in the tiles; the monthly NRR 45.9 % is on page 2 (page 1 shows the
     # trailing-twelve-month figures, n/a here: no customer was active in March 2025)
-    assert "+25" in first and "25.0%" in first and "NRR (12 months)" in first
+    assert "+25" in first and "25.0%" in first and "NRR (12 MONTHS)" in first  # tile labels are upper case
     text = "".join(page.extract_text() for page in reader.pages)
     assert "Page 1 of" in text
     # provenance in every page footer: the source fingerprint of metrics.json

@@ -240,5 +240,6 @@ def health_mix(counts: dict[str, int]) -> Chart:
         ax.set_xlim(0, 100)
         ax.set_yticks([])
         ax.grid(False)
+        ax.set_xlabel("% of customers active in the month", fontsize=7.5)
         ax.set_title("Customers by health band")
         return Chart.from_figure(fig)
