@@ -2,7 +2,8 @@
 
 Exit codes (for cron and other schedulers): 0 success; 1 unexpected error;
 2 bad arguments or config; 3 invalid input data; 4 a notebook cell failed;
-5 rendering failed; 6 email delivery failed; 7 history store error.
+5 rendering failed; 6 email delivery failed; 7 history store error; 8 a company metric
+(metrics_module) failed.
 """
 from __future__ import annotations
 

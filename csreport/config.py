@@ -6,13 +6,16 @@ live here: SMTP and database passwords come from the environment.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .metrics.custom import CustomMetric
 
 TABLE_NAMES = ("accounts", "revenue", "surveys", "tickets", "events", "referrals", "invoices")
 
@@ -82,10 +85,18 @@ class Config(_Strict):
     # optional file/table names per SPEC table, e.g. {accounts: crm_export.csv}
     tables: dict[str, str] = {}
     targets: str | None = None
+    # the company's own metrics: a Python file of @csreport.metric functions (README "Company metrics")
+    metrics_module: str | None = None
     report: ReportConfig = ReportConfig()
     email: EmailConfig = EmailConfig()
     # where the config came from, so relative paths inside it resolve next to it
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
+    _custom_metrics: tuple[CustomMetric, ...] = PrivateAttr(default=())
+
+    @property
+    def custom_metrics(self) -> tuple[CustomMetric, ...]:
+        """The metrics ``metrics_module`` declares (loaded by :func:`load_config`)."""
+        return self._custom_metrics
 
     def resolve(self, path: str) -> Path:
         """A path from the config, relative to the config file's folder."""
@@ -112,7 +123,22 @@ class Config(_Strict):
 
 
 def load_config(path: str | Path | None) -> Config:
-    """Read and validate a YAML config; ``None`` gives the defaults."""
+    """Read and validate a YAML config; ``None`` gives the defaults.
+
+    The config's company metrics are loaded and registered in the metric catalog (replacing
+    those of a config loaded before), so targets, tables and deltas know them.
+    """
+    config = _read_config(path)
+    from .metrics import catalog  # late: the metrics package imports this module
+    from .metrics.custom import load_metrics_module
+
+    if config.metrics_module:
+        config._custom_metrics = load_metrics_module(config.resolve(config.metrics_module))
+    catalog.use_custom(m.info for m in config.custom_metrics)
+    return config
+
+
+def _read_config(path: str | Path | None) -> Config:
     if path is None:
         return Config()
     path = Path(path)

@@ -58,3 +58,12 @@ class HistoryError(CsreportError):
     """The history store could not be read or written."""
 
     exit_code = 7
+
+
+class MetricError(CsreportError):
+    """A company metric (the config's ``metrics_module``) raised an error or returned something that is not a number.
+
+    The message names the metric's key, its function and file, the period and scope, and the exception.
+    """
+
+    exit_code = 8

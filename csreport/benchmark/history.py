@@ -99,17 +99,42 @@ class History:
         if not self.path.exists() or not periods:
             return {}
         marks = ",".join("?" * len(periods))
-        with closing(self._connect()) as con:
-            try:
-                rows = con.execute(
-                    f"SELECT segment, period, metric, value, n, variance FROM metric_history "
-                    f"WHERE period IN ({marks})", tuple(periods)).fetchall()
-            except sqlite3.Error as exc:
-                raise HistoryError(f"cannot read the history store {self.path}: {exc}") from exc
+        query = (f"SELECT segment, period, metric, value, n, variance FROM metric_history WHERE period IN ({marks})",
+                 tuple(periods))
+        rows = self._read_quietly(*query)
+        if rows is None:
+            with closing(self._connect()) as con:
+                try:
+                    rows = con.execute(*query).fetchall()
+                except sqlite3.Error as exc:
+                    raise HistoryError(f"cannot read the history store {self.path}: {exc}") from exc
         out: dict[str, dict[str, dict[str, tuple]]] = {}
         for segment, period, metric, value, n, variance in rows:
             out.setdefault(segment, {}).setdefault(period, {})[metric] = (value, n, variance)
         return out
+
+    def _read_quietly(self, sql: str, parameters: tuple) -> list[tuple] | None:
+        """The rows of a query, read without writing anything next to the store; None when that is not possible.
+
+        An ordinary SQLite connection to a WAL store creates ``-wal`` and ``-shm`` files beside it,
+        even to read, so an analyst's notebook would write into the published reports folder (and
+        fail where that folder is read-only). While no writer is at work (no ``-wal`` file) the
+        store is read as an immutable file instead; if it changed meanwhile (a writer checkpointed
+        into it) the rows are not trusted and the caller reads it the ordinary way.
+        """
+        wal = self.path.with_name(self.path.name + "-wal")
+        if wal.exists():
+            return None
+        before = self.path.stat()
+        try:
+            with closing(sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)) as con:
+                rows = con.execute(sql, parameters).fetchall()
+        except sqlite3.Error:  # a damaged store: the ordinary read reports it
+            return None
+        after = self.path.stat()
+        if wal.exists() or (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns):
+            return None
+        return rows
 
     def count(self) -> int:
         if not self.path.exists():

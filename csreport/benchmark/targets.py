@@ -38,7 +38,8 @@ class Targets(BaseModel):
             for key, target in table.items():
                 info = BY_KEY.get(key)
                 if info is None:
-                    raise ValueError(f"{scope}.{key}: unknown metric; metric keys are listed in SPEC §3")
+                    raise ValueError(f"{scope}.{key}: unknown metric; metric keys are listed in SPEC §3, "
+                                     "company metrics in the config's metrics_module")
                 if target.direction is None and info.higher_is_better is None:
                     raise ValueError(f"{scope}.{key}: this metric has no natural direction; set 'direction'")
         return self

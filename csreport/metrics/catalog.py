@@ -1,24 +1,35 @@
-"""Every metric key of SPEC §3 with its label, unit, direction and source table.
+"""Every metric key of SPEC §3 with its label, unit, direction and source table, and the company's own.
 
 The order here is the order of ``metrics.json``. ``higher_is_better`` drives
 RAG status and the colour of delta arrows; ``None`` means neither (volumes).
+
+Company metrics (the config's ``metrics_module``, see :mod:`csreport.metrics.custom`) are
+registered into :data:`BY_KEY` when the config is loaded, so every consumer (targets, tables,
+deltas, definitions) knows their label, unit, direction and formula like a built-in's. One
+process works for one config at a time: loading a config replaces the company metrics of the
+one loaded before.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+UNITS = ("pct", "count", "currency", "hours", "days", "score", "points", "ratio")
+CUSTOM_DOMAIN = "company"
 
 
 @dataclass(frozen=True)
 class MetricInfo:
     key: str
     label: str
-    unit: str  # "pct", "count", "currency", "hours", "days", "score", "points", "ratio"
+    unit: str  # one of UNITS
     higher_is_better: bool | None
     domain: str
     table: str
+    formula: str = ""  # the definition in words (company metrics: as their file states it)
 
 
-def _m(key, label, unit, better, domain, table="revenue") -> MetricInfo:
+def _m(key: str, label: str, unit: str, better: bool | None, domain: str, table: str = "revenue") -> MetricInfo:
     return MetricInfo(key, label, unit, better, domain, table)
 
 
@@ -87,9 +98,30 @@ CATALOG: tuple[MetricInfo, ...] = (
 # metrics whose value is an object, not a number: {feature: pct} and {cohort 'YYYY-MM': [pct by age]}
 OBJECT_KEYS = frozenset({"feature_adoption_pct", "cohort_logo_retention_pct", "cohort_mrr_retention_pct"})
 
+# the built-in metrics and, after a config with a metrics_module was loaded, the company's (see use_custom)
 BY_KEY: dict[str, MetricInfo] = {m.key: m for m in CATALOG}
 KEYS: tuple[str, ...] = tuple(m.key for m in CATALOG)
+BUILT_IN: frozenset[str] = frozenset(KEYS)
 
 
 def keys_of(domain: str) -> list[str]:
     return [m.key for m in CATALOG if m.domain == domain]
+
+
+def use_custom(metrics: Iterable[MetricInfo]) -> None:
+    """Make ``metrics`` the catalog's company metrics, replacing those of any config loaded before.
+
+    ``BY_KEY`` is changed in place, so every module that imported it sees them.
+    """
+    metrics = list(metrics)
+    clashing = [m.key for m in metrics if m.key in BUILT_IN]
+    if clashing:  # the loader reports this to the user first; this guards the built-ins
+        raise ValueError(f"company metrics cannot replace built-in metrics: {clashing}")
+    for key in [k for k in BY_KEY if k not in BUILT_IN]:
+        del BY_KEY[key]
+    BY_KEY.update({m.key: m for m in metrics})
+
+
+def custom_keys() -> list[str]:
+    """The keys of the company metrics registered now, in the order their file declares them."""
+    return [key for key in BY_KEY if key not in BUILT_IN]

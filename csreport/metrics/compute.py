@@ -9,7 +9,7 @@ from ..config import Config
 from ..data.events import EngagementAggregates
 from ..data.load import Dataset
 from ..periods import Period
-from . import backtest, cohorts, engagement, health, onboarding, referrals, revenue, support, surveys
+from . import backtest, cohorts, custom, engagement, health, onboarding, referrals, revenue, support, surveys
 from .base import MetricSet
 from .catalog import KEYS
 
@@ -53,13 +53,13 @@ def with_month(data: Dataset, aggregates: EngagementAggregates, month: Period) -
     lie outside the months they were made for (a caller that asked for P-1 … P only), so it is
     queried rather than read as "no events".
     """
-    if (aggregates.account_months["month"] == str(month)).any():
+    if data.events is None or (aggregates.account_months["month"] == str(month)).any():
         return aggregates
     extra = data.events.aggregates(month, month)
     return EngagementAggregates(*(
         pd.concat([frame for frame in pair if len(frame)] or [pair[0]], ignore_index=True)
         for pair in zip((aggregates.account_days, aggregates.account_months, aggregates.account_features),
-                        (extra.account_days, extra.account_months, extra.account_features))))
+                        (extra.account_days, extra.account_months, extra.account_features), strict=True)))
 
 
 def event_aggregates(data: Dataset, period: Period, config: Config,
@@ -75,13 +75,15 @@ def event_aggregates(data: Dataset, period: Period, config: Config,
 
 
 def compute_metrics(
-    data: Dataset, period: Period, config: Config, aggregates: EngagementAggregates | None = None
+    data: Dataset, period: Period, config: Config, aggregates: EngagementAggregates | None = None,
+    segment: str | None = None,
 ) -> PeriodMetrics:
-    """Compute every metric of ``period``.
+    """Compute every metric of ``period``: the built-ins of SPEC §3, then the company's own (config).
 
     ``aggregates`` may cover many months (backfill) and must hold P; without them P is queried.
     The health backtest month L is read from them, or queried when they hold none of it
     (:func:`with_month`); :func:`event_aggregates` prepares both for many calls (segments).
+    ``segment`` names the scope ``data`` holds, for the error message of a failing company metric.
     """
     tz = config.timezone
     start, end = period.start(tz), period.end(tz)
@@ -116,6 +118,7 @@ def compute_metrics(
     else:
         result.update(_noting_missing(health.health_summary(scores), missing))
         result.update(_noting_missing(backtest.backtest_metrics(past, lookback, period), missing))
+    result.update(custom.compute_custom(config.custom_metrics, data, period, tz, segment))
     stats = surveys.survey_stats(data.surveys, start, end)
     return PeriodMetrics(period, result.values, result.notes, scores, moves, stats, backtest=past)
 
@@ -147,12 +150,12 @@ def compute_segments(data: Dataset, period: Period, config: Config,
     """Every metric per segment of the accounts table (SMB, Mid-Market, ... as the data holds them)."""
     if parts is None:
         parts = split_segments(data, event_aggregates(data, period, config, aggregates))
-    return {name: compute_metrics(subset, period, config, sub_aggregates)
+    return {name: compute_metrics(subset, period, config, sub_aggregates, segment=name)
             for name, (subset, sub_aggregates) in parts.items()}
 
 
-def _health_table(data: Dataset, period: Period, config: Config, customers: set[str], month_events,
-                  matrix: pd.DataFrame):
+def _health_table(data: Dataset, period: Period, config: Config, customers: set[str],
+                  month_events: EngagementAggregates | None, matrix: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     tz = config.timezone
     start, end = period.start(tz), period.end(tz)
     index = pd.Index(sorted(customers), name="account_id")

@@ -119,7 +119,7 @@ class Calculator:
             run = self._run_of(period)
             if run not in self._parts:
                 self._parts[run] = split_segments(self.dataset, self._runs[run])
-            self._segments[period] = {name: compute_metrics(subset, period, self.config, aggregates)
+            self._segments[period] = {name: compute_metrics(subset, period, self.config, aggregates, segment=name)
                                       for name, (subset, aggregates) in self._parts[run].items()}
         return self._segments[period]
 

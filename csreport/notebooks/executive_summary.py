@@ -18,7 +18,13 @@
 #
 # The monthly executive report. Run it top to bottom in Jupyter, or with `csreport run`, which
 # executes it with papermill and renders HTML and PDF. The numbers come from one report model
-# (`report`), built by the first code cell; every cell below only shows them.
+# (`report`), built by the first code cell; every cell below only shows them, and what a cell
+# shows here is what the report shows.
+#
+# **Add your own:** a markdown cell with a `##` heading starts a section; a matplotlib figure
+# (`plt.show()`, or the figure as the cell's last expression) and `components.table(df)` appear in
+# the report in the house style. Company metrics come from the config's `metrics_module`.
+# README, "Analyst guide", walks through each step.
 #
 # **Layout tags:** `report-exclude` keeps a cell out of the report, `report-page-break` starts a
 # new page, `report-appendix` moves a cell to the appendix, `report-needs-surveys` (or another
@@ -36,18 +42,16 @@ on_invalid = "stop"  # or "quarantine": set invalid rows aside and go on
 rejects_dir = None  # where quarantined rows go
 
 # %% tags=["report-exclude"]
-from csreport.report import charts, narrative
-from csreport.report import components as ui
+from csreport.report import charts, components, kernel, narrative
 from csreport.report.formatting import month_label
-from csreport.report.kernel import start
 
-report = start(period, data_source, config_path, targets_path, history_path, on_invalid, rejects_dir)
+report = kernel.start(period, data_source, config_path, targets_path, history_path, on_invalid, rejects_dir)
 
 # %% [markdown]
 # ## Executive summary
 
 # %%
-ui.kpi_tiles(report)
+components.kpi_tiles(report)
 
 # %%
 narrative.summary(report)
@@ -65,7 +69,7 @@ charts.mrr_bridge(report.metrics, month_label(report.period), month_label(report
 narrative.section(report, ["nrr_pct", "grr_pct", "quick_ratio"])
 
 # %%
-ui.figure_row(
+components.figure_row(
     charts.trend({"Logo churn": report.trend("logo_churn_rate_pct")}, "Monthly logo churn",
                  targets={"Logo churn": report.target_value("logo_churn_rate_pct")}, ylabel="% of customers"),
     charts.trend({"GRR": report.trend("grr_pct"), "NRR": report.trend("nrr_pct")}, "Revenue retention (monthly)",
@@ -74,9 +78,9 @@ ui.figure_row(
 )
 
 # %%
-ui.metric_table(report, ["mrr_end", "customers_end", "customers_new", "customers_reactivated", "customers_churned",
-                         "logo_churn_rate_pct", "grr_pct", "nrr_pct", "grr_ttm_pct", "nrr_ttm_pct", "quick_ratio",
-                         "arpa", "cltv"], "Revenue")
+components.metric_table(report, ["mrr_end", "customers_end", "customers_new", "customers_reactivated",
+                                 "customers_churned", "logo_churn_rate_pct", "grr_pct", "nrr_pct", "grr_ttm_pct",
+                                 "nrr_ttm_pct", "quick_ratio", "arpa", "cltv"], "Revenue")
 
 # %% [markdown] tags=["report-needs-surveys"]
 # ## Customer voice
@@ -85,11 +89,11 @@ ui.metric_table(report, ["mrr_end", "customers_end", "customers_new", "customers
 narrative.section(report, ["csat_pct", "ces_avg"])
 
 # %%
-ui.metric_table(report, ["nps", "nps_promoters_pct", "nps_detractors_pct", "csat_pct", "ces_avg"], "Survey",
-                extras=ui.survey_extras(report))
+components.metric_table(report, ["nps", "nps_promoters_pct", "nps_detractors_pct", "csat_pct", "ces_avg"], "Survey",
+                        extras=components.survey_extras(report))
 
 # %% tags=["report-needs-surveys"]
-ui.figure_row(
+components.figure_row(
     charts.trend({"NPS": report.trend("nps")}, "NPS", targets={"NPS": report.target_value("nps")},
                  margins={"NPS": report.trend_margin("nps")}, ylabel="NPS (−100 to +100)", key="nps"),
     charts.trend({"CSAT": report.trend("csat_pct")}, "CSAT", targets={"CSAT": report.target_value("csat_pct")},
@@ -100,7 +104,7 @@ ui.figure_row(
 # ### In their words
 
 # %%
-ui.comments(report)
+components.comments(report)
 
 # %% [markdown] tags=["report-needs-support"]
 # ## Support
@@ -109,8 +113,8 @@ ui.comments(report)
 narrative.section(report, ["frt_median_hours", "sla_met_pct", "backlog_end"])
 
 # %%
-ui.metric_table(report, ["tickets_created", "frt_median_hours", "resolution_median_hours", "sla_met_pct",
-                         "backlog_end"], "Support")
+components.metric_table(report, ["tickets_created", "frt_median_hours", "resolution_median_hours", "sla_met_pct",
+                                 "backlog_end"], "Support")
 
 # %% [markdown] tags=["report-needs-engagement", "report-needs-referrals", "report-needs-onboarding"]
 # ## Engagement, referrals and onboarding
@@ -119,9 +123,9 @@ ui.metric_table(report, ["tickets_created", "frt_median_hours", "resolution_medi
 narrative.section(report, ["stickiness_pct", "active_accounts_pct"])
 
 # %%
-ui.metric_table(report, ["mau", "dau_avg", "stickiness_pct", "active_accounts_pct", "referrals", "referral_rate_pct",
-                         "referral_conversion_pct", "onboarding_completion_pct", "onboarding_median_days"],
-                "Engagement, referrals, onboarding")
+components.metric_table(report, ["mau", "dau_avg", "stickiness_pct", "active_accounts_pct", "referrals",
+                                 "referral_rate_pct", "referral_conversion_pct", "onboarding_completion_pct",
+                                 "onboarding_median_days"], "Engagement, referrals, onboarding")
 
 # %%
 adoption = report.value("feature_adoption_pct")
@@ -131,7 +135,7 @@ charts.feature_adoption(adoption) if adoption else None
 # ## Customer health
 
 # %%
-ui.health_note(report)
+components.health_note(report)
 
 # %%
 narrative.section(report, ["health_avg", "health_red_pct"])
@@ -140,20 +144,23 @@ narrative.section(report, ["health_avg", "health_red_pct"])
 charts.health_mix({band: share.customers for band, share in report.health_bands.items()})
 
 # %%
-ui.metric_table(report, ["health_avg", "health_green_pct", "health_amber_pct", "health_red_pct"], "Health")
+components.metric_table(report, ["health_avg", "health_green_pct", "health_amber_pct", "health_red_pct"], "Health")
 
 # %% [markdown] tags=["report-needs-health"]
 # ### Customers most at risk
 
 # %%
-ui.at_risk(report)
+components.at_risk(report)
 
 # %% [markdown]
 # ## By segment
 
 # %%
-ui.segment_table(report, ["customers_end", "mrr_end", "logo_churn_rate_pct", "grr_pct", "nrr_pct", "nps", "csat_pct",
-                          "sla_met_pct", "stickiness_pct", "health_avg", "health_red_pct"])
+components.segment_table(report, ["customers_end", "mrr_end", "logo_churn_rate_pct", "grr_pct", "nrr_pct", "nps",
+                                  "csat_pct", "sla_met_pct", "stickiness_pct", "health_avg", "health_red_pct"])
+
+# %%
+components.company_metrics(report)  # the config's metrics_module; shows nothing when it declares none
 
 # %% [markdown] tags=["report-appendix"]
 # ### Data quality
@@ -161,13 +168,13 @@ ui.segment_table(report, ["customers_end", "mrr_end", "logo_churn_rate_pct", "gr
 # Rows read per table, and invalid rows set aside (when the run was told to quarantine them).
 
 # %% tags=["report-appendix"]
-ui.data_quality(report)
+components.data_quality(report)
 
 # %% [markdown] tags=["report-appendix"]
 # ### Restated months
 
 # %% tags=["report-appendix"]
-ui.restatements(report)
+components.restatements(report)
 
 # %% [markdown] tags=["report-appendix"]
 # ### Definitions
@@ -176,7 +183,7 @@ ui.restatements(report)
 # judged against, and the settings used. Generated from the code that computes the numbers.
 
 # %% tags=["report-appendix"]
-ui.definitions(report)
+components.definitions(report)
 
 # %% tags=["report-appendix"]
-ui.provenance(report)
+components.provenance(report)

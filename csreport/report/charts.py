@@ -14,12 +14,14 @@ from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
+from cycler import cycler
 from matplotlib import rc_context
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from . import style
 from .formatting import BRIDGE_STEPS, BridgeFigures, bridge_figures, fmt, money, month_label
+from .html import for_jupyter
 
 STYLE: dict[Any, Any] = {
     "font.family": "DejaVu Sans",
@@ -47,6 +49,8 @@ STYLE: dict[Any, Any] = {
     "svg.fonttype": "none",  # keep text as text: selectable in the PDF, crisp at any zoom
     "svg.hashsalt": "csreport",  # stable ids: the same chart gives the same SVG
     "figure.dpi": 100,
+    "figure.figsize": (7.0, 3.0),  # an analyst's figure: the page's width, the report charts' proportions
+    "axes.prop_cycle": cycler(color=style.SERIES),  # an analyst's lines and bars: the accent first
 }
 
 
@@ -71,11 +75,11 @@ class Chart:
         prefix = f"chart{next(_NUMBER)}-"
         return cls(_SVG_ID.sub(lambda m: m.group(1) + prefix, svg[svg.index("<svg"):]))
 
-    def _repr_html_(self) -> str:
-        return f'<figure class="chart">{self.svg}</figure>'
+    def _repr_html_(self) -> str:  # what Jupyter (and so the executed notebook) shows
+        return for_jupyter(self.__html__())
 
-    def __html__(self) -> str:  # Jinja's Markup protocol
-        return self._repr_html_()
+    def __html__(self) -> str:  # Jinja's Markup protocol: the bare markup, to compose charts
+        return f'<figure class="chart">{self.svg}</figure>'
 
 
 def _figure(width: float = 7.0, height: float = 2.8) -> tuple[Figure, Any]:

@@ -1,19 +1,19 @@
-"""HTML building blocks of the report: KPI tiles, metric tables, at-risk list, comments, appendix.
+"""HTML building blocks of the report: KPI tiles, metric tables, at-risk list, comments, appendix, any DataFrame.
 
-Every component reads the :class:`~csreport.model.ReportModel` and returns a
-:class:`Fragment`, which displays itself in Jupyter and becomes part of the report.
-All text that comes from data or config (account names, comments, segment names) is
-untrusted and goes through Jinja's autoescaping; nothing here marks data as safe.
-A metric whose domain has no data (``model.unavailable``) is left out: page 1 names such
-sections in one line instead of tables of "n/a". Components record the metrics they show,
-so the definitions appendix covers exactly those.
+Every component reads the :class:`~csreport.model.ReportModel` (or, :func:`table`, a DataFrame)
+and returns a :class:`Fragment`, which displays itself in Jupyter and becomes part of the report.
+All text that comes from data or config (account names, comments, segment names, a company
+metric's label and formula) is untrusted and goes through Jinja's autoescaping; nothing here
+marks data as safe. A metric whose domain has no data (``model.unavailable``) is left out:
+page 1 names such sections in one line instead of tables of "n/a". Components record the
+metrics they show, so the definitions appendix covers exactly those (company metrics too).
 """
 from __future__ import annotations
 
 from datetime import date
 from typing import Any
 
-from ..metrics.catalog import BY_KEY
+from ..metrics.catalog import BY_KEY, custom_keys
 from ..model import ReportModel
 from ..model.types import Scope, TargetInfo
 from . import definitions as defs
@@ -21,6 +21,10 @@ from .charts import Chart
 from .formatting import DIRECTION_SIGN, HEADLINE, display_source, fmt, mom, money, month_label, yoy
 from .html import Fragment, env
 from .narrative import health_caveat
+from .tables import table
+
+__all__ = ["at_risk", "comments", "company_metrics", "data_quality", "definitions", "figure_row", "health_note",
+           "kpi_tiles", "metric_table", "provenance", "restatements", "segment_table", "survey_extras", "table"]
 
 TILE_LABELS = {"grr_ttm_pct": "GRR (12 months)", "nrr_ttm_pct": "NRR (12 months)",
                "health_green_pct": "Healthy customers"}
@@ -199,7 +203,7 @@ def restatements(model: ReportModel) -> Fragment:
     return Fragment(_RESTATED.render(rows=rows))
 
 
-_DEFINITIONS = env.get_template("fragments/definitions.html.j2")
+_METRIC_DEFINITIONS = env.get_template("fragments/metric_definitions.html.j2")
 
 
 def definitions(model: ReportModel, keys: list[str] | None = None) -> Fragment:
@@ -217,12 +221,12 @@ def definitions(model: ReportModel, keys: list[str] | None = None) -> Fragment:
                         + (f" Scored from {', '.join(model.health_components)} only, weights rescaled."
                            if model.health_missing else ""))
     items = defs.definitions(model, keys if keys is not None else defs.shown_keys())
-    return Fragment(_DEFINITIONS.render(items=items, settings=settings))
+    return Fragment(_METRIC_DEFINITIONS.render(items=items, settings=settings))
 
 
 def figure_row(*charts: Chart | None) -> Fragment:
     """Charts side by side (two half-width charts make one row on the page); None leaves a chart out."""
-    cells = "".join(chart._repr_html_() for chart in charts if chart is not None)
+    cells = "".join(chart.__html__() for chart in charts if chart is not None)
     return Fragment(f'<div class="chart-row">{cells}</div>' if cells else "")  # our own SVG: trusted markup
 
 
@@ -243,3 +247,20 @@ def segment_table(model: ReportModel, keys: list[str]) -> Fragment:
         rows.append({"key": key, "label": BY_KEY[key].label, "cells": cells})
     legend = [f"{STATUS_MARK[s]} {STATUS_MEANING[s]}" for s in ("green", "amber", "red")]
     return Fragment(_SEGMENTS.render(rows=rows, segments=list(model.segments), legend=legend))
+
+
+_DEFINITIONS = env.get_template("fragments/definitions.html.j2")
+
+
+def company_metrics(model: ReportModel, title: str = "Company metrics") -> Fragment:
+    """The company's own metrics (config ``metrics_module``): values with targets and changes, by
+    segment, and how each is defined. Empty when the config declares none."""
+    keys = [key for key in custom_keys() if key in model.metrics]
+    if not keys:
+        return Fragment("")
+    definitions = [{"label": BY_KEY[k].label, "formula": BY_KEY[k].formula,
+                    "direction": "higher" if BY_KEY[k].higher_is_better else "lower"} for k in keys]
+    heading = env.from_string('<h3 class="component-title">{{ title }}</h3>').render(title=title)
+    parts = [heading, metric_table(model, keys, "Metric").html, segment_table(model, keys).html,
+             _DEFINITIONS.render(definitions=definitions)]
+    return Fragment("\n".join(parts))

@@ -149,6 +149,7 @@ def definitions(model: ReportModel, keys: list[str]) -> list[Definition]:
         formula = formula_of(key) or "not documented"
         better = {True: "higher", False: "lower", None: "neither (a volume)"}[info.higher_is_better]
         out.append(Definition(key=key, label=info.label, formula=formula, unit=UNIT_WORDS.get(info.unit, info.unit),
-                              better=better, table=info.table, target=_target_of(model, key),
+                              better=better, table=info.table or "the company's own data (metrics_module)",
+                              target=_target_of(model, key),
                               settings=_settings_of(key, formula, model)))
     return out

@@ -41,7 +41,15 @@ def fmt(key: str, value: float | int | None) -> str:
     """A metric value for people: '+38', '79.3%', '$4.9M', '3.0 h', '12.5 days'."""
     if value is None:
         return "n/a"
-    unit = unit_of(key)
+    if key == "nps":
+        return f"{value:+.0f}"
+    if key == "nps_moe95":
+        return f"±{value:.1f}"
+    return in_unit(unit_of(key), value)
+
+
+def in_unit(unit: str, value: float | int) -> str:
+    """A number in one of the catalog's units as the report writes it (metrics, and analysts' tables)."""
     if unit == "pct":
         return f"{value:.1f}%"
     if unit == "currency":
@@ -52,9 +60,7 @@ def fmt(key: str, value: float | int | None) -> str:
         return f"{value:.1f} min"
     if unit == "days":
         return f"{value:.1f} days"
-    if unit == "points":
-        return f"{value:+.0f}" if key == "nps" else f"±{value:.1f}"
-    if unit == "score":
+    if unit in ("points", "score"):
         return f"{value:.1f}"
     if unit == "ratio":
         return f"{value:.2f}"
@@ -75,6 +81,8 @@ def change_size(key: str, now: float, before: float) -> str:
         return f"{change:,.0f}"
     if key == "nps":
         return f"{change:.0f} pts"
+    if unit == "ratio":  # ratios are written with two decimals (1.30): so are their changes
+        return f"{change:.2f}"
     return f"{change:.1f}{DELTA_UNIT.get(unit, '')}"
 
 

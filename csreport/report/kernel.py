@@ -4,7 +4,11 @@ The notebook computes; the parent reads the notebook. :func:`start` builds the p
 :class:`~csreport.model.ReportModel` by calling the package, and displays it as an output
 of MIME type :data:`MODEL_MIME`, which the executed notebook keeps and ``csreport run``
 reads back (``read_model``). No hand-off files: running the notebook in Jupyter writes
-nothing anywhere.
+nothing anywhere (the history store is only read).
+
+It also sets the notebook up for analysts (:mod:`csreport.report.jupyter`): their matplotlib
+figures get the house style and are shown as SVG, in Jupyter and in the report; progress
+appears as one quiet line that updates in place.
 
 Errors cross the kernel boundary by class: while the notebook runs, a
 :class:`~csreport.errors.CsreportError` raised in any cell is also displayed as
@@ -13,9 +17,12 @@ code it would have given outside a notebook.
 """
 from __future__ import annotations
 
+import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
+from .. import progress
 from ..benchmark.history import History
 from ..benchmark.targets import targets_for
 from ..config import load_config
@@ -23,6 +30,7 @@ from ..data import load_dataset
 from ..errors import ConfigError, CsreportError
 from ..model import ReportModel, build_model
 from ..periods import Period
+from . import jupyter
 from .definitions import reset_shown
 from .protocol import ERROR_MIME, MODEL_MIME
 
@@ -35,15 +43,21 @@ def start(period: str | None, data_source: str, config_path: str | None = None, 
     The history store is only read here; `csreport run` records the period after the
     report was published.
     """
-    _report_errors_by_class()
+    shell = jupyter.shell()
+    _report_errors_by_class(shell)
+    jupyter.setup(shell)
     if on_invalid not in ("stop", "quarantine"):
         raise ConfigError(f"on_invalid must be 'stop' or 'quarantine', not {on_invalid!r}")
-    config = load_config(config_path)
-    month = Period.parse(period) if period else Period.last_complete()
-    dataset = load_dataset(data_source, config, on_invalid="quarantine" if on_invalid == "quarantine" else "stop",
-                           rejects_dir=Path(rejects_dir) if rejects_dir else None, quiet=quiet)
-    history = History(history_path) if history_path else None
-    model = build_model(dataset, month, config, targets_for(config, targets_path), history)
+    started = time.perf_counter()
+    with progress.sent_to(jupyter.ProgressLine()) if shell is not None else nullcontext():
+        config = load_config(config_path)
+        month = Period.parse(period) if period else Period.last_complete()
+        dataset = load_dataset(data_source, config, on_invalid="quarantine" if on_invalid == "quarantine" else "stop",
+                               rejects_dir=Path(rejects_dir) if rejects_dir else None, quiet=quiet)
+        history = History(history_path) if history_path else None
+        progress.say(f"computing the metrics of {month.label} ...", quiet)
+        model = build_model(dataset, month, config, targets_for(config, targets_path), history)
+        progress.say(f"{month.label}: data read and metrics computed in {time.perf_counter() - started:.1f} s", quiet)
     reset_shown()  # a new report: the definitions appendix lists what this one shows
     publish(model)
     return model
@@ -58,14 +72,9 @@ def publish(model: ReportModel) -> None:
     display({MODEL_MIME: model.model_dump(mode="json"), "text/plain": summary}, raw=True)
 
 
-def _report_errors_by_class() -> None:
+def _report_errors_by_class(shell: Any | None) -> None:
     """Make every CsreportError raised in a cell also leave a structured output behind."""
-    try:
-        from IPython import get_ipython
-    except ImportError:  # plain Python: exceptions propagate as they are
-        return
-    shell = get_ipython()
-    if shell is None:
+    if shell is None:  # plain Python: exceptions propagate as they are
         return
 
     def handler(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: int | None = None) -> Any:

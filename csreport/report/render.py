@@ -20,6 +20,7 @@ from ..errors import RenderError
 from ..model import ReportModel
 from ..periods import Period
 from . import style
+from .html import without_jupyter_style
 
 
 def report_meta(model: ReportModel | None, config: Config, period: Period) -> dict[str, Any]:
@@ -39,7 +40,8 @@ def to_html(executed: Path, meta: dict[str, Any]) -> str:
 
     with ExitStack() as stack:
         templates = stack.enter_context(resources.as_file(resources.files("csreport") / "templates"))
-        exporter = HTMLExporter(template_name="csreport", extra_template_basedirs=[str(templates)])
+        exporter = HTMLExporter(template_name="csreport", extra_template_basedirs=[str(templates)],
+                                filters={"without_jupyter_style": without_jupyter_style})
         exporter.exclude_input = True
         exporter.exclude_input_prompt = True
         exporter.exclude_output_prompt = True

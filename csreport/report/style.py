@@ -29,6 +29,6 @@ CSS_VARIABLES |= {f"{band}-tint": tint for band, (tint, _) in RAG_TINT.items()}
 CSS_VARIABLES |= {f"{band}-text": text for band, (_, text) in RAG_TINT.items()}
 
 
-def css_root() -> str:
-    """``:root { --ink: #1f2933; ... }`` for the report stylesheet."""
-    return ":root { " + " ".join(f"--{name}: {value};" for name, value in CSS_VARIABLES.items()) + " }"
+def css_root(selector: str = ":root") -> str:
+    """``:root { --ink: #1f2933; ... }`` for the report stylesheet (``.csreport`` for a component shown in Jupyter)."""
+    return selector + " { " + " ".join(f"--{name}: {value};" for name, value in CSS_VARIABLES.items()) + " }"
