@@ -311,4 +311,4 @@ def test_email_reads_on_a_phone(published):
     assert "max-width:600px" in html and 'width="100%"' in html
     assert not re.search(r'(?<!max-)width(="|:\s*)[2-9]\d\d', html)
     # the status in words as well as colour
-    assert "✗ misses target" in html
+    assert "✗ off target" in html

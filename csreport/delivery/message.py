@@ -25,7 +25,7 @@ from ..report.narrative import quarantine_line, summary_sentences, unavailable_l
 from ..report.outputs import METRICS_FILE, report_filename
 
 _HTML = env.get_template("email/summary.html.j2")
-STATUS_WORDS = {"green": "✓ meets target", "amber": "≈ misses within tolerance", "red": "✗ misses target"}
+STATUS_WORDS = {"green": "✓ on target", "amber": "≈ within tolerance", "red": "✗ off target"}
 
 
 def read_model(report_dir: Path) -> ReportModel:
