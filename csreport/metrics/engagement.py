@@ -1,9 +1,10 @@
-"""Engagement metrics (SPEC §3, from ``events``), computed from DuckDB aggregates.
+"""Engagement metrics (SPEC §3, from ``events``), computed from the events engine's aggregates.
 
 Inputs are the month's slices of :class:`csreport.data.events.EngagementAggregates`:
-``account_days`` (account_id, day, users), ``account_months`` (account_id, users),
-``account_features`` (account_id, event, users). A user is the pair
-(account_id, user_id), so distinct users add up across accounts.
+``account_days`` (account_id, day, users) and ``account_months`` (account_id, users) count
+only the events of config ``engagement.active_events`` (default every event: the
+active-user definition); ``account_features`` (account_id, event, users) counts every
+event. A user is the pair (account_id, user_id), so distinct users add up across accounts.
 """
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import os
 import re
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,16 +37,33 @@ _ADDED_TAGS = {"injected-parameters", "papermill-error-cell-tag"}
 
 @contextmanager
 def _kernel_environment() -> Iterator[None]:
-    """Start the kernel with only allow-listed variables (and never anything that looks like a secret)."""
+    """Start the kernel with only allow-listed variables (and never anything that looks like a secret).
+
+    A PostgreSQL source needs its password inside the kernel. It goes there the way libpq reads it
+    from a file: a private pgpass file (mode 0600, outside the report folder, deleted afterwards)
+    named by PGPASSFILE, so the password is never in the kernel's environment.
+    """
     saved = dict(os.environ)
     kept = {k: v for k, v in saved.items() if _ALLOWED_ENV.match(k) and not _SECRET_NAME.search(k)}
-    os.environ.clear()
-    os.environ.update(kept)
-    try:
-        yield
-    finally:
+    with tempfile.TemporaryDirectory(prefix="csreport-kernel-") as private:
+        if saved.get("PGPASSWORD"):
+            kept["PGPASSFILE"] = _pgpass_file(Path(private), saved["PGPASSWORD"])
         os.environ.clear()
-        os.environ.update(saved)
+        os.environ.update(kept)
+        try:
+            yield
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+
+
+def _pgpass_file(folder: Path, password: str) -> str:
+    """A pgpass file that gives ``password`` for any host, port, database and user (libpq format)."""
+    escaped = password.replace("\\", "\\\\").replace(":", "\\:")
+    path = folder / "pgpass"
+    path.touch(mode=0o600)
+    path.write_text(f"*:*:*:*:{escaped}\n", encoding="utf-8")
+    return str(path)
 
 
 def check_parameters(parameters: dict[str, Any]) -> None:

@@ -45,7 +45,9 @@ def packaged_notebook(name: str = DEFAULT_NOTEBOOK) -> resources.abc.Traversable
 
 def absolute_source(source: str) -> str:
     """The data source as the kernel must see it: URLs as given, local paths made absolute."""
-    return source if "://" in source else str(Path(source).resolve())
+    from ..data.postgres import is_url
+
+    return source if is_url(source) else str(Path(source).resolve())
 
 
 @contextmanager
