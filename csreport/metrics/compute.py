@@ -182,5 +182,7 @@ def _health_table(data: Dataset, period: Period, config: Config, customers: set[
     mrr = revenue.mrr_by_account(matrix, period)
     scores.insert(0, "name", accounts["name"].reindex(index))
     scores.insert(1, "segment", accounts["segment"].reindex(index))
-    scores.insert(2, "mrr", mrr.reindex(index, fill_value=0.0))
+    if "csm" in accounts:  # the optional owner column: the at-risk list names who to call
+        scores.insert(2, "csm", accounts["csm"].reindex(index))
+    scores.insert(3 if "csm" in scores else 2, "mrr", mrr.reindex(index, fill_value=0.0))
     return scores.reset_index(), missing
