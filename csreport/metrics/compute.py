@@ -13,7 +13,8 @@ from . import backtest, cohorts, custom, engagement, health, onboarding, referra
 from .base import MetricSet
 from .catalog import KEYS, keys_of
 
-NO_HEALTH = "not available: no events, surveys, tickets or invoices table to score health from"
+*_others, _last = health.COMPONENT_TABLES.values()
+NO_HEALTH = f"not available: no {', '.join(_others)} or {_last} table to score health from"
 
 
 @dataclass
@@ -184,5 +185,7 @@ def _health_table(dataset: Dataset, period: Period, config: Config, customers: s
     mrr = revenue.mrr_by_account(matrix, period)
     scores.insert(0, "name", accounts["name"].reindex(index))
     scores.insert(1, "segment", accounts["segment"].reindex(index))
-    scores.insert(2, "mrr", mrr.reindex(index, fill_value=0.0))
+    if "csm" in accounts:  # the optional owner column: the at-risk list names who to call
+        scores.insert(2, "csm", accounts["csm"].reindex(index))
+    scores.insert(3 if "csm" in scores else 2, "mrr", mrr.reindex(index, fill_value=0.0))
     return scores.reset_index(), missing

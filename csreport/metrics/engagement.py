@@ -46,6 +46,12 @@ def feature_adoption_pct(account_features: pd.DataFrame, customers: set[str]) ->
 def engagement_metrics(aggregates: EngagementAggregates, customers: set[str], days_in_period: int) -> MetricSet:
     """Every engagement metric of SPEC §3 from the month's slice of the aggregates.
 
+    mau                  = # distinct users (account, user) with an event in P
+    dau_avg              = mean over the days of P of the distinct users that day (a day with none counts 0)
+    stickiness_pct       = 100 · dau_avg / mau
+    active_accounts_pct  = 100 · customers active in P with an event in P / customers_end
+    feature_adoption_pct = per feature: 100 · customers that used it in P / customers with any event in P
+
     Without an events table there are none: :func:`csreport.metrics.compute.compute_metrics` reports
     every events metric "not available" (:meth:`MetricSet.table_missing`).
     """

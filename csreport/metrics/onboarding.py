@@ -29,7 +29,12 @@ def onboarding_median_days(accounts: pd.DataFrame, period: Period) -> float | No
 
 
 def onboarding_metrics(accounts: pd.DataFrame, period: Period) -> MetricSet:
-    """Every onboarding metric of SPEC §3; all need the optional column accounts.onboarded_at."""
+    """Both onboarding metrics of SPEC §3; both need the optional column accounts.onboarded_at.
+
+    onboarding_completion_pct = 100 · share of the accounts that signed up in [start(P) − 30 days,
+                                end(P) − 30 days) and were onboarded within 30 days of signing up
+    onboarding_median_days    = median days from signup to onboarding, over accounts onboarded in P
+    """
     out = MetricSet()
     if "onboarded_at" not in accounts:
         out.unavailable(keys_of("onboarding"), not_available("accounts", "onboarded_at"))

@@ -23,7 +23,12 @@ def referral_conversion_pct(in_period: pd.DataFrame) -> float | None:
 
 def referral_metrics(referrals: pd.DataFrame | None, customers: set[str], start: pd.Timestamp,
                      end: pd.Timestamp) -> MetricSet:
-    """Every referral metric of SPEC §3 for the period [start, end); None: the source has no referrals table."""
+    """Every referral metric of SPEC §3 for the period [start, end); None: the source has no referrals table.
+
+    referral_rate_pct       = 100 · customers active in P that referred someone in P / customers_end
+    referrals               = # referrals made in P
+    referral_conversion_pct = 100 · share of the referrals made in P that converted
+    """
     if referrals is None:
         return MetricSet.table_missing("referrals")
     out = MetricSet()

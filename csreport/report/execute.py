@@ -78,11 +78,22 @@ def _kernel_manager_class() -> type:
     from jupyter_client.manager import KernelManager
 
     class LocalKernelManager(KernelManager):
-        """Talks to the kernel over local IPC sockets: nothing listens on TCP, nothing to encrypt."""
+        """Talks to the kernel over local IPC sockets: nothing listens on TCP, nothing to encrypt.
+
+        At shutdown jupyter_client interrupts the kernel (SIGINT) before asking it to stop; a kernel
+        caught inside a message handler then logs "KeyboardInterrupt caught in kernel" to the
+        terminal or cron log. Our kernels are idle by then (every cell finished or failed), so the
+        shutdown request alone stops them; a kernel that does not stop is still killed after the wait.
+        """
 
         def __init__(self, **kwargs: Any) -> None:
             kwargs.setdefault("transport", "ipc")
             super().__init__(**kwargs)
+
+        async def _async_interrupt_kernel(self) -> None:
+            if self.shutting_down:
+                return
+            await super()._async_interrupt_kernel()
 
     return LocalKernelManager
 

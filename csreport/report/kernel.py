@@ -31,6 +31,7 @@ from ..errors import ConfigError, CsreportError
 from ..model import ReportModel, build_model
 from ..periods import Period
 from . import jupyter
+from .definitions import reset_shown
 from .protocol import ERROR_MIME, MODEL_MIME
 
 
@@ -57,6 +58,7 @@ def start(period: str | None, data_source: str, config_path: str | None = None, 
         progress.say(f"computing the metrics of {month.label} ...", quiet)
         model = build_model(dataset, month, config, targets_for(config, targets_path), history)
         progress.say(f"{month.label}: data read and metrics computed in {time.perf_counter() - started:.1f} s", quiet)
+    reset_shown()  # a new report: the definitions appendix lists what this one shows
     publish(model)
     return model
 
