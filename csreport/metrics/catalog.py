@@ -124,12 +124,22 @@ def keys_of_table(table: str) -> list[str]:
     return [m.key for m in CATALOG if m.table == table]
 
 
-def not_available(table: str, column: str | None = None) -> str:
+NOT_AVAILABLE = "not available"
+
+
+def not_available(table: str, column: str | None = None, empty: bool = False) -> str:
     """The reason of a metric that cannot be computed because the data source lacks ``table``
-    (or the table lacks ``column``): SPEC §1 says "not available", never 0."""
+    (or the table lacks ``column``, or has no rows): SPEC §1 says "not available", never 0."""
+    return f"{NOT_AVAILABLE}: {why_unavailable(table, column, empty)}"
+
+
+def why_unavailable(table: str, column: str | None = None, empty: bool = False) -> str:
+    """'the data source has no surveys table', 'tickets has no resolved_at column', 'the events table has no rows'."""
+    if empty:
+        return f"the {table} table has no rows"
     if column is None:
-        return f"not available: the data source has no {table} table"
-    return f"not available: {table} has no {column} column"
+        return f"the data source has no {table} table"
+    return f"{table} has no {column} column"
 
 
 def use_custom(metrics: Iterable[MetricInfo]) -> None:
