@@ -63,22 +63,39 @@ class DuckDBEngine(Engine):
     name = "duckdb"
     relation = ident("csreport_events_source")
 
-    def __init__(self, connection, relation_sql: str):
+    def __init__(self, connection, relation_sql: str, where: str = "the events table"):
         self.con = connection
-        self.con.execute(f"CREATE OR REPLACE TEMP VIEW {self.relation} AS SELECT * FROM {relation_sql}")
+        self.where = where
+        self._run(f"CREATE OR REPLACE TEMP VIEW {self.relation} AS SELECT * FROM {relation_sql}")
+
+    def _run(self, sql: str):
+        """Execute ``sql``; a file DuckDB cannot read (not Parquet, truncated, a malformed CSV) is bad input."""
+        import duckdb
+
+        try:
+            return self.con.execute(sql)
+        except (duckdb.IOException, duckdb.InvalidInputException, duckdb.ConversionException,
+                duckdb.OutOfRangeException) as exc:
+            from ..errors import DataError
+
+            text = str(exc).strip()
+            first = text.splitlines()[0] if text else type(exc).__name__
+            raise DataError(f"invalid input data:\n  - events: {self.where} cannot be read: {first}. Export the "
+                            "events again as Parquet or CSV (comma-separated, header account_id, user_id, event, "
+                            "occurred_at).") from None
 
     def kinds(self) -> dict[str, str]:
-        described = self.con.execute(f"DESCRIBE SELECT * FROM {self.relation}").fetchall()
+        described = self._run(f"DESCRIBE SELECT * FROM {self.relation}").fetchall()
         return {name: DUCKDB_KINDS.get(kind.upper(), WALL if kind.upper().startswith("TIMESTAMP") else OTHER)
                 for name, kind, *_ in described}
 
     def _rows(self, sql: str) -> list[tuple]:
-        return self.con.execute(sql).fetchall()
+        return self._run(sql).fetchall()
 
     def _frame(self, sql: str) -> pd.DataFrame:
-        return self.con.execute(sql).fetch_df()
+        return self._run(sql).fetch_df()
 
     def write_csv(self, sql: str, path: Path, header: list[str]) -> None:
         # DuckDB writes the file itself, at its own speed
         quoted = "'" + str(path).replace("'", "''") + "'"
-        self.con.execute(f"COPY ({sql}) TO {quoted} (HEADER)")
+        self._run(f"COPY ({sql}) TO {quoted} (HEADER)")

@@ -250,7 +250,10 @@ def _trends(dataset: Dataset, config: Config, period: Period, current: PeriodMet
                 value, source = held[key][0], "history"
             else:
                 if computed is None:  # revenue and survey metrics only: no events needed
-                    matrix = mrr_matrix(dataset.revenue) if matrix is None else matrix
+                    if dataset.excluded_in(month):  # left-out accounts differ by month: a matrix of its own
+                        matrix = mrr_matrix(dataset.revenue_as_of(month).revenue)
+                    else:
+                        matrix = mrr_matrix(dataset.revenue) if matrix is None else matrix
                     computed = revenue_metrics(matrix, month, config.gross_margin).values
                     tz = config.timezone
                     computed.update(survey_metrics(dataset.surveys, month.start(tz), month.end(tz)).values)
@@ -366,10 +369,24 @@ def _bands(rows: list[HealthRow]) -> dict[str, BandShare]:
             for band in BANDS}
 
 
-def _quality(dataset: Dataset) -> dict[str, TableQuality]:
-    return {name: TableQuality(table=q.table, location=q.location, rows=q.rows, rejected=q.rejected,
-                               problems=list(q.problems), rejects_file=q.rejects_file)
-            for name, q in dataset.quality.items()}
+def _quality(dataset: Dataset, period: Period) -> dict[str, TableQuality]:
+    quality = {name: TableQuality(table=q.table, location=q.location, rows=q.rows, rejected=q.rejected,
+                                  problems=list(q.problems), rejects_file=q.rejects_file)
+               for name, q in dataset.quality.items()}
+    excluded = dataset.excluded_in(period)
+    if excluded and "revenue" in quality:
+        quality["revenue"] = quality["revenue"].model_copy(update={
+            "problems": [*quality["revenue"].problems, excluded_line(excluded, period)],
+            "excluded_accounts": len(excluded)})
+    return quality
+
+
+def excluded_line(accounts: list[str], period: Period) -> str:
+    """The sentence that states which accounts the revenue and customer metrics of ``period`` leave out."""
+    shown = ", ".join(accounts[:10]) + (f" and {len(accounts) - 10:,} more" if len(accounts) > 10 else "")
+    return (f"{len(accounts):,} account{'s are' if len(accounts) != 1 else ' is'} left out of the revenue and "
+            f"customer metrics of {period} because some of {'their' if len(accounts) != 1 else 'its'} revenue rows "
+            f"were set aside (a missing month would otherwise read as MRR 0, i.e. churn): {shown}")
 
 
 def _settings(config: Config) -> ReportSettings:
@@ -457,7 +474,7 @@ def build_model(dataset: Dataset, period: Period, config: Config, targets: Targe
         at_risk=at_risk_accounts(rows, config.report.at_risk_shown, weights, previous_rows) if options.details else [],
         comments=comment_sample(dataset, period, tz, config.report.comments_shown) if options.details else [],
         health_bands=_bands(rows),
-        data_quality=_quality(dataset),
+        data_quality=_quality(dataset, period),
         provenance=Provenance(source=dataset.source, source_kind=dataset.source_kind, fingerprint=dataset.fingerprint,
                               csreport_version=__version__, generated_at=options.generated_at, timezone=tz),
         settings=_settings(config),
