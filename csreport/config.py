@@ -110,8 +110,9 @@ class EmailConfig(_Strict):
                              "{{ or }}") from None
         unknown = [f for f in fields if f not in SUBJECT_FIELDS]
         if unknown:
+            allowed = ", ".join("{" + f + "}" for f in SUBJECT_FIELDS)
             raise ValueError(f"email.subject uses {', '.join('{' + f + '}' for f in unknown)}; the placeholders are "
-                             + ", ".join("{" + f + "}" for f in SUBJECT_FIELDS) + " (write a literal brace as {{ or }})")
+                             f"{allowed} (write a literal brace as {{{{ or }}}})")
         return value
 
 

@@ -111,7 +111,7 @@ class _SMTP(_Utf8Login, smtplib.SMTP):
     pass
 
 
-class _SMTP_SSL(_Utf8Login, smtplib.SMTP_SSL):  # noqa: N801 (smtplib's name)
+class _SMTP_SSL(_Utf8Login, smtplib.SMTP_SSL):
     pass
 
 
