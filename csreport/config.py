@@ -76,6 +76,8 @@ class ReportConfig(_Strict):
     paper: Literal["A4", "Letter"] = "A4"
     comments_shown: int = Field(6, ge=0, le=50)
     at_risk_shown: int = Field(10, ge=0, le=100)
+    # the PDF step is stopped (exit 5) after this long: no input may keep the monthly run busy for hours
+    render_timeout_seconds: float = Field(300.0, gt=0)
 
     @field_validator("company", "title")
     @classmethod

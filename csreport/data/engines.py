@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..text import safe_cell
 from .dialect import transpile
 from .queries import INSTANT, OTHER, TEXT, WALL, ident
 
@@ -42,7 +43,7 @@ class Engine:
         with open(path, "w", newline="", encoding="utf-8") as handle:
             out = csv.writer(handle)
             out.writerow(header)
-            out.writerows(self._stream(transpile(sql, self.name)))
+            out.writerows([safe_cell(v) for v in row] for row in self._stream(transpile(sql, self.name)))
 
     def _rows(self, sql: str) -> list[tuple]:
         raise NotImplementedError
@@ -55,6 +56,14 @@ class Engine:
 
 
 DUCKDB_KINDS = {"TIMESTAMP WITH TIME ZONE": INSTANT, "VARCHAR": TEXT, "DATE": WALL}
+
+
+def csv_safe_sql(column: str) -> str:
+    """SQL (DuckDB) of :func:`csreport.text.safe_cell` for one text column."""
+    starts = ", ".join(["'='", "'+'", "'-'", "'@'", "chr(9)", "chr(13)"])
+    number = "'[+-]?[0-9]+([.][0-9]+)?'"
+    return (f"CASE WHEN left({column}, 1) IN ({starts}) AND NOT regexp_full_match({column}, {number}) "
+            f"THEN chr(39) || {column} ELSE {column} END")
 
 
 class DuckDBEngine(Engine):
@@ -96,6 +105,7 @@ class DuckDBEngine(Engine):
         return self._run(sql).fetch_df()
 
     def write_csv(self, sql: str, path: Path, header: list[str]) -> None:
-        # DuckDB writes the file itself, at its own speed
+        # DuckDB writes the file itself, at its own speed; cells a spreadsheet would run as formulas get a "'"
         quoted = "'" + str(path).replace("'", "''") + "'"
-        self._run(f"COPY ({sql}) TO {quoted} (HEADER)")
+        safe = ", ".join(f"{csv_safe_sql(ident(c))} AS {ident(c)}" for c in header)
+        self._run(f"COPY (SELECT {safe} FROM ({sql}) AS rejected) TO {quoted} (HEADER)")

@@ -12,6 +12,7 @@ from ..config import Config
 from ..errors import ConfigError
 from ..periods import Period
 from ..progress import say
+from ..text import safe_cell
 from .engines import Engine
 from .events import EventStore
 from .parse import parse_month
@@ -132,7 +133,7 @@ def load_dataset(
         if result.problems and quarantine:
             rejects_path.mkdir(parents=True, exist_ok=True)
             target = rejects_path / f"{name}.csv"
-            result.rejects.to_csv(target, index=False)
+            result.rejects.map(safe_cell).to_csv(target, index=False)  # a spreadsheet never runs a cell
             entry.rejects_file = str(target)
             say(f"{name}: set aside {len(result.rejects)} invalid row(s) in {target}", quiet)
         problems.extend(result.problems)

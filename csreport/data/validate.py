@@ -77,11 +77,16 @@ class ValidatedTable:
     problems: list[Problem]
 
 
+def shown_value(text: str, limit: int = 80) -> str:
+    """An offending cell as a message quotes it: at most ``limit`` characters, the cut marked with '…'."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _problem(table: str, column: str, rule: str, mask: pd.Series, raw: pd.Series, detail: str = "") -> Problem | None:
     if not mask.any():
         return None
     rows = [int(r) for r in mask[mask].index]
-    values = ["" if pd.isna(v) else str(v) for v in raw[mask].head(SHOWN_ROWS)]
+    values = ["" if pd.isna(v) else shown_value(str(v)) for v in raw[mask].head(SHOWN_ROWS)]
     return Problem(table, column, rule, rows, values, detail)
 
 

@@ -35,6 +35,7 @@ from ..metrics.health import BANDS, COMPONENT_TABLES, COMPONENTS, contributions,
 from ..metrics.revenue import mrr_matrix, revenue_metrics
 from ..metrics.surveys import nps_category, survey_metrics
 from ..periods import Period
+from ..text import COMMENT_CHARS, NAME_CHARS, clip
 from .types import (
     AtRiskAccount,
     BandShare,
@@ -313,7 +314,8 @@ def _at_risk(row: HealthRow, weights: dict[str, float], before: HealthRow | None
     weakest = weakest_components(scores, weights)
     moved_by, points = health_move(scores, _components(before), weights) if before is not None else (None, None)
     change = None if before is None or before.health is None else (row.health or 0.0) - before.health
-    return AtRiskAccount(account_id=row.account_id, name=row.name, segment=row.segment, csm=row.csm, mrr=row.mrr,
+    return AtRiskAccount(account_id=row.account_id, name=clip(row.name, NAME_CHARS), segment=row.segment,
+                         csm=None if row.csm is None else clip(row.csm, NAME_CHARS), mrr=row.mrr,
                          health=row.health or 0.0, band=row.band or "red", mrr_at_risk=mrr_at_risk(row),
                          weakest=weakest, weakest_score=float(scores[weakest[0]] or 0.0) if weakest else 0.0,
                          health_previous=None if before is None else before.health, health_change=change,
@@ -358,8 +360,11 @@ def comment_sample(dataset: Dataset, period: Period, tz: str, limit: int) -> lis
         for queue in queues:
             if queue and len(picked) < limit:
                 picked.append(queue.pop(0))
-    return [Comment(account=str(names.get(r["account_id"], r["account_id"])), score=int(r["score"]),
-                    category=r["category"], responded_on=r["responded_at"].strftime("%Y-%m-%d"), text=str(r["comment"]))
+    # the model (and so metrics.json, the notebook and the report) keeps only the bounded text: one 50 MB
+    # comment costs a paragraph, not the month's report
+    return [Comment(account=clip(str(names.get(r["account_id"], r["account_id"])), NAME_CHARS), score=int(r["score"]),
+                    category=r["category"], responded_on=r["responded_at"].strftime("%Y-%m-%d"),
+                    text=clip(str(r["comment"]), COMMENT_CHARS))
             for r in picked]
 
 
