@@ -119,6 +119,10 @@ class EventsTable:
         """SQL: rows per account_id (the account checks run on these few thousand ids, not per row)."""
         return f"SELECT account_id, count(*) FROM ({self.typed()}) AS typed GROUP BY account_id"
 
+    def events_sql(self) -> str:
+        """SQL: the distinct event (feature) names, for the look-alike check."""
+        return f"SELECT DISTINCT event FROM ({self.typed()}) AS typed WHERE event IS NOT NULL"
+
     def examples_sql(self, condition: str, limit: int) -> str:
         time_text = "t" if self.time_kind == TEXT else "CAST(src AS VARCHAR)"
         return (f"SELECT account_id, user_id, event, {time_text} FROM ({self.typed()}) AS typed "

@@ -240,10 +240,13 @@ class FileReader:
             for file in files:
                 root = self._files[table] if table and self._files[table].is_dir() else file.parent
                 digest.update(file.relative_to(root).as_posix().encode())
+                text = file.suffix == ".csv"  # a CSV is text: a NUL byte means a binary or broken file
                 try:
                     with open(file, "rb") as handle:
                         for block in iter(lambda: handle.read(1 << 22), b""):
                             digest.update(block)
+                            if text and b"\x00" in block:
+                                raise _nul_byte(table, file)
                 except OSError as exc:
                     raise read_error(table or "source", file, exc) from None
         return digest.hexdigest()
@@ -305,6 +308,12 @@ def _csv_shape(table: str, where: str, header: list[str], records: list[list[str
         problems.append(Problem(table, twice[0], "duplicated column name", blocking=True,
                                 detail=f"{where}: the header names {', '.join(repr(n) for n in twice)} more than "
                                 "once; which one is meant cannot be told. Rename or remove the extra column."))
+    quoted = [name for name in header if '"' in name]
+    if quoted:
+        problems.append(Problem(table, "", "malformed header", blocking=True,
+                                detail=f"{where}: the column name {quoted[0]!r} holds a stray double quote (a quote "
+                                "belongs only around a whole cell); the columns cannot be trusted. Export the table "
+                                "again."))
     width = len(header)
     wrong = [(i, len(r)) for i, r in enumerate(records, start=1) if len(r) != width]
     if wrong:
@@ -337,6 +346,13 @@ def _no_broken_link(table: str, path: Path) -> None:
                                         "links back to itself. Fix or remove the link.")])
 
 
+def _nul_byte(table: str, path: Path, line: int | None = None) -> InvalidDataError:
+    at = f" (line {line})" if line else ""
+    return InvalidDataError([Problem(table, "", "the file holds a NUL byte", blocking=True,
+                                     detail=f"{path}{at} holds a NUL character, which no text export contains: the "
+                                     "file is binary or damaged. Export the table again.")])
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
@@ -358,6 +374,8 @@ def _read_csv(table: str, path: Path) -> pd.DataFrame:
         content = path.read_bytes()
     except OSError as exc:
         raise read_error(table, path, exc) from None
+    if b"\x00" in content:
+        raise _nul_byte(table, path, content[: content.index(b"\x00")].count(b"\n") + 1)
     if not content.strip():
         raise InvalidDataError([Problem(table, "", "the file is empty", blocking=True,
                                         detail=f"{path} has no header and no rows; export the table again.")])

@@ -106,7 +106,22 @@ def missing_columns(spec: Table, columns: list[str], mapping: dict[str, str]) ->
                     blocking=True,
                 )
             )
+        elif not col.required and col.name not in columns and col.name not in mapping:
+            # an optional column spelled almost right would silently turn its metrics into "not available"
+            lookalikes = [c for c in columns if _column_form(str(c)) == col.name]
+            if lookalikes:
+                problems.append(Problem(
+                    spec.name, col.name, "column name misspelled", blocking=True,
+                    detail=f"the table has no column {col.name!r} but has {lookalikes[0]!r}, which differs only in "
+                    "case, spaces, quotes or invisible characters; its values would be ignored. Rename the column "
+                    f"to {col.name!r}, or map it under 'columns: {{{spec.name}: {{{col.name}: <your column>}}}}'."))
     return problems
+
+
+def _column_form(name: str) -> str:
+    """A column name as a person reads it: no control or invisible characters, quotes, case or outer spaces."""
+    visible = "".join(ch for ch in name if unicodedata.category(ch) not in ("Cc", "Cf"))
+    return id_form(visible).strip("\"' ").replace(" ", "_")
 
 
 def unmapped_columns(table: str, source_columns: list[str], mapping: dict[str, str]) -> list[Problem]:

@@ -49,7 +49,7 @@ def staging_prefix(period: Period) -> str:
 def recover(out: Path, period: Period) -> None:
     """Repair what a killed run of ``period`` left in ``out`` (call under :func:`period_lock`)."""
     final = out / str(period)
-    olds = sorted(out.glob(f".{period}.old-*"), key=lambda p: p.name)
+    olds = sorted(out.glob(f".{period}.old-*"), key=_moved_at)
     if not final.exists() and olds:
         newest = olds.pop()
         newest.rename(final)
@@ -59,6 +59,12 @@ def recover(out: Path, period: Period) -> None:
     marker = final / UNRECORDED
     if marker.is_file():
         _record_published(final, marker)
+
+
+def _moved_at(old: Path) -> int:
+    """When a report was moved aside (the nanoseconds in '.YYYY-MM.old-<ns>'); the newest is put back."""
+    stamp = old.name.rsplit("-", 1)[-1]
+    return int(stamp) if stamp.isdigit() else -1
 
 
 def _record_published(final: Path, marker: Path) -> None:
