@@ -85,7 +85,8 @@ def test_any_cell_value_gives_the_same_metrics_or_names_the_table_and_column(cel
             valid = spec.kind == "str" or VALID[spec.kind].fullmatch(text) or (spec.nullable and not text.strip())
             assert valid, (table, column, text)
     else:  # the table and column of the cell, or (a changed key) the rows of other tables that named the old one
-        named = ((f"{table}." in err or f"{table}:" in err) and column in err) or f"{table}: the file holds a NUL" in err
+        cell_named = (f"{table}." in err or f"{table}:" in err) and column in err
+        named = cell_named or f"{table}: the file holds a NUL" in err
         assert named or f".{column}: unknown {column}" in err or "account_id: unknown account_id" in err, err
 
 
