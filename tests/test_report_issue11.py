@@ -133,3 +133,17 @@ def test_cohort_retention_component_shows_both_heatmaps(march):
     html = components.cohort_retention(ReportModel.from_document(march)).html
     assert "Logo retention by cohort" in html and "MRR retention by cohort" in html
     assert "Jan 2026 (n=4)" in html
+
+
+def test_default_targets_cover_the_new_headline_keys_with_sources():
+    from csreport.benchmark.targets import load_targets
+
+    targets = load_targets(None).metrics
+    # the new keys the report judges: quick ratio (revenue), support CSAT (support), the backtest AUC (health)
+    assert (targets["quick_ratio"].target, targets["support_csat_pct"].target, targets["health_backtest_auc"].target) \
+        == (4, 85, 0.7)
+    for key in ("quick_ratio", "support_csat_pct", "health_backtest_auc"):
+        assert targets[key].source and len(targets[key].source) > 20, key
+    # no public benchmark with a method for session metrics: no target rather than an invented one
+    assert not {"sessions", "session_minutes_median", "session_minutes_avg", "sessions_per_user_avg",
+                "time_in_product_hours_per_user"} & set(targets)

@@ -78,12 +78,12 @@ components.figure_row(
 )
 
 # %%
-components.cohort_retention(report)
-
-# %%
 components.metric_table(report, ["mrr_end", "customers_end", "customers_new", "customers_reactivated",
                                  "customers_churned", "logo_churn_rate_pct", "grr_pct", "nrr_pct", "grr_ttm_pct",
                                  "nrr_ttm_pct", "quick_ratio", "arpa", "cltv"], "Revenue")
+
+# %%
+components.cohort_retention(report)
 
 # %% [markdown] tags=["report-needs-surveys"]
 # ## Customer voice

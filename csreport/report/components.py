@@ -140,7 +140,16 @@ def cohort_retention(model: ReportModel) -> Fragment:
         if isinstance(curves, dict) and curves:
             charts.append(cohort_heatmap(curves, title, model.cohort_sizes))
             defs.note_shown([key])
-    return figure_stack(*charts)
+    if not charts:
+        return Fragment("")
+    note = env.from_string(COHORT_NOTE).render(period=month_label(model.period))
+    return Fragment(figure_stack(*charts).html + note)
+
+
+COHORT_NOTE = ('<p class="note">Each row is a cohort: the customers whose first paying month it was (n = how many). '
+               "Each cell is, that many months later, the share of them still paying (logo) or their MRR as a share "
+               "of their first month's (MRR, which expansion can take past 100), up to {{ period }}. "
+               "Darker cells retained more.</p>")
 
 
 def figure_stack(*charts: Chart) -> Fragment:
