@@ -23,9 +23,26 @@ from .html import Fragment, env
 from .narrative import AUC_SCALE, backtest_reading, health_caveat
 from .tables import table
 
-__all__ = ["at_risk", "cohort_retention", "comments", "company_metrics", "data_quality", "definitions", "figure_row",
-           "figure_stack", "health_backtest", "health_note", "kpi_tiles", "metric_table", "provenance", "restatements",
-           "response_counts", "segment_table", "survey_extras", "table"]
+__all__ = [
+    "at_risk",
+    "cohort_retention",
+    "comments",
+    "company_metrics",
+    "data_quality",
+    "definitions",
+    "figure_row",
+    "figure_stack",
+    "health_backtest",
+    "health_note",
+    "kpi_tiles",
+    "metric_table",
+    "provenance",
+    "response_counts",
+    "restatements",
+    "segment_table",
+    "survey_extras",
+    "table",
+]
 
 TILE_LABELS = {"grr_ttm_pct": "GRR (12 months)", "nrr_ttm_pct": "NRR (12 months)",
                "health_green_pct": "Healthy customers"}
