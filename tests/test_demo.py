@@ -53,7 +53,7 @@ def test_support_csat_names_a_ticket_of_the_same_account(tmp_path):
     assert (tickets.loc[rated["ticket_id"], "resolved_at"].to_numpy() < rated["responded_at"].to_numpy()).all()
     csat = surveys[surveys["survey"] == "csat"]
     assert 0 < len(rated) < len(csat)  # some CSAT rates the product, not a ticket
-    m = metrics_of(folder, "2026-10", "--history", str(tmp_path / "none.sqlite"))["metrics"]
+    m = metrics_of(folder, "2026-10")["metrics"]
     assert m["support_csat_responses"] > 0 and 0 < m["support_csat_pct"] < 100
     assert m["support_csat_responses"] < m["csat_responses"]
 
@@ -62,5 +62,5 @@ def test_a_visit_lasts_minutes(tmp_path):
     """A user's events of one day are minutes apart: sessions last minutes, not 0 (at ~2 events a user-day,
     the events-per-account density of the full-scale demo)."""
     folder = generate_demo(tmp_path / "demo", seed=5, scale=0.05, end=Period(2026, 10), accounts=100)
-    m = metrics_of(folder, "2026-10", "--history", str(tmp_path / "none.sqlite"))["metrics"]
+    m = metrics_of(folder, "2026-10")["metrics"]
     assert 1 < m["session_minutes_median"] < 30 and m["sessions_per_user_avg"] > 1

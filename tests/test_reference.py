@@ -150,7 +150,7 @@ CONFIGS = {
 def test_every_new_key_matches_the_reference(tmp_path, seed, config):
     data = generate(tmp_path / "data", seed)
     text, settings = CONFIGS[config]
-    extra = ["--history", str(tmp_path / "none.sqlite")]
+    extra: list[str] = []
     if text:
         (tmp_path / "config.yaml").write_text(text)
         extra += ["--config", str(tmp_path / "config.yaml")]

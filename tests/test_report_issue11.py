@@ -17,7 +17,7 @@ from csreport.report.formatting import fmt
 
 
 def _model(source, *extra: str) -> ReportModel:
-    return ReportModel.from_document(metrics_of(source, "2026-03", "--history", source.parent / "none.sqlite", *extra))
+    return ReportModel.from_document(metrics_of(source, "2026-03", *extra))
 
 
 @pytest.fixture(scope="module")

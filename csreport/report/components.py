@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any
 
 from ..metrics.catalog import BY_KEY, custom_keys
+from ..metrics.health import BANDS
 from ..model import ReportModel
 from ..model.types import Scope, TargetInfo
 from . import definitions as defs
@@ -92,7 +93,7 @@ def kpi_tiles(model: ReportModel, keys: list[str] | None = None) -> Fragment:
         if tile["key"] == "health_green_pct":  # say plainly what the number is, and show the whole mix
             tile["explain"] = f"share of customers with health ≥ {bands['green']:g} of 100"
             tile["mix"] = {band: fmt(f"health_{band}_pct", model.value(f"health_{band}_pct"))
-                           for band in ("green", "amber", "red")}
+                           for band in BANDS}
             tile["caveat"] = _short_caveat(model)
     return Fragment(_TILES.render(tiles=tiles, previous=month_label(model.previous_period),
                                   year_ago=month_label(model.month.shift(-12))))
@@ -192,7 +193,7 @@ def health_backtest(model: ReportModel) -> Fragment:
     limits = {"green": f"health ≥ {bands['green']:g}", "amber": f"{bands['amber']:g} to {bands['green']:g}",
               "red": f"below {bands['amber']:g}"}
     rows = []
-    for band in ("green", "amber", "red") if model.backtest_bands else ():
+    for band in BANDS if model.backtest_bands else ():
         counts, key = model.backtest_bands[band], f"health_backtest_{band}_churn_pct"
         keys.append(key)
         rows.append({"band": band, "label": BAND_WORDS[band], "limits": limits[band], "customers": counts.customers,
