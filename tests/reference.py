@@ -1,6 +1,7 @@
 """An independent reference implementation of the issue-11 metrics, written from SPEC §3's text alone.
 
-Nothing here imports csreport: the tables are read from the raw CSV files with pandas, and every
+Nothing here imports csreport: the tables are read from the raw CSV files (events also from Parquet)
+with pandas, and every
 metric is computed with plain Python loops over the rows, in the most literal reading of the SPEC
 sentence quoted above it. It is slow and simple on purpose: tests/test_reference.py runs
 ``csreport metrics`` on generated data and compares every key with :func:`reference_metrics`.
@@ -77,8 +78,13 @@ def read_tables(folder: Path) -> Tables:
     tables = Tables()
     for row in _rows(folder, "revenue"):
         tables.mrr.setdefault(row["account_id"], {})[month_of(row["month"])] = float(row["mrr"])
-    tables.events = [(r["account_id"], r["user_id"], r["event"], instant(r["occurred_at"]))
-                     for r in _rows(folder, "events")]
+    if (folder / "events.parquet").exists():  # the demo's events: occurred_at is a UTC timestamp already
+        frame = pd.read_parquet(folder / "events.parquet")
+        tables.events = [(str(a), str(u), str(e), t.to_pydatetime()) for a, u, e, t in
+                         zip(frame["account_id"], frame["user_id"], frame["event"], frame["occurred_at"], strict=True)]
+    else:
+        tables.events = [(r["account_id"], r["user_id"], r["event"], instant(r["occurred_at"]))
+                         for r in _rows(folder, "events")]
     for row in _rows(folder, "surveys"):
         tables.surveys.append({"account": row["account_id"], "survey": row["survey"], "score": int(row["score"]),
                                "at": instant(row["responded_at"]), "ticket": row.get("ticket_id", "")})

@@ -186,3 +186,24 @@ def test_the_generated_data_reaches_the_edges(tmp_path):
     scores = [round(h, 6) for h in health_scores(tables, (2025, 12), None, HealthSettings()).values()]
     assert scores.count(45.0) >= 2  # tied health (quiet accounts: 0.3 · 50 + 0.2 · 100 + 0.1 · 100)
     assert {band(h, HealthSettings()) for h in scores} == {"green", "amber", "red"}
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_a_small_demo_matches_the_reference(tmp_path, config):
+    """The same check on `csreport demo` data (events in Parquet, in-app and support CSAT, segments' behaviour)."""
+    from csreport.demo import generate_demo
+    from csreport.periods import Period
+
+    data = generate_demo(tmp_path / "demo", seed=23, scale=0.004, end=Period(2026, 6), accounts=80)
+    text, settings = CONFIGS[config]
+    extra: list[str] = []
+    if text:
+        (tmp_path / "config.yaml").write_text(text)
+        extra += ["--config", str(tmp_path / "config.yaml")]
+    mismatches = []
+    for period in ("2026-02", "2026-06"):
+        actual = metrics_of(data, period, *extra)["metrics"]
+        expected = reference_metrics(data, period, **settings)
+        mismatches += [(period, key, expected[key], actual.get(key)) for key in COMPARED
+                       if not close(expected[key], actual.get(key))]
+    assert not mismatches, mismatches
