@@ -127,6 +127,7 @@ def test_cohort_heatmap_writes_every_number_and_cohort_size():
     assert sorted(cells) == sorted(["100", "75", "50", "100", "112"])
     assert "Jan 2026 (n=4)" in texts and "Feb 2026 (n=1)" in texts
     assert not re.search(r"fill: ?#(?:1e8e5a|c8372d)", svg)  # no green or red: the shade is one hue
+    assert "<image" not in svg  # vector cells: no raster picture in the report
 
 
 def test_cohort_retention_component_shows_both_heatmaps(march):

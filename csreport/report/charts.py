@@ -276,7 +276,11 @@ def cohort_heatmap(curves: Mapping[str, list[float]], title: str, sizes: Mapping
     with rc_context(STYLE):
         fig, ax = _figure(7.0, 0.55 + 0.19 * len(months))
         shades = LinearSegmentedColormap.from_list("retention", ["#ffffff", HEAT_DARKEST])
-        ax.imshow(grid, cmap=shades, vmin=low, vmax=high, aspect="auto", interpolation="nearest")
+        # vector cells (pcolormesh, not imshow): no raster picture in the SVG or the PDF
+        ax.pcolormesh(np.arange(ages + 1) - 0.5, np.arange(len(months) + 1) - 0.5, np.ma.masked_invalid(grid),
+                      cmap=shades, vmin=low, vmax=high, edgecolors="white", linewidth=0.6)
+        ax.set_xlim(-0.5, ages - 0.5)
+        ax.set_ylim(len(months) - 0.5, -0.5)  # the oldest cohort on top
         for (row, age), value in np.ndenumerate(grid):
             if not np.isnan(value):
                 ax.text(age, row, f"{value:.0f}", ha="center", va="center", fontsize=7, color=style.INK)
