@@ -5,6 +5,8 @@ live here: SMTP and database passwords come from the environment.
 """
 from __future__ import annotations
 
+import string
+import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -55,20 +57,65 @@ class HealthConfig(_Strict):
     backtest_months: int = Field(3, ge=1)
 
 
+def one_line(text: str, what: str) -> str:
+    """Text that goes into a header line (email headers, the report's title): no line breaks or control characters."""
+    bad = sorted({f"U+{ord(ch):04X}" for ch in text if unicodedata.category(ch) == "Cc"})
+    if bad:
+        raise ValueError(f"{what} must be one line of text; it holds control characters ({', '.join(bad)}, "
+                         "e.g. a line break)")
+    return text
+
+
+# the placeholders an email subject may use
+SUBJECT_FIELDS = ("period_label", "period", "company")
+
+
 class ReportConfig(_Strict):
-    company: str = "Demo Company"
-    title: str = "Customer Success Report"
+    company: str = Field("Demo Company", max_length=200)
+    title: str = Field("Customer Success Report", max_length=200)
     paper: Literal["A4", "Letter"] = "A4"
     comments_shown: int = Field(6, ge=0, le=50)
     at_risk_shown: int = Field(10, ge=0, le=100)
+    # the PDF step is stopped (exit 5) after this long: no input may keep the monthly run busy for hours
+    render_timeout_seconds: float = Field(300.0, gt=0)
+
+    @field_validator("company", "title")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        return one_line(value, "the company name and title")
 
 
 class EmailConfig(_Strict):
     sender: str | None = Field(None, alias="from")
     to: list[str] = []
-    subject: str = "Customer Success Report — {period_label}"
+    subject: str = Field("Customer Success Report — {period_label}", max_length=300)
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @field_validator("sender", "subject")
+    @classmethod
+    def _header_line(cls, value: str | None) -> str | None:
+        return None if value is None else one_line(value, "email.from and email.subject")
+
+    @field_validator("to")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        return [one_line(address, "each email.to address") for address in value]
+
+    @field_validator("subject")
+    @classmethod
+    def _placeholders(cls, value: str) -> str:
+        try:
+            fields = [name for _, name, spec, conversion in string.Formatter().parse(value) if name is not None]
+        except ValueError as exc:
+            raise ValueError(f"email.subject {value!r} is not a valid template ({exc}); write a literal brace as "
+                             "{{ or }}") from None
+        unknown = [f for f in fields if f not in SUBJECT_FIELDS]
+        if unknown:
+            allowed = ", ".join("{" + f + "}" for f in SUBJECT_FIELDS)
+            raise ValueError(f"email.subject uses {', '.join('{' + f + '}' for f in unknown)}; the placeholders are "
+                             f"{allowed} (write a literal brace as {{{{ or }}}})")
+        return value
 
 
 class SparkConfig(_Strict):

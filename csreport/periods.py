@@ -14,6 +14,9 @@ import pandas as pd
 from .errors import ConfigError
 
 _PERIOD_RE = re.compile(r"^(\d{4})-(\d{2})$")
+# the months a report can be about: a period's computations reach years back (TTM, cohorts, the health
+# backtest) and a month ahead (end(P)); within these bounds every calendar and timestamp library agrees
+FIRST_YEAR, LAST_YEAR = 1900, 2199
 
 
 @dataclass(frozen=True, order=True)
@@ -26,6 +29,8 @@ class Period:
         match = _PERIOD_RE.match(str(text).strip())
         if not match or not 1 <= int(match.group(2)) <= 12:
             raise ConfigError(f"period {text!r} is not a month; write it as YYYY-MM, e.g. 2026-10")
+        if not FIRST_YEAR <= int(match.group(1)) <= LAST_YEAR:
+            raise ConfigError(f"period {text!r} is outside the supported range {FIRST_YEAR}-01 to {LAST_YEAR}-12")
         return cls(int(match.group(1)), int(match.group(2)))
 
     @classmethod

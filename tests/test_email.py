@@ -312,3 +312,142 @@ def test_email_reads_on_a_phone(published):
     assert not re.search(r'(?<!max-)width(="|:\s*)[2-9]\d\d', html)
     # the status in words as well as colour
     assert "✗ off target" in html
+
+
+# -- issue 14, class 2: no duplicates, no password in clear, no traceback -------------------------------------
+
+
+class QuitRefused(Inbox):
+    """Accepts the message, then answers QUIT with a 4xx or 5xx (as a busy or grumpy relay does)."""
+
+    def __init__(self, code: str):
+        super().__init__()
+        self.code = code
+
+    async def handle_QUIT(self, server, session, envelope):
+        return self.code
+
+
+@pytest.mark.parametrize("answer", ["421 4.3.2 shutting down", "554 5.0.0 go away"])
+def test_an_error_answer_to_quit_after_acceptance_is_a_delivery(out, monkeypatch, answer):
+    inbox = QuitRefused(answer)
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    try:
+        _env(monkeypatch, controller.port)
+        code, _, err = run_cli("email", "--period", "2026-03", "--out", out, "--to", "ceo@example.com")
+    finally:
+        controller.stop()
+    assert code == 0, err
+    assert len(inbox.messages) == 1 and "attempt" not in err  # sent once, never retried
+    log = [json.loads(line) for line in (out / "email-log.jsonl").read_text().splitlines()]
+    assert [e["recipient"] for e in log] == ["ceo@example.com"]
+
+
+class SlowInbox(Inbox):
+    async def handle_DATA(self, server, session, envelope):
+        import asyncio
+
+        await asyncio.sleep(0.5)  # long enough for a second run to check the log while the first one sends
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_two_email_runs_at_once_send_once(out, monkeypatch):
+    import threading
+
+    inbox = SlowInbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    env = {"CSREPORT_SMTP_HOST": "127.0.0.1", "CSREPORT_SMTP_PORT": str(controller.port),
+           "CSREPORT_SMTP_TLS": "none", "CSREPORT_SMTP_FROM": "cs-reports@example.com"}
+    errors: list[BaseException] = []
+
+    def send_once():
+        try:
+            email_report(out, Period(2026, 3), Config(), to=["ceo@example.com", "cfo@example.com"], environ=env)
+        except BaseException as exc:
+            errors.append(exc)
+
+    try:
+        runs = [threading.Thread(target=send_once) for _ in range(2)]
+        for run in runs:
+            run.start()
+        for run in runs:
+            run.join(30)
+    finally:
+        controller.stop()
+    assert errors == []
+    assert len(inbox.messages) == 1 and sorted(inbox.messages[0][0]) == ["ceo@example.com", "cfo@example.com"]
+    log = [json.loads(line) for line in (out / "email-log.jsonl").read_text().splitlines()]
+    assert sorted(e["recipient"] for e in log) == ["ceo@example.com", "cfo@example.com"]
+
+
+def test_a_password_is_never_sent_in_clear_to_another_machine(out, monkeypatch):
+    _env(monkeypatch, 2525, "reporter", PASSWORD)
+    monkeypatch.setenv("CSREPORT_SMTP_HOST", "smtp.example.com")
+    code, stdout, err = run_cli("email", "--period", "2026-03", "--out", out, "--to", "ceo@example.com")
+    assert code == 6 and "refusing to send the SMTP password" in err and "starttls" in err
+    assert PASSWORD not in stdout + err and "Traceback" not in err
+    assert not (out / "email-log.jsonl").exists()
+
+
+def test_a_password_in_clear_to_this_machine_is_warned_about(out, smtp_auth_server, monkeypatch):
+    inbox, port = smtp_auth_server
+    _env(monkeypatch, port, "reporter", PASSWORD)
+    code, _, err = run_cli("email", "--period", "2026-03", "--out", out, "--to", "ceo@example.com")
+    assert code == 0 and len(inbox.messages) == 1
+    assert "WARNING: CSREPORT_SMTP_TLS=none: the SMTP password goes to 127.0.0.1 unencrypted" in err
+
+
+UNICODE_PASSWORD = "pässwörd-ñ-密码"
+
+
+def _unicode_login(server, session, envelope, mechanism, auth_data):
+    ok = auth_data.login == b"reporter" and auth_data.password == UNICODE_PASSWORD.encode()
+    return AuthResult(success=ok, handled=False)
+
+
+@pytest.mark.parametrize("mechanism", ["PLAIN", "LOGIN"])
+def test_a_non_ascii_password_logs_in(out, monkeypatch, mechanism):
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port(), authenticator=_unicode_login,
+                            auth_required=True, auth_require_tls=False,
+                            auth_exclude_mechanism=[m for m in ("PLAIN", "LOGIN") if m != mechanism])
+    controller.start()  # the server offers one mechanism, so each is tried
+    try:
+        _env(monkeypatch, controller.port, "reporter", UNICODE_PASSWORD)
+        code, stdout, err = run_cli("email", "--period", "2026-03", "--out", out, "--to", "ceo@example.com")
+    finally:
+        controller.stop()
+    assert code == 0, err
+    assert len(inbox.messages) == 1
+    for part in ("pässwörd", "密码", "p\\xe4"):
+        assert part not in stdout + err
+
+
+def test_a_wrong_non_ascii_password_is_a_clean_refusal(out, smtp_auth_server, monkeypatch):
+    inbox, port = smtp_auth_server
+    _env(monkeypatch, port, "reporter", UNICODE_PASSWORD)
+    code, stdout, err = run_cli("email", "--period", "2026-03", "--out", out, "--to", "ceo@example.com")
+    assert code == 6 and "login as 'reporter'" in err and "Traceback" not in err
+    assert "pässwörd" not in stdout + err and "\\xe4" not in err and inbox.messages == []
+
+
+@pytest.mark.parametrize("config, said", [
+    ("email: {subject: 'Report {month}'}\n", "email.subject uses {month}"),
+    ("email: {subject: 'Report {}'}\n", "the placeholders are {period_label}, {period}, {company}"),
+    ("email: {from: \"cs@example.com\\r\\nBcc: all@example.com\"}\n", "one line"),
+    ("report: {company: \"Acme\\nBcc: all@example.com\"}\n", "one line"),
+])
+def test_email_config_typos_are_config_errors(out, tmp_path, monkeypatch, config, said):
+    path = tmp_path / "cs.yaml"
+    path.write_text(config)
+    code, _, err = run_cli("email", "--period", "2026-03", "--out", out, "--config", path, "--dry-run")
+    assert code == 2 and said in err and "Traceback" not in err, err
+
+
+def test_a_sender_with_a_line_break_from_the_environment_is_refused(out, monkeypatch):
+    _env(monkeypatch, 25)
+    monkeypatch.setenv("CSREPORT_SMTP_FROM", "cs@example.com\r\nBcc: all@example.com")
+    code, _, err = run_cli("email", "--period", "2026-03", "--out", out, "--to", "ceo@example.com")
+    assert code == 2 and "line break" in err and "Traceback" not in err

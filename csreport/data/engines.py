@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..text import safe_cell
 from .dialect import transpile
 from .queries import INSTANT, OTHER, TEXT, WALL, ident
 
@@ -42,7 +43,7 @@ class Engine:
         with open(path, "w", newline="", encoding="utf-8") as handle:
             out = csv.writer(handle)
             out.writerow(header)
-            out.writerows(self._stream(transpile(sql, self.name)))
+            out.writerows([safe_cell(v) for v in row] for row in self._stream(transpile(sql, self.name)))
 
     def _rows(self, sql: str) -> list[tuple]:
         raise NotImplementedError
@@ -57,28 +58,54 @@ class Engine:
 DUCKDB_KINDS = {"TIMESTAMP WITH TIME ZONE": INSTANT, "VARCHAR": TEXT, "DATE": WALL}
 
 
+def csv_safe_sql(column: str) -> str:
+    """SQL (DuckDB) of :func:`csreport.text.safe_cell` for one text column."""
+    starts = ", ".join(["'='", "'+'", "'-'", "'@'", "chr(9)", "chr(13)"])
+    number = "'[+-]?[0-9]+([.][0-9]+)?'"
+    return (f"CASE WHEN left({column}, 1) IN ({starts}) AND NOT regexp_full_match({column}, {number}) "
+            f"THEN chr(39) || {column} ELSE {column} END")
+
+
 class DuckDBEngine(Engine):
     """The embedded default: DuckDB over files or a DuckDB database (the Source's connection)."""
 
     name = "duckdb"
     relation = ident("csreport_events_source")
 
-    def __init__(self, connection, relation_sql: str):
+    def __init__(self, connection, relation_sql: str, where: str = "the events table"):
         self.con = connection
-        self.con.execute(f"CREATE OR REPLACE TEMP VIEW {self.relation} AS SELECT * FROM {relation_sql}")
+        self.where = where
+        self._run(f"CREATE OR REPLACE TEMP VIEW {self.relation} AS SELECT * FROM {relation_sql}")
+
+    def _run(self, sql: str):
+        """Execute ``sql``; a file DuckDB cannot read (not Parquet, truncated, a malformed CSV) is bad input."""
+        import duckdb
+
+        try:
+            return self.con.execute(sql)
+        except (duckdb.IOException, duckdb.InvalidInputException, duckdb.ConversionException,
+                duckdb.OutOfRangeException) as exc:
+            from ..errors import DataError
+
+            text = str(exc).strip()
+            first = text.splitlines()[0] if text else type(exc).__name__
+            raise DataError(f"invalid input data:\n  - events: {self.where} cannot be read: {first}. Export the "
+                            "events again as Parquet or CSV (comma-separated, header account_id, user_id, event, "
+                            "occurred_at).") from None
 
     def kinds(self) -> dict[str, str]:
-        described = self.con.execute(f"DESCRIBE SELECT * FROM {self.relation}").fetchall()
+        described = self._run(f"DESCRIBE SELECT * FROM {self.relation}").fetchall()
         return {name: DUCKDB_KINDS.get(kind.upper(), WALL if kind.upper().startswith("TIMESTAMP") else OTHER)
                 for name, kind, *_ in described}
 
     def _rows(self, sql: str) -> list[tuple]:
-        return self.con.execute(sql).fetchall()
+        return self._run(sql).fetchall()
 
     def _frame(self, sql: str) -> pd.DataFrame:
-        return self.con.execute(sql).fetch_df()
+        return self._run(sql).fetch_df()
 
     def write_csv(self, sql: str, path: Path, header: list[str]) -> None:
-        # DuckDB writes the file itself, at its own speed
+        # DuckDB writes the file itself, at its own speed; cells a spreadsheet would run as formulas get a "'"
         quoted = "'" + str(path).replace("'", "''") + "'"
-        self.con.execute(f"COPY ({sql}) TO {quoted} (HEADER)")
+        safe = ", ".join(f"{csv_safe_sql(ident(c))} AS {ident(c)}" for c in header)
+        self._run(f"COPY (SELECT {safe} FROM ({sql}) AS rejected) TO {quoted} (HEADER)")

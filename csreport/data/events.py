@@ -29,7 +29,7 @@ from .clock import MINUTE_US, Scan
 from .engines import Engine
 from .queries import SPEC_COLUMNS, EventsTable, literal
 from .schema import TABLES
-from .validate import InvalidDataError, Problem, missing_columns, unmapped_columns
+from .validate import InvalidDataError, Problem, id_form, missing_columns, unmapped_columns
 
 EXAMPLES = 5
 
@@ -109,6 +109,20 @@ class EventStore:
                 f"engagement.active_events names {', '.join(repr(e) for e in never)}, which never occur(s) in the "
                 f"events table ({self.rows:,} rows): check the spelling against the event names in the data. "
                 "Active users, DAU, stickiness, active accounts and health usage count only the listed events.")
+
+        # event names a reader takes for one ('login', 'Login ', 'login' with a zero-width space) would split
+        # one feature into several in feature adoption: bad input, like near-duplicate ids
+        names = [str(e) for (e,) in self.engine.rows(self.table.events_sql())]
+        forms: dict[str, list[str]] = {}
+        for name in names:
+            forms.setdefault(id_form(name), []).append(name)
+        clashes = sorted(sorted(group) for group in forms.values() if len(group) > 1)
+        if clashes:
+            shown = "; ".join(" vs ".join(repr(n) for n in group) for group in clashes[:5])
+            raise InvalidDataError([Problem(
+                "events", "event", "near-duplicate event names", blocking=True,
+                detail=f"{shown}: these names differ only in case, surrounding spaces or invisible characters, so "
+                "they read as one feature but would count as several. Write each event name the same way.")])
 
         # account checks on the distinct ids only (a few thousand), not row by row
         per_account = self.engine.rows(self.table.per_account_sql())

@@ -10,12 +10,15 @@ import pandas as pd
 
 from ..config import Config
 from ..errors import ConfigError
+from ..periods import Period
 from ..progress import say
+from ..text import safe_cell
 from .engines import Engine
 from .events import EventStore
+from .parse import parse_month
 from .schema import FRAME_TABLES, TABLES
 from .source import SourceReader, open_source
-from .validate import InvalidDataError, Problem, validate_table
+from .validate import InvalidDataError, Problem, ValidatedTable, validate_table
 
 OnInvalid = Literal["stop", "quarantine"]
 ENGINE_VARIABLE = "CSREPORT_ENGINE"  # set by --engine, so that the report notebook's kernel uses it too
@@ -49,6 +52,26 @@ class Dataset:
     source_kind: str
     fingerprint: str
     quality: dict[str, TableQuality]
+    # accounts left out of the revenue metrics because some of their revenue rows were set aside (quarantine):
+    # account_id -> the first month concerned ('' = every month, when a rejected row's month is unreadable)
+    revenue_excluded: dict[str, str] = field(default_factory=dict)
+
+    def excluded_in(self, period: Period) -> list[str]:
+        """The accounts whose revenue is left out of ``period``'s metrics (its months include a rejected row)."""
+        month = str(period)
+        return sorted(a for a, first in self.revenue_excluded.items() if first <= month)
+
+    def revenue_as_of(self, period: Period) -> Dataset:
+        """This dataset for the metrics of ``period``: without the revenue of accounts excluded in it.
+
+        Period P reads the revenue months up to P (P-1 for the bridge, P-12 for TTM, every earlier
+        month for new vs reactivated), so a rejected row of month m concerns every P >= m. Left in,
+        the missing row would read as MRR 0 and turn the account into churn.
+        """
+        excluded = self.excluded_in(period)
+        if not excluded:
+            return self
+        return replace(self, revenue=self.revenue[~self.revenue["account_id"].isin(excluded)].reset_index(drop=True))
 
     def subset(self, account_ids: set[str]) -> Dataset:
         """The same dataset restricted to some accounts (e.g. one segment); events stay in their engine."""
@@ -81,6 +104,7 @@ def load_dataset(
     quality: dict[str, TableQuality] = {}
     problems: list[Problem] = []
     known: dict[str, set[str]] = {}  # table -> its valid key values, for the reference checks of later tables
+    revenue_excluded: dict[str, str] = {}
 
     for name in FRAME_TABLES:
         spec = TABLES[name]
@@ -96,12 +120,20 @@ def load_dataset(
         if spec.required and raw.empty:
             raise InvalidDataError([Problem(name, "", "the table has no rows", blocking=True,
                                             detail=f"{reader.describe(name)} has a header but no data.")])
+        if quarantine and len(raw) and len(result.rejects) == len(raw):
+            raise InvalidDataError([Problem(
+                name, "", "every row is invalid", rows=[], blocking=True,
+                detail=f"all {len(raw):,} rows of {reader.describe(name)} were rejected, so nothing of the table "
+                "would be left; quarantine sets aside some bad rows, not a whole table:\n    "
+                + "\n    ".join(p.message() for p in result.problems[:5]))])
         entry = TableQuality(name, reader.describe(name), rows=len(raw), rejected=len(result.rejects),
                              problems=[p.message() for p in result.problems])
+        if name == "revenue" and quarantine and len(result.rejects):
+            revenue_excluded = _revenue_exclusions(result, known.get("accounts", set()))
         if result.problems and quarantine:
             rejects_path.mkdir(parents=True, exist_ok=True)
             target = rejects_path / f"{name}.csv"
-            result.rejects.to_csv(target, index=False)
+            result.rejects.map(safe_cell).to_csv(target, index=False)  # a spreadsheet never runs a cell
             entry.rejects_file = str(target)
             say(f"{name}: set aside {len(result.rejects)} invalid row(s) in {target}", quiet)
         problems.extend(result.problems)
@@ -121,6 +153,11 @@ def load_dataset(
         events = EventStore(engine, config, accounts["account_id"], where)
         events_rejects = rejects_path / "events.csv" if quarantine else None
         events.validate(events_rejects)
+        if events.rows and events.rejected == events.rows:
+            raise InvalidDataError([Problem(
+                "events", "", "every row is invalid", blocking=True,
+                detail=f"all {events.rows:,} events of {where} were rejected: "
+                + "; ".join(p.message() for p in events.problems[:5]))])
         quality["events"] = TableQuality("events", where, rows=events.rows, rejected=events.rejected,
                                          problems=[p.message() for p in events.problems] + events.notes,
                                          rejects_file=str(events_rejects) if events.rejected else None)
@@ -136,8 +173,33 @@ def load_dataset(
         accounts=accounts, revenue=revenue, surveys=frames["surveys"],
         tickets=frames["tickets"], referrals=frames["referrals"], invoices=frames["invoices"],
         events=events, timezone=config.timezone, source=reader.display, source_kind=reader.kind,
-        fingerprint=reader.fingerprint(summary), quality=quality,
+        fingerprint=reader.fingerprint(summary), quality=quality, revenue_excluded=revenue_excluded,
     )
+
+
+def _revenue_exclusions(result: ValidatedTable, accounts: set[str]) -> dict[str, str]:
+    """Accounts with rejected revenue rows -> the first month concerned ('' for every month).
+
+    A rejected row of an unknown account concerns no customer of the report. A rejected row without
+    an account_id could belong to any account, so it cannot be set aside safely: the run stops.
+    """
+    rejects = result.rejects
+    ids = rejects["account_id"].astype("string")  # a required column: validation stopped earlier without it
+    nameless = (ids.isna() | (ids.str.strip() == "")).fillna(True).astype(bool)
+    if nameless.any():
+        rows = [int(r) for r in rejects["_row"][nameless]]
+        raise InvalidDataError([Problem(
+            "revenue", "account_id", "rejected revenue rows without an account_id", rows=rows, blocking=True,
+            detail="a revenue row that names no account cannot be set aside: the account it belongs to would "
+            "silently lose that month's MRR (and look churned). Fill in the account_id.")])
+    months, _ = parse_month(rejects["month"])
+    excluded: dict[str, str] = {}
+    for account, month in zip(ids.astype(str), months, strict=True):
+        if account not in accounts:
+            continue
+        first = "" if pd.isna(month) else str(month)
+        excluded[account] = min(excluded.get(account, first), first)
+    return dict(sorted(excluded.items()))
 
 
 def _required(frames: dict[str, pd.DataFrame | None], name: str) -> pd.DataFrame:

@@ -4,15 +4,34 @@ Each parser returns ``(values, bad)``: the parsed column, and a mask of cells
 that held something that could not be parsed. Empty cells become null and are
 *not* bad here: whether a column may be empty is the validator's call. Nothing
 is coerced: a cell either parses exactly or is reported.
+
+The accepted text formats (README "Accepted formats"; surrounding spaces are ignored):
+
+* whole number (``int``): digits with an optional sign, optionally ``.0`` (``9``, ``+9``, ``9.0``);
+  no exponent (``1e1``), no thousands separator, at most 2^53 in size;
+* number (``float``): decimal notation with an optional exponent (``1250.5``, ``.5``, ``1.2e3``), finite;
+* timestamp: ISO 8601 ``YYYY-MM-DD``, optionally ``[T ]HH:MM[:SS[.ffffff]]`` and then an offset
+  (``Z``, ``+02:00``, ``+0200``, ``+02``) — the very pattern the events are checked with in SQL;
+* date: a timestamp as above at midnight (``2023-01-25``); ``2023/01/25`` or ``20230125`` are rejected;
+* month: ``YYYY-MM`` with a two-digit month (``2026-09``, not ``2026-9``), or a first-of-month date.
 """
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
+from .queries import ISO_TIMESTAMP
+
 _OFFSET = r"(?:Z|[+-]\d{2}(?::?\d{2})?)$"
 _MONTH = r"^\d{4}-\d{2}$"
+_INT = re.compile(r"^[+-]?\d+(?:\.0+)?$")
+_FLOAT = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
+_ISO = re.compile(ISO_TIMESTAMP)
+# the largest whole number a float holds exactly; beyond it a score or count is not a whole number we can trust
+MAX_EXACT_INT = 2**53
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
 
@@ -30,23 +49,30 @@ def parse_str(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     return text.where(present).astype(object).where(present, None), pd.Series(False, index=raw.index)
 
 
-def parse_float(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+def _numbers(raw: pd.Series, grammar: re.Pattern[str]) -> tuple[pd.Series, pd.Series]:
+    """Cells as float64 where the text follows ``grammar`` (numeric columns as they are), and the present mask."""
     if ptypes.is_bool_dtype(raw):
-        return raw.astype(float), pd.Series(False, index=raw.index)
+        return raw.astype(float), pd.Series(True, index=raw.index)
     if ptypes.is_numeric_dtype(raw):
         values = raw.astype("float64")
-        present = values.notna()
-    else:
-        text, present = _text(raw)
-        values = pd.to_numeric(text, errors="coerce").astype("float64")
-    bad = present & ~np.isfinite(values.fillna(0.0)) | (present & values.isna())
+        return values, values.notna()
+    text, present = _text(raw)
+    well_formed = text.str.match(grammar.pattern).fillna(False).astype(bool)
+    values = pd.to_numeric(text.where(well_formed), errors="coerce").astype("float64")
+    return values, present
+
+
+def parse_float(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    values, present = _numbers(raw, _FLOAT)
+    bad = present & (values.isna() | ~np.isfinite(values.fillna(0.0)))
     return values.where(~bad), bad
 
 
 def parse_int(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
-    values, bad = parse_float(raw)
-    fractional = values.notna() & (values != values.round())
-    bad = bad | fractional
+    values, present = _numbers(raw, _INT)
+    finite = np.isfinite(values.fillna(0.0))
+    bad = present & (values.isna() | ~finite)
+    bad = bad | (values.notna() & finite & ((values.abs() > MAX_EXACT_INT) | (values != values.round())))
     return values.where(~bad).round().astype("Int64"), bad
 
 
@@ -76,8 +102,11 @@ def parse_timestamp(raw: pd.Series, tz: str) -> tuple[pd.Series, pd.Series]:
     if ptypes.is_datetime64_any_dtype(raw):
         return _localize(raw.dt.as_unit("us"), tz), pd.Series(False, index=raw.index)
     text, present = _text(raw)
-    has_offset = text.str.contains(_OFFSET, regex=True).fillna(False).astype(bool) & present
-    naive = present & ~has_offset
+    text = text.where(text.str.match(_ISO.pattern).fillna(False).astype(bool))  # anything else is bad
+    # an offset follows a time of day: in a bare date '2026-03-01' the '-01' is the day
+    has_offset = (text.str.len() > 10) & text.str.contains(_OFFSET, regex=True)
+    has_offset = has_offset.fillna(False).astype(bool) & present
+    naive = present & ~has_offset & text.notna()
     if has_offset.any():
         aware = pd.to_datetime(text[has_offset], format="ISO8601", utc=True, errors="coerce")
         out[has_offset] = aware.dt.tz_convert(tz).dt.as_unit("us")
@@ -99,6 +128,7 @@ def parse_date(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
         present = raw.notna()
     else:
         text, present = _text(raw)
+        text = text.where(text.str.match(_ISO.pattern).fillna(False).astype(bool))  # anything else is bad
         stamps = pd.to_datetime(text, format="ISO8601", errors="coerce")
         if getattr(stamps.dt, "tz", None) is not None:
             stamps = stamps.dt.tz_localize(None)

@@ -181,7 +181,8 @@ class PostgresReader:
                 chunks.append(bytes(block))
         content = b"".join(chunks)
         self._digest.update(table.encode() + content)
-        return spec_columns(table, read_csv_text(content.decode("utf-8")), self.mapping(table))
+        frame = read_csv_text(content.decode("utf-8"), table, self.describe(table))
+        return spec_columns(table, frame, self.mapping(table))
 
     def events_engine(self) -> Engine:
         return PostgresEngine(self.connection, self.url.schema, self._name("events"), self.display)

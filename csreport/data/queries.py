@@ -23,8 +23,9 @@ SPEC_COLUMNS = ("account_id", "user_id", "event", "occurred_at")
 
 # ISO 8601 date, optional time, optional offset (only after a time); ranges checked by the pattern itself.
 # No backslashes: Spark string literals would eat them.
-_ISO = ("^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+ISO_TIMESTAMP = ("^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
         "([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9]([.][0-9]{1,6})?)?(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?)?$")
+_ISO = ISO_TIMESTAMP  # the one pattern: the small tables are parsed with it too (csreport.data.parse)
 _HAS_OFFSET = "(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
 
 
@@ -117,6 +118,10 @@ class EventsTable:
     def per_account_sql(self) -> str:
         """SQL: rows per account_id (the account checks run on these few thousand ids, not per row)."""
         return f"SELECT account_id, count(*) FROM ({self.typed()}) AS typed GROUP BY account_id"
+
+    def events_sql(self) -> str:
+        """SQL: the distinct event (feature) names, for the look-alike check."""
+        return f"SELECT DISTINCT event FROM ({self.typed()}) AS typed WHERE event IS NOT NULL"
 
     def examples_sql(self, condition: str, limit: int) -> str:
         time_text = "t" if self.time_kind == TEXT else "CAST(src AS VARCHAR)"

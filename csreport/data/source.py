@@ -9,8 +9,12 @@ the data source; PostgreSQL lives in :mod:`csreport.data.postgres`.
 from __future__ import annotations
 
 import contextlib
+import csv
 import hashlib
 import io
+import os
+import re
+import sys
 from pathlib import Path
 from typing import Protocol
 
@@ -26,6 +30,28 @@ from .schema import TABLE_NAMES
 from .validate import InvalidDataError, Problem, unmapped_columns
 
 DUCKDB_SUFFIXES = (".duckdb", ".ddb", ".db")
+# a CSV cell may be as large as the file (a 50 MB survey comment is data, not a reason to stop)
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+# DuckDB expands these in a file name (glob); a name holding them must match only itself
+_GLOB_CHARS = re.compile(r"([\[*?])")
+
+
+def duckdb_literal_path(path: Path) -> str:
+    """``path`` for DuckDB's file readers, matching exactly that file: glob characters escaped (``[`` → ``[[]``)."""
+    return _GLOB_CHARS.sub(r"[\1]", str(path))
+
+
+def read_error(table: str, path: Path, exc: BaseException) -> InvalidDataError:
+    """A file of the source that cannot be read (permissions, a folder where a file belongs, a broken file)."""
+    if isinstance(exc, IsADirectoryError):
+        why, fix = "is a folder, not a file", "Put the table's file there, or remove the folder."
+    elif isinstance(exc, PermissionError):
+        why, fix = "cannot be read (permission denied)", "Let the user running csreport read it."
+    else:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        why, fix = f"cannot be read ({reason})", "Export the table again."
+    return InvalidDataError([Problem(table, "", "the file cannot be read", blocking=True,
+                                     detail=f"{path} {why}. {fix}")])
 
 
 class SourceReader(Protocol):
@@ -89,7 +115,12 @@ class FileReader:
         with contextlib.suppress(duckdb.InvalidInputException):
             self.connection.execute("SET enable_progress_bar = false")
         if self.kind == "duckdb":
-            self.connection.execute(f"ATTACH {_sql_str(str(self.path))} AS src (READ_ONLY)")
+            try:
+                self.connection.execute(f"ATTACH {_sql_str(str(self.path))} AS src (READ_ONLY)")
+            except duckdb.Error as exc:
+                raise DataError(f"data source {self.path} is not a DuckDB database DuckDB can open "
+                                f"({_first_line(exc)}); pass a DuckDB file written by DuckDB, or a folder of "
+                                "CSV/Parquet files") from None
         self._files = self._find_files() if self.kind == "folder" else {}
 
     # -- locating -----------------------------------------------------------------
@@ -99,6 +130,7 @@ class FileReader:
             explicit = self.config.tables.get(table)
             if explicit:
                 path = self.path / explicit
+                _no_broken_link(table, path)
                 if not path.exists():
                     raise DataError(f"table {table}: config 'tables.{table}' names {explicit}, "
                                     f"which does not exist in {self.path}")
@@ -106,6 +138,8 @@ class FileReader:
                 continue
             candidates = [self.path / f"{table}.{ext}" for ext in ("parquet", "csv")]
             candidates.append(self.path / table)  # a folder of Parquet parts (events)
+            for candidate in candidates:
+                _no_broken_link(table, candidate)
             existing = [p for p in candidates if p.exists()]
             if len(existing) > 1:
                 raise DataError(f"table {table}: found {', '.join(p.name for p in existing)} in {self.path}; "
@@ -128,7 +162,9 @@ class FileReader:
 
     def events_engine(self) -> Engine:
         """DuckDB over the events file(s) or the database's events table."""
-        return DuckDBEngine(self.connection, self.relation_sql("events"))
+        if self.kind == "folder" and self._files["events"].suffix == ".csv":
+            _check_csv_header("events", self._files["events"])
+        return DuckDBEngine(self.connection, self.relation_sql("events"), self.describe("events"))
 
     def events_path(self) -> Path | None:
         """The events file or folder of Parquet parts (a folder source), for another engine to read."""
@@ -155,20 +191,38 @@ class FileReader:
         if self.kind == "duckdb":
             return f"src.main.{_ident(self.config.tables.get(table, table))}"
         path = self._files[table]
+        # exactly the files :meth:`files` lists (and the fingerprint hashes): glob characters in a name are escaped
+        files = "[" + ", ".join(_sql_str(duckdb_literal_path(f)) for f in self.files(table)) + "]"
         if path.is_dir():
-            return f"read_parquet({_sql_str(str(path / '**' / '*.parquet'))}, union_by_name = true)"
+            return f"read_parquet({files}, union_by_name = true)"
         if path.suffix == ".parquet":
-            return f"read_parquet({_sql_str(str(path))})"
+            return f"read_parquet({files})"
         # every column as text: the validator, not the CSV sniffer, decides what parses
-        return f"read_csv({_sql_str(str(path))}, header = true, all_varchar = true)"
+        return (f"read_csv({files}, header = true, all_varchar = true, delim = ',', quote = '\"', "
+                "escape = '\"')")
+
+    def files(self, table: str) -> list[Path]:
+        """The files a table of a folder source is read from: its file, or the Parquet parts of its folder."""
+        path = self._files[table]
+        if not path.is_dir():
+            return [path]
+        parts = sorted(p for p in path.rglob("*.parquet") if p.is_file() or p.is_symlink())
+        if not parts:
+            raise InvalidDataError([Problem(table, "", "the folder holds no Parquet file", blocking=True,
+                                            detail=f"{path} is a folder without *.parquet parts; put the "
+                                            f"table's parts there, or a {table}.csv / {table}.parquet file.")])
+        return parts
 
     def read_raw(self, table: str) -> pd.DataFrame:
         """The whole table as a DataFrame with SPEC column names and 1-based row numbers as index."""
         if self.kind == "duckdb":
-            frame = self.connection.sql(f"SELECT * FROM {self.relation_sql(table)}").to_arrow_table().to_pandas()
+            try:
+                frame = self.connection.sql(f"SELECT * FROM {self.relation_sql(table)}").to_arrow_table().to_pandas()
+            except duckdb.Error as exc:
+                raise read_error(table, self.path, exc) from None
         else:
             path = self._files[table]
-            frame = _read_csv(table, path) if path.suffix == ".csv" else pd.read_parquet(path)
+            frame = _read_csv(table, path) if path.suffix == ".csv" else _read_parquet(table, path)
         if frame.empty and len(frame.columns) == 0:
             raise InvalidDataError([Problem(table, "", "the file is empty", blocking=True,
                                             detail=f"{self.describe(table)} holds no header and no rows.")])
@@ -179,14 +233,22 @@ class FileReader:
         from elsewhere, e.g. a Spark catalog table): the report's provenance."""
         digest = hashlib.blake2b(digest_size=8)
         digest.update(events_summary.encode())
-        paths = [self.path] if self.kind == "duckdb" else sorted(self._files.values())
-        for path in paths:
-            files = sorted(path.rglob("*.parquet")) if path.is_dir() else [path]
+        # exactly the files that were read: the same list DuckDB and the readers got
+        tables = [("", [self.path])] if self.kind == "duckdb" else [
+            (table, self.files(table)) for table in sorted(self._files, key=lambda t: self._files[t])]
+        for table, files in tables:
             for file in files:
-                digest.update(file.name.encode())
-                with open(file, "rb") as handle:
-                    for block in iter(lambda: handle.read(1 << 22), b""):
-                        digest.update(block)
+                root = self._files[table] if table and self._files[table].is_dir() else file.parent
+                digest.update(file.relative_to(root).as_posix().encode())
+                text = file.suffix == ".csv"  # a CSV is text: a NUL byte means a binary or broken file
+                try:
+                    with open(file, "rb") as handle:
+                        for block in iter(lambda: handle.read(1 << 22), b""):
+                            digest.update(block)
+                            if text and b"\x00" in block:
+                                raise _nul_byte(table, file)
+                except OSError as exc:
+                    raise read_error(table or "source", file, exc) from None
         return digest.hexdigest()
 
 
@@ -201,14 +263,119 @@ def spec_columns(table: str, frame: pd.DataFrame, mapping: dict[str, str]) -> pd
     return frame
 
 
-def read_csv_text(text: str) -> pd.DataFrame:
-    """CSV text as a frame of strings."""
-    # Everything as text and only empty cells as null: 'NA' is a name, not a missing value.
-    return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
+def read_csv_text(text: str, table: str, where: str) -> pd.DataFrame:
+    """CSV text (RFC 4180: comma, double quotes) as a frame of strings; empty cells are null.
+
+    Everything is text and only an empty cell is null ('NA' is a name, not a missing value). The
+    file's shape is checked first, since a broken row shifts every cell after it: a duplicated
+    column name, a row with more or fewer fields than the header, or a quote left open are bad
+    input that stops the run in any mode, naming the rows (row 1 = the first data row).
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    records: list[list[str]] = []
+    try:
+        header = next(reader, None)
+        if header is None:
+            return pd.DataFrame()
+        for record in reader:
+            if record:  # a blank line is no row
+                records.append(record)
+    except csv.Error as exc:
+        row = len(records) + 1 if reader.line_num > 1 else 0
+        where_row = f"data row {row} (line {reader.line_num} of the file)" if row else f"line {reader.line_num}"
+        unclosed = "unexpected end of data" in str(exc) or "EOF" in str(exc)
+        rule = "a quote is never closed" if unclosed else "the CSV is malformed"
+        raise InvalidDataError([Problem(table, "", rule, rows=[row] if row else [], blocking=True,
+                                        detail=f"{where}: {where_row}: {exc}. Quote a cell holding commas, "
+                                        "quotes or line breaks as \"...\" with inner quotes doubled, then export "
+                                        "the table again.")]) from None
+    problems = _csv_shape(table, where, header, records)
+    if problems:
+        raise InvalidDataError(problems)
+    columns = list(zip(*records, strict=True)) if records else [() for _ in header]
+    return pd.DataFrame({name: pd.Series([v if v != "" else None for v in values], dtype=object)
+                         for name, values in zip(header, columns, strict=True)})
+
+
+def _csv_shape(table: str, where: str, header: list[str], records: list[list[str]]) -> list[Problem]:
+    """Problems with the shape of a CSV table: duplicated column names, rows with the wrong number of fields."""
+    problems = []
+    seen: dict[str, int] = {}
+    for name in header:
+        seen[name] = seen.get(name, 0) + 1
+    twice = [name for name, n in seen.items() if n > 1]
+    if twice:
+        problems.append(Problem(table, twice[0], "duplicated column name", blocking=True,
+                                detail=f"{where}: the header names {', '.join(repr(n) for n in twice)} more than "
+                                "once; which one is meant cannot be told. Rename or remove the extra column."))
+    quoted = [name for name in header if '"' in name]
+    if quoted:
+        problems.append(Problem(table, "", "malformed header", blocking=True,
+                                detail=f"{where}: the column name {quoted[0]!r} holds a stray double quote (a quote "
+                                "belongs only around a whole cell); the columns cannot be trusted. Export the table "
+                                "again."))
+    width = len(header)
+    wrong = [(i, len(r)) for i, r in enumerate(records, start=1) if len(r) != width]
+    if wrong:
+        more = f" and {len(wrong) - 5} more" if len(wrong) > 5 else ""
+        shown = ", ".join(f"row {i}: {n}" for i, n in wrong[:5]) + more
+        problems.append(Problem(
+            table, "", "wrong number of fields", rows=[i for i, _ in wrong], blocking=True,
+            detail=f"{where}: the header has {width} fields, but {len(wrong)} row(s) do not ({shown} fields). A cell "
+            "holding a comma must be quoted; every later cell of such a row would be read into the wrong column."))
+    return problems
+
+
+def _check_csv_header(table: str, path: Path) -> None:
+    """The header of a CSV file read by an engine (events): no column name twice."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            header = next(csv.reader(handle, strict=True), [])
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise read_error(table, path, exc) from None
+    problems = _csv_shape(table, str(path), header, [])
+    if problems:
+        raise InvalidDataError(problems)
+
+
+def _no_broken_link(table: str, path: Path) -> None:
+    """A symbolic link whose target is missing (or a loop of links) is an error, never a missing table."""
+    if os.path.islink(path) and not path.exists():
+        raise InvalidDataError([Problem(table, "", "the file is a broken symbolic link", blocking=True,
+                                        detail=f"{path} links to {os.readlink(path)}, which does not exist or "
+                                        "links back to itself. Fix or remove the link.")])
+
+
+def _nul_byte(table: str, path: Path, line: int | None = None) -> InvalidDataError:
+    at = f" (line {line})" if line else ""
+    return InvalidDataError([Problem(table, "", "the file holds a NUL byte", blocking=True,
+                                     detail=f"{path}{at} holds a NUL character, which no text export contains: the "
+                                     "file is binary or damaged. Export the table again.")])
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _read_parquet(table: str, path: Path) -> pd.DataFrame:
+    import pyarrow
+
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError, pyarrow.ArrowException) as exc:
+        if isinstance(exc, OSError) and not isinstance(exc, (IsADirectoryError, PermissionError)):
+            exc = ValueError(f"not a readable Parquet file: {_first_line(exc)}")
+        raise read_error(table, path, exc) from None
 
 
 def _read_csv(table: str, path: Path) -> pd.DataFrame:
-    content = path.read_bytes()
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        raise read_error(table, path, exc) from None
+    if b"\x00" in content:
+        raise _nul_byte(table, path, content[: content.index(b"\x00")].count(b"\n") + 1)
     if not content.strip():
         raise InvalidDataError([Problem(table, "", "the file is empty", blocking=True,
                                         detail=f"{path} has no header and no rows; export the table again.")])
@@ -220,7 +387,7 @@ def _read_csv(table: str, path: Path) -> pd.DataFrame:
             table, "", "the file is not UTF-8", blocking=True,
             detail=f"{path} line {line} holds byte 0x{content[exc.start]:02x}, which is not valid UTF-8. "
             "Re-export the file as UTF-8 (e.g. 'iconv -f latin1 -t utf-8 in.csv > out.csv').")]) from exc
-    return read_csv_text(text)
+    return read_csv_text(text, table, str(path))
 
 
 def open_source(data_source: str | Path, config: Config) -> SourceReader:

@@ -7,6 +7,7 @@ quarantine the offending rows.
 """
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -17,6 +18,8 @@ from .parse import parse_column
 from .schema import SURVEY_SCALES, TABLES, Table
 
 SHOWN_ROWS = 5
+# numbers (MRR, invoice amounts) at or beyond this size are bad input: sums of them would overflow or lose cents
+MAX_AMOUNT = 1e15
 FIX_HINT = "Fix the source data, or rerun with --on-invalid=quarantine to set these rows aside."
 
 
@@ -40,7 +43,11 @@ class Problem:
     def message(self) -> str:
         where = f"{self.table}.{self.column}" if self.column else self.table
         if self.blocking:
-            return f"{where}: {self.rule}. {self.detail}".strip()
+            rows = ""
+            if self.rows:
+                more = f" and {len(self.rows) - SHOWN_ROWS} more" if len(self.rows) > SHOWN_ROWS else ""
+                rows = f" (rows {', '.join(str(r) for r in self.rows[:SHOWN_ROWS])}{more})"
+            return f"{where}: {self.rule}{rows}. {self.detail}".strip()
         values = ", ".join(repr(v) for v in self.values[:SHOWN_ROWS])
         count = f"{self.count} row{'s' if self.count != 1 else ''}"
         if self.rows:
@@ -70,11 +77,16 @@ class ValidatedTable:
     problems: list[Problem]
 
 
+def shown_value(text: str, limit: int = 80) -> str:
+    """An offending cell as a message quotes it: at most ``limit`` characters, the cut marked with '…'."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _problem(table: str, column: str, rule: str, mask: pd.Series, raw: pd.Series, detail: str = "") -> Problem | None:
     if not mask.any():
         return None
     rows = [int(r) for r in mask[mask].index]
-    values = ["" if pd.isna(v) else str(v) for v in raw[mask].head(SHOWN_ROWS)]
+    values = ["" if pd.isna(v) else shown_value(str(v)) for v in raw[mask].head(SHOWN_ROWS)]
     return Problem(table, column, rule, rows, values, detail)
 
 
@@ -94,7 +106,22 @@ def missing_columns(spec: Table, columns: list[str], mapping: dict[str, str]) ->
                     blocking=True,
                 )
             )
+        elif not col.required and col.name not in columns and col.name not in mapping:
+            # an optional column spelled almost right would silently turn its metrics into "not available"
+            lookalikes = [c for c in columns if _column_form(str(c)) == col.name]
+            if lookalikes:
+                problems.append(Problem(
+                    spec.name, col.name, "column name misspelled", blocking=True,
+                    detail=f"the table has no column {col.name!r} but has {lookalikes[0]!r}, which differs only in "
+                    "case, spaces, quotes or invisible characters; its values would be ignored. Rename the column "
+                    f"to {col.name!r}, or map it under 'columns: {{{spec.name}: {{{col.name}: <your column>}}}}'."))
     return problems
+
+
+def _column_form(name: str) -> str:
+    """A column name as a person reads it: no control or invisible characters, quotes, case or outer spaces."""
+    visible = "".join(ch for ch in name if unicodedata.category(ch) not in ("Cc", "Cf"))
+    return id_form(visible).strip("\"' ").replace(" ", "_")
 
 
 def unmapped_columns(table: str, source_columns: list[str], mapping: dict[str, str]) -> list[Problem]:
@@ -141,6 +168,8 @@ def validate_table(
         shown = raw.loc[dupes[dupes].index, list(spec.key)].astype(str)  # only the duplicates: join is slow
         key_raw = shown.agg("/".join, axis=1).reindex(raw.index) if len(shown) else raw[spec.key[0]]
         found.append(_problem(spec.name, label, "duplicate key", dupes, key_raw, "Each key must appear once."))
+        if len(spec.key) == 1:
+            found.append(near_duplicates(spec.name, spec.key[0], typed[spec.key[0]], raw[spec.key[0]]))
 
     found.extend(_range_checks(spec, typed, raw))
 
@@ -159,6 +188,27 @@ def validate_table(
         rejects.insert(0, "_row", bad_rows)
         rejects["_problem"] = ["; ".join(reasons[r]) for r in bad_rows]
     return ValidatedTable(typed.drop(index=bad_rows), rejects, problems)
+
+
+def id_form(value: str) -> str:
+    """What an id looks like to a person: case, surrounding spaces and invisible characters (Unicode
+    format characters such as zero-width spaces) do not count; compatibility forms are folded (NFKC)."""
+    visible = "".join(ch for ch in unicodedata.normalize("NFKC", value) if unicodedata.category(ch) != "Cf")
+    return visible.strip().casefold()
+
+
+def near_duplicates(table: str, column: str, values: pd.Series, raw: pd.Series) -> Problem | None:
+    """Ids that differ only in case, surrounding spaces or invisible characters: two rows a reader takes for one."""
+    present = values.dropna().astype(str)
+    forms = present.map(id_form)
+    distinct = pd.DataFrame({"value": present, "form": forms}).drop_duplicates()
+    clashing = set(distinct.loc[distinct["form"].duplicated(keep=False), "form"])
+    if not clashing:
+        return None
+    mask = forms.isin(clashing).reindex(values.index, fill_value=False).astype(bool)
+    return _problem(table, column, "near-duplicate id", mask, raw,
+                    "These ids differ only in case, surrounding spaces or invisible characters, so they read as one "
+                    "id but count as several. Write each id the same way everywhere.")
 
 
 def unknown_references(table: str, column: str, target: str, values: pd.Series, raw: pd.Series,
@@ -183,6 +233,11 @@ _KIND_HINT = {
 
 def _range_checks(spec: Table, typed: pd.DataFrame, raw: pd.DataFrame) -> list[Problem | None]:
     out: list[Problem | None] = []
+    for amount in (c.name for c in spec.columns if c.kind == "float" and c.name in typed):
+        huge = typed[amount].notna() & (typed[amount].abs() >= MAX_AMOUNT)
+        out.append(_problem(spec.name, amount, "number too large", huge, raw[amount],
+                            "Amounts must be below 10^15; larger ones are export errors, and their sums would "
+                            "overflow."))
     if spec.name == "revenue":
         negative = typed["mrr"].notna() & (typed["mrr"] < 0)
         out.append(_problem("revenue", "mrr", "negative MRR", negative, raw["mrr"], "MRR must be >= 0."))

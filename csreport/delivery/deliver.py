@@ -29,6 +29,8 @@ PLACEHOLDER_SENDER = "csreport@example.invalid"
 def well_formed(address: str) -> bool:
     _, email = parseaddr(address)
     local, _, domain = email.partition("@")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in address):  # a line break would add a header
+        return False
     return bool(local) and "." in domain and " " not in email and email == address.strip()
 
 
@@ -45,39 +47,54 @@ def email_report(out: Path, period: Period, config: Config, to: list[str] | None
     if not recipients:
         raise ConfigError("no recipients: list them under 'email: {to: [...]}' in the config or pass --to")
     malformed = [r for r in recipients if not well_formed(r)]
-    pending = [r for r in recipients if r not in malformed]
     log = SendLog(out / "email-log.jsonl")
-    if not force and not dry_run:
-        done = log.sent(str(period))
-        skipped = [r for r in pending if r.lower() in done]
-        if skipped:
-            say(f"already sent the {period} report to {', '.join(skipped)}; skipping (use --force to resend)")
-        pending = [r for r in pending if r.lower() not in done]
     sender = config.email.sender or env.get("CSREPORT_SMTP_FROM")
     if not sender and dry_run:
         sender = PLACEHOLDER_SENDER
         say(f"dry run: no sender configured; the message is from the placeholder {PLACEHOLDER_SENDER}")
     if not sender:
         raise ConfigError("no sender: set 'email: {from: ...}' in the config or CSREPORT_SMTP_FROM")
-
-    if pending:
-        message = compose(report_dir, sender, pending, config.email.subject)
-        if dry_run:
-            target = report_dir / report_filename(period, "eml")
-            target.write_bytes(bytes(message))
-            say(f"dry run: wrote {target} for {', '.join(pending)}")
+    if dry_run:
+        return _dry_run(report_dir, period, sender, [r for r in recipients if r not in malformed], config, malformed)
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in sender):
+        raise ConfigError("the sender (email.from or CSREPORT_SMTP_FROM) holds a line break or another control "
+                          "character; set it to one address on one line")
+    # check the log, send, record: one step per period, so two runs at once send each recipient one message
+    with log.period_lock(str(period)):
+        pending = [r for r in recipients if r not in malformed]
+        if not force:
+            done = log.sent(str(period))
+            skipped = [r for r in pending if r.lower() in done]
+            if skipped:
+                say(f"already sent the {period} report to {', '.join(skipped)}; skipping (use --force to resend)")
+            pending = [r for r in pending if r.lower() not in done]
+        if not pending:
+            say(f"nothing to send for {period}")
             _fail_on(malformed, {})
-            return target
+            return None
+        message = compose(report_dir, sender, pending, config.email.subject)
         result = send(message, pending, SmtpSettings.from_env(env), attempts=attempts, backoff_s=backoff_s)
         pdf = next(p for p in message.iter_attachments()).get_content()
         log.record(str(period), result.accepted, message["Message-ID"], hashlib.sha256(pdf).hexdigest())
-        if result.accepted:
-            say(f"sent the {period} report to {', '.join(result.accepted)}")
-        _fail_on(malformed, result.refused)
-    else:
+    if result.accepted:
+        say(f"sent the {period} report to {', '.join(result.accepted)}")
+    _fail_on(malformed, result.refused)
+    return None
+
+
+def _dry_run(report_dir: Path, period: Period, sender: str, pending: list[str], config: Config,
+             malformed: list[str]) -> Path | None:
+    """Write the message as an .eml file next to the report instead of sending it."""
+    if not pending:
         say(f"nothing to send for {period}")
         _fail_on(malformed, {})
-    return None
+        return None
+    message = compose(report_dir, sender, pending, config.email.subject)
+    target = report_dir / report_filename(period, "eml")
+    target.write_bytes(bytes(message))
+    say(f"dry run: wrote {target} for {', '.join(pending)}")
+    _fail_on(malformed, {})
+    return target
 
 
 def _fail_on(malformed: list[str], refused: dict[str, str]) -> None:

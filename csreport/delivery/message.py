@@ -23,6 +23,7 @@ from ..report.formatting import DIRECTION_SIGN, HEADLINE, fmt, mom, month_label,
 from ..report.html import env
 from ..report.narrative import quarantine_line, summary_sentences, unavailable_line
 from ..report.outputs import METRICS_FILE, report_filename
+from ..text import inert
 
 _HTML = env.get_template("email/summary.html.j2")
 STATUS_WORDS = {"green": "✓ on target", "amber": "≈ within tolerance", "red": "✗ off target"}
@@ -73,7 +74,7 @@ def compose(report_dir: Path, sender: str, recipients: list[str], subject_templa
     previous, year_ago = month_label(model.previous_period), month_label(period.shift(-12))
 
     message = EmailMessage()
-    message["Subject"] = subject_template.format(period_label=period.label, period=str(period), company=company)
+    message["Subject"] = inert(subject_template.format(period_label=period.label, period=str(period), company=company))
     message["From"] = sender
     message["To"] = ", ".join(recipients)
     message["Date"] = formatdate(localtime=True)
@@ -82,7 +83,7 @@ def compose(report_dir: Path, sender: str, recipients: list[str], subject_templa
     lines += [f"{r['label']}: {r['value']} ({r['mom']} vs {previous}; {r['yoy']} vs {year_ago}; "
               f"{r['target']}" + (f"; {r['status']}" if r["status"] else "") + ")" for r in rows]
     lines += ["", f"The full report is attached: {pdf.name}"]
-    message.set_content("\n".join(lines))
+    message.set_content(inert("\n".join(lines)))  # no bidi override in the text part either
     message.add_alternative(_HTML.render(rows=rows, sentences=sentences, company=company, title=title,
                                          period_label=period.label, previous=previous, year_ago=year_ago,
                                          attachment=pdf.name, c=style.CSS_VARIABLES), subtype="html")

@@ -1,12 +1,16 @@
 """The send log: which report went to whom, so a re-run does not email leadership twice.
 
 One JSON line per delivered (period, recipient) in OUT/email-log.jsonl, appended
-under an exclusive file lock so two runs at once cannot interleave lines.
+under an exclusive file lock so two runs at once cannot interleave lines. Checking the
+log, sending and recording happen under one lock per period (:meth:`SendLog.period_lock`),
+so two `csreport email` runs for the same period send each recipient one message.
 """
 from __future__ import annotations
 
 import fcntl
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,6 +18,20 @@ from pathlib import Path
 class SendLog:
     def __init__(self, path: Path):
         self.path = path
+
+    @contextmanager
+    def period_lock(self, period: str) -> Iterator[None]:
+        """Held while a run checks the log, sends and records for ``period``: others wait, then skip who was served.
+
+        One lock per period covers each of its recipients (a lock per period and recipient, taken together).
+        """
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.parent / f".email-{period}.lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def sent(self, period: str) -> set[str]:
         """Recipients that already received the report of ``period``."""

@@ -83,6 +83,7 @@ def compute_metrics(
     """
     tz = config.timezone
     start, end = period.start(tz), period.end(tz)
+    dataset = dataset.revenue_as_of(period)  # accounts with rejected revenue rows in P's months are left out
     result = MetricSet()
     matrix = revenue.mrr_matrix(dataset.revenue)
     moves = revenue.movements(matrix, period)

@@ -36,6 +36,7 @@ from ..metrics.health import BANDS, COMPONENT_TABLES, COMPONENTS, contributions,
 from ..metrics.revenue import mrr_matrix, revenue_metrics
 from ..metrics.surveys import nps_category, survey_metrics
 from ..periods import Period
+from ..text import COMMENT_CHARS, NAME_CHARS, clip
 from .types import (
     AtRiskAccount,
     BandChurn,
@@ -252,7 +253,10 @@ def _trends(dataset: Dataset, config: Config, period: Period, current: PeriodMet
                 value, source = held[key][0], "history"
             else:
                 if computed is None:  # revenue and survey metrics only: no events needed
-                    matrix = mrr_matrix(dataset.revenue) if matrix is None else matrix
+                    if dataset.excluded_in(month):  # left-out accounts differ by month: a matrix of its own
+                        matrix = mrr_matrix(dataset.revenue_as_of(month).revenue)
+                    else:
+                        matrix = mrr_matrix(dataset.revenue) if matrix is None else matrix
                     computed = revenue_metrics(matrix, month, config.gross_margin).values
                     tz = config.timezone
                     computed.update(survey_metrics(dataset.surveys, month.start(tz), month.end(tz)).values)
@@ -312,7 +316,8 @@ def _at_risk(row: HealthRow, weights: dict[str, float], before: HealthRow | None
     weakest = weakest_components(scores, weights)
     moved_by, points = health_move(scores, _components(before), weights) if before is not None else (None, None)
     change = None if before is None or before.health is None else (row.health or 0.0) - before.health
-    return AtRiskAccount(account_id=row.account_id, name=row.name, segment=row.segment, csm=row.csm, mrr=row.mrr,
+    return AtRiskAccount(account_id=row.account_id, name=clip(row.name, NAME_CHARS), segment=row.segment,
+                         csm=None if row.csm is None else clip(row.csm, NAME_CHARS), mrr=row.mrr,
                          health=row.health or 0.0, band=row.band or "red", mrr_at_risk=mrr_at_risk(row),
                          weakest=weakest, weakest_score=float(scores[weakest[0]] or 0.0) if weakest else 0.0,
                          health_previous=None if before is None else before.health, health_change=change,
@@ -357,8 +362,11 @@ def comment_sample(dataset: Dataset, period: Period, tz: str, limit: int) -> lis
         for queue in queues:
             if queue and len(picked) < limit:
                 picked.append(queue.pop(0))
-    return [Comment(account=str(names.get(r["account_id"], r["account_id"])), score=int(r["score"]),
-                    category=r["category"], responded_on=r["responded_at"].strftime("%Y-%m-%d"), text=str(r["comment"]))
+    # the model (and so metrics.json, the notebook and the report) keeps only the bounded text: one 50 MB
+    # comment costs a paragraph, not the month's report
+    return [Comment(account=clip(str(names.get(r["account_id"], r["account_id"])), NAME_CHARS), score=int(r["score"]),
+                    category=r["category"], responded_on=r["responded_at"].strftime("%Y-%m-%d"),
+                    text=clip(str(r["comment"]), COMMENT_CHARS))
             for r in picked]
 
 
@@ -383,10 +391,24 @@ def cohort_sizes(revenue: pd.DataFrame, period: Period) -> dict[str, int]:
     return {str(c): int(n) for c, n in members.value_counts().sort_index().items()}
 
 
-def _quality(dataset: Dataset) -> dict[str, TableQuality]:
-    return {name: TableQuality(table=q.table, location=q.location, rows=q.rows, rejected=q.rejected,
-                               problems=list(q.problems), rejects_file=q.rejects_file)
-            for name, q in dataset.quality.items()}
+def _quality(dataset: Dataset, period: Period) -> dict[str, TableQuality]:
+    quality = {name: TableQuality(table=q.table, location=q.location, rows=q.rows, rejected=q.rejected,
+                                  problems=list(q.problems), rejects_file=q.rejects_file)
+               for name, q in dataset.quality.items()}
+    excluded = dataset.excluded_in(period)
+    if excluded and "revenue" in quality:
+        quality["revenue"] = quality["revenue"].model_copy(update={
+            "problems": [*quality["revenue"].problems, excluded_line(excluded, period)],
+            "excluded_accounts": len(excluded)})
+    return quality
+
+
+def excluded_line(accounts: list[str], period: Period) -> str:
+    """The sentence that states which accounts the revenue and customer metrics of ``period`` leave out."""
+    shown = ", ".join(accounts[:10]) + (f" and {len(accounts) - 10:,} more" if len(accounts) > 10 else "")
+    return (f"{len(accounts):,} account{'s are' if len(accounts) != 1 else ' is'} left out of the revenue and "
+            f"customer metrics of {period} because some of {'their' if len(accounts) != 1 else 'its'} revenue rows "
+            f"were set aside (a missing month would otherwise read as MRR 0, i.e. churn): {shown}")
 
 
 def _settings(config: Config) -> ReportSettings:
@@ -474,7 +496,7 @@ def build_model(dataset: Dataset, period: Period, config: Config, targets: Targe
         at_risk=at_risk_accounts(rows, config.report.at_risk_shown, weights, previous_rows) if options.details else [],
         comments=comment_sample(dataset, period, tz, config.report.comments_shown) if options.details else [],
         health_bands=_bands(rows),
-        data_quality=_quality(dataset),
+        data_quality=_quality(dataset, period),
         provenance=Provenance(source=dataset.source, source_kind=dataset.source_kind, fingerprint=dataset.fingerprint,
                               csreport_version=__version__, generated_at=options.generated_at, timezone=tz),
         settings=_settings(config),

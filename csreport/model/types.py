@@ -188,6 +188,7 @@ class TableQuality(Frozen):
     rejected: int = 0
     problems: list[str] = []
     rejects_file: str | None = None
+    excluded_accounts: int = 0  # revenue: accounts left out of this period's revenue metrics (rejected rows)
 
 
 class Provenance(Frozen):

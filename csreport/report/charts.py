@@ -22,10 +22,12 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from ..metrics.health import BANDS
+from ..text import clip, inert
 from . import style
 from .formatting import BRIDGE_STEPS, BridgeFigures, bridge_figures, fmt, money, month_label
 from .html import for_jupyter
 
+LABEL_CHARS = 40  # a name on a chart axis
 STYLE: dict[Any, Any] = {
     "font.family": "DejaVu Sans",
     "font.size": 9,
@@ -72,7 +74,7 @@ class Chart:
         buffer = io.StringIO()
         with rc_context(STYLE):
             fig.savefig(buffer, format="svg", bbox_inches="tight")
-        svg = buffer.getvalue()
+        svg = inert(buffer.getvalue())  # names on axes and in legends: no bidirectional overrides
         # matplotlib numbers its ids per figure (patch_1, text_2, ...): prefix them, or the
         # charts of one page would share ids
         prefix = f"chart{next(_NUMBER)}-"
@@ -217,7 +219,7 @@ def feature_adoption(adoption: dict[str, float], top: int = 10) -> Chart:
     items = sorted(adoption.items(), key=lambda kv: kv[1], reverse=True)[:top][::-1]
     with rc_context(STYLE):
         fig, ax = _figure(7.0, 2.2)
-        names = [k.replace("_", " ") for k, _ in items]
+        names = [clip(k.replace("_", " "), LABEL_CHARS) for k, _ in items]  # event names are data: text, bounded
         values = [v for _, v in items]
         ax.barh(range(len(names)), values, color=style.ACCENT, height=0.65)
         ax.set_yticks(range(len(names)), names)

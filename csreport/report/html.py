@@ -17,11 +17,23 @@ from importlib import resources
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
+from ..text import TEXT_CHARS, clip, inert
 from . import style
+
+
+def bounded(value: object) -> object:
+    """Every ``{{ ... }}`` of our templates: untrusted text is made inert and cut (csreport.text); our own
+    markup (Markup, components) only loses bidirectional controls."""
+    if isinstance(value, Markup):
+        return Markup(inert(str(value)))
+    if isinstance(value, str):
+        return clip(value, TEXT_CHARS)
+    return value
+
 
 env = Environment(loader=PackageLoader("csreport", "templates"),
                   autoescape=select_autoescape(default=True, default_for_string=True), trim_blocks=True,
-                  lstrip_blocks=True)
+                  lstrip_blocks=True, finalize=bounded)
 
 # a signed amount ('+$72.4k', '−0.3 pp', '-3 pts') must not break across lines after its sign
 _SIGNED_AMOUNT = re.compile(r"[+−-]\$?[\d,.]+(?:k|M|%| pp| pts| h| days)?")

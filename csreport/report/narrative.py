@@ -190,8 +190,12 @@ def quarantine_line(model: ReportModel) -> str | None:
         return None
     total = sum(rejected.values())
     tables = ", ".join(f"{table} {count:,}" for table, count in rejected.items())
+    revenue = model.data_quality.get("revenue")
+    left_out = revenue.excluded_accounts if revenue is not None else 0
+    accounts = (f" {left_out:,} account{'s' if left_out != 1 else ''} with rejected revenue rows "
+                f"{'are' if left_out != 1 else 'is'} left out of the revenue and customer metrics.") if left_out else ""
     return (f"{total:,} invalid row{'s were' if total != 1 else ' was'} set aside and left out of every figure: "
-            f"{tables} (see Data quality).")
+            f"{tables} (see Data quality).{accounts}")
 
 
 def unavailable_line(model: ReportModel) -> str | None:

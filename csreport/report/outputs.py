@@ -8,28 +8,20 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
-from typing import Any
 
 from ..model import ReportModel
 from ..model.types import HealthRow
 from ..periods import Period
+from ..text import safe_cell
 
 METRICS_FILE = "metrics.json"
 HEALTH_FILE = "health.csv"
 REJECTS_FOLDER = "rejects"
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def report_filename(period: Period | str, extension: str) -> str:
     """'customer-success-report-2026-10.pdf' (and .html, .eml, ...)."""
     return f"customer-success-report-{period}.{extension}"
-
-
-def safe_cell(value: Any) -> Any:
-    """A CSV cell that a spreadsheet shows as text, never evaluates."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
 
 
 def write_metrics_json(model: ReportModel, folder: Path) -> Path:

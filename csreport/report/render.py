@@ -6,6 +6,7 @@ nbconvert's base templates; the PDF is printed from that same HTML, so both alwa
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import warnings
 from contextlib import ExitStack
 from importlib import resources
@@ -19,8 +20,11 @@ from ..config import Config
 from ..errors import RenderError
 from ..model import ReportModel
 from ..periods import Period
+from ..text import inert
 from . import style
 from .html import without_jupyter_style
+
+DEFAULT_RENDER_TIMEOUT_S = 300.0
 
 
 def report_meta(model: ReportModel | None, config: Config, period: Period) -> dict[str, Any]:
@@ -47,7 +51,8 @@ def to_html(executed: Path, meta: dict[str, Any]) -> str:
         exporter.exclude_output_prompt = True
         notebook = nbformat.read(str(executed), as_version=4)
         html, _ = exporter.from_notebook_node(notebook, resources={"csreport": meta})
-    return str(html)
+    # no bidirectional override anywhere in the report (names, config text, charts, analysts' cells)
+    return inert(str(html))
 
 
 def _quiet_pdf_engine() -> None:
@@ -58,19 +63,51 @@ def _quiet_pdf_engine() -> None:
     warnings.filterwarnings("ignore", message="HarfBuzz-Subset", category=DeprecationWarning)
 
 
-def to_pdf(html: str, target: Path, base_url: Path) -> None:
+def to_pdf(html: str, target: Path, base_url: Path, timeout_s: float = DEFAULT_RENDER_TIMEOUT_S) -> None:
+    """Print ``html`` to ``target`` with WeasyPrint, in a child process stopped after ``timeout_s`` seconds.
+
+    The report's untrusted text is bounded (csreport.text), so a normal report prints in seconds; the
+    time limit is the last guard, so that no input can keep the monthly run busy for hours.
+    """
     _quiet_pdf_engine()
     try:
-        import weasyprint
+        import weasyprint  # noqa: F401  (loaded here so that a missing system library is reported clearly)
     except (OSError, ImportError) as exc:  # Pango/HarfBuzz missing on the system (OSError from cffi)
         raise RenderError(
             f"the PDF engine (WeasyPrint) cannot load a system library: {exc}. On Debian/Ubuntu install them with "
             "'apt-get install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b', or render HTML only (--format html)."
         ) from exc
+    context = multiprocessing.get_context("fork")  # the child inherits the loaded engine: no second import
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_print_pdf, args=(html, str(target), str(base_url), sender), daemon=True)
+    child.start()
+    sender.close()
     try:
-        weasyprint.HTML(string=html, base_url=str(base_url)).write_pdf(str(target))
+        if not receiver.poll(timeout_s):
+            raise RenderError(
+                f"PDF rendering took longer than {timeout_s:g} s and was stopped. The report is larger than it should "
+                "ever be (check the data for huge text cells), or raise report.render_timeout_seconds in the config.")
+        failure = receiver.recv()
+    except EOFError:
+        failure = f"the PDF engine stopped unexpectedly (exit code {child.exitcode})"
+    finally:
+        if child.is_alive():
+            child.kill()
+        child.join()
+        receiver.close()
+    if failure:
+        raise RenderError(f"PDF rendering failed: {failure}")
+
+
+def _print_pdf(html: str, target: str, base_url: str, result: Any) -> None:
+    """In the child process: print, then send '' (done) or the error's text."""
+    try:
+        import weasyprint
+
+        weasyprint.HTML(string=html, base_url=base_url).write_pdf(target)
+        result.send("")
     except Exception as exc:  # WeasyPrint raises many kinds; name the step
-        raise RenderError(f"PDF rendering failed: {type(exc).__name__}: {exc}") from exc
+        result.send(f"{type(exc).__name__}: {exc}")
 
 
 def warm_up() -> None:

@@ -12,27 +12,26 @@ A failed notebook is kept as ``OUT/YYYY-MM.failed.ipynb`` for debugging.
 """
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from importlib import resources
 from pathlib import Path
 
 from ..benchmark.history import History
 from ..config import load_config
-from ..errors import CsreportError, NotebookError
-from ..model import ReportModel, record
+from ..errors import ConfigError, CsreportError, NotebookError
+from ..model import ReportModel
 from ..periods import Period
 from ..progress import say
 from .execute import execute_notebook, read_model
 from .narrative import quarantine_line
 from .outputs import REJECTS_FOLDER, report_filename, write_health_csv, write_metrics_json
+from .publish import period_lock, publish_and_record, recover, staging_prefix
 from .render import report_meta, to_html, to_pdf, warm_up
 
 DEFAULT_NOTEBOOK = "executive_summary.ipynb"
@@ -50,32 +49,22 @@ def absolute_source(source: str) -> str:
     return source if is_url(source) else str(Path(source).resolve())
 
 
-@contextmanager
-def period_lock(out: Path, period: Period) -> Iterator[None]:
-    """One `csreport run` at a time per output folder and period (others wait)."""
-    lock_file = out / f".{period}.lock"
-    with open(lock_file, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def run_report(data_source: str, period: Period, config_path: Path | None, out: Path, formats: list[str],
                on_invalid: str = "stop", targets_path: Path | None = None, quiet: bool = False,
                notebook: Path | None = None, history_path: Path | None = None) -> tuple[Path, ReportModel | None]:
     """Produce OUT/YYYY-MM/, record the period in the history store; return the folder and the model."""
     config = load_config(config_path)
-    out = out.resolve()  # the kernel runs in the staging folder: every path it gets must be absolute
-    out.mkdir(parents=True, exist_ok=True)
+    out = writable_folder(out)  # the kernel runs in the staging folder: every path it gets must be absolute
+    if notebook is not None:
+        _no_template_braces(notebook, "--notebook")
     history = History(history_path or out / "history.sqlite")
     final = out / str(period)
     failed = out / f"{period}.failed.ipynb"
     progress = not quiet and sys.stderr.isatty()  # a live bar on a terminal; one line per step in cron logs
     with period_lock(out, period), ExitStack() as stack:
+        recover(out, period)
         source_notebook = notebook or stack.enter_context(resources.as_file(packaged_notebook()))
-        stage = Path(tempfile.mkdtemp(prefix=f".{period}.staging-", dir=out))
+        stage = Path(tempfile.mkdtemp(prefix=staging_prefix(period), dir=out))
         stack.callback(shutil.rmtree, stage, ignore_errors=True)
         # mkdtemp makes 0700; the published folder is read by others (the team, a web server)
         os.chmod(stage, 0o777 & ~_umask())
@@ -108,17 +97,41 @@ def run_report(data_source: str, period: Period, config_path: Path | None, out: 
         if "html" in formats:
             (stage / report_filename(period, "html")).write_text(html, encoding="utf-8")
         if "pdf" in formats:
-            to_pdf(html, stage / report_filename(period, "pdf"), stage)
+            to_pdf(html, stage / report_filename(period, "pdf"), stage, config.report.render_timeout_seconds)
         if model is not None:
             write_metrics_json(model, stage)
             write_health_csv(model, stage)
         else:
             say(f"{source_notebook.name} published no report model: no metrics.json, health.csv or history "
                 "record (call csreport.report.kernel.start in the notebook)", quiet)
-        _publish_and_record(stage, final, model, history)
+        publish_and_record(stage, final, model, history)
         failed.unlink(missing_ok=True)
         say(f"report ready in {time.perf_counter() - started:.1f} s: {final}", quiet)
         return final, model
+
+
+def _no_template_braces(path: Path, option: str) -> None:
+    """papermill reads '{...}' in notebook paths as a template of the parameters: '{period}' would be
+    replaced and '{x}' fail. Such a path is refused rather than written somewhere else."""
+    if "{" in str(path) or "}" in str(path):
+        raise ConfigError(f"{option} {path} holds '{{' or '}}', which the notebook runner (papermill) reads as a "
+                          "template; choose a path without braces")
+
+
+def writable_folder(out: Path) -> Path:
+    """``--out`` as an absolute folder that exists and can be written (a clean error otherwise, exit 2)."""
+    _no_template_braces(out, "--out")
+    out = out.resolve()
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file, not a folder; name a folder for the reports")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"--out {out} cannot be written ({exc.strerror or exc}); name a folder this user can "
+                          "write, or fix its permissions") from None
+    return out
 
 
 def _umask() -> int:
@@ -147,22 +160,3 @@ def _published_paths(model: ReportModel, stage: Path, final: Path) -> ReportMode
             path = str(final / Path(path).relative_to(stage))
         quality[name] = table.model_copy(update={"rejects_file": path})
     return model.model_copy(update={"data_quality": quality})
-
-
-def _publish_and_record(stage: Path, final: Path, model: ReportModel | None, history: History) -> None:
-    """Swap the finished staging folder into place, then record history; undo the swap if recording fails."""
-    old = None
-    if final.exists():
-        old = final.with_name(f".{final.name}.old-{time.time_ns()}")
-        final.rename(old)
-    stage.rename(final)
-    if model is not None:
-        try:
-            record(model, history)
-        except CsreportError:
-            final.rename(stage)  # the staging folder is removed by the caller
-            if old is not None:
-                old.rename(final)
-            raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
