@@ -118,6 +118,11 @@ class Calculator:
                                       for name, (subset, aggregates) in self._parts[run].items()}
         return self._segments[period]
 
+    def month_events(self, period: Period) -> EngagementAggregates | None:
+        """The event aggregates of one month, from the run that holds it (None without an events table)."""
+        aggregates = self._runs[self._run_of(period)]
+        return None if aggregates is None else aggregates.for_month(period)
+
     def covers(self, period: Period) -> bool:
         """Whether the data reaches back to ``period`` (its first revenue month or later).
 

@@ -12,6 +12,7 @@ Layout of the document::
     previous_period, trends, restatements    context over time
     at_risk, comments, health_bands          the customers and voices behind the numbers
     data_quality, provenance, settings       where the numbers come from
+    book                                     a book of business (CSM or segment) with the company beside; null
 """
 from __future__ import annotations
 
@@ -178,8 +179,22 @@ class ReportSettings(Frozen):
     health_bands: dict[str, float]
 
 
+class Book(Frozen):
+    """A book of business: the accounts of one CSM or one segment (``csreport batch``).
+
+    The report model of a book holds the book's own numbers; ``company`` holds the whole
+    company's of the same period (values, status and targets), to show beside them.
+    """
+
+    by: Literal["csm", "segment"]
+    name: str  # untrusted text: escaped wherever shown
+    accounts: int
+    company: Scope
+
+
 class ReportModel(Scope):
-    """Everything one period's report shows. The company-wide scope is the model itself."""
+    """Everything one period's report shows. The company-wide scope is the model itself
+    (or, with ``book`` set, the scope of that book of business)."""
 
     period: str
     previous_period: str
@@ -193,6 +208,7 @@ class ReportModel(Scope):
     provenance: Provenance
     settings: ReportSettings
     health: list[HealthRow] = []  # per customer; written to health.csv, left out of metrics.json
+    book: Book | None = None  # set for a book of business (one CSM's or segment's accounts)
 
     @property
     def month(self) -> Period:
