@@ -161,6 +161,25 @@ class AccountModel(Frozen):
         return self.health[-1]
 
     @property
+    def health_then(self) -> MonthHealth | None:
+        """The month DISCUSS_LOOKBACK months before the period, if the account was a customer then."""
+        then = self.health[-(DISCUSS_LOOKBACK + 1)] if len(self.health) > DISCUSS_LOOKBACK else None
+        return then if then is not None and then.customer else None
+
+    @property
+    def health_change(self) -> float | None:
+        """Health now minus health DISCUSS_LOOKBACK months before (points); None without both."""
+        then = self.health_then
+        if then is None or then.health is None or self.now.health is None:
+            return None
+        return self.now.health - then.health
+
+    @property
+    def users_then(self) -> float | None:
+        """Active users DISCUSS_LOOKBACK months before the period."""
+        return self.active_users[-(DISCUSS_LOOKBACK + 1)].value if len(self.active_users) > DISCUSS_LOOKBACK else None
+
+    @property
     def mrr_now(self) -> float:
         return self.mrr[-1].value or 0.0
 
