@@ -106,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     email.add_argument("--to", help="comma-separated recipients (default: the config's email.to)")
     email.add_argument("--dry-run", action="store_true", help="write the .eml next to the report instead of sending")
     email.add_argument("--force", action="store_true", help="send even to recipients who already got this period")
+    email.add_argument("--batch", action="store_true", help="send each CSM their own book (from 'csreport batch')")
+    email.add_argument("--by", default="csm", choices=["csm"], help="with --batch: the books to send (csm)")
+    email.add_argument("--only", help="with --batch: comma-separated CSMs (default: every book)")
     return parser
 
 
@@ -205,7 +208,16 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 
 def cmd_email(args: argparse.Namespace) -> int:
-    from .delivery.deliver import email_report
+    from .delivery.deliver import email_books, email_report
+
+    if args.batch:
+        if args.to:
+            raise ConfigError("--to and --batch do not go together: --batch sends each book to its CSM")
+        only = [name.strip() for name in args.only.split(",") if name.strip()] if args.only else None
+        for path in email_books(Path(args.out), args.period, load_config(args.config), args.by, only,
+                                dry_run=args.dry_run, force=args.force):
+            print(path)
+        return 0
 
     to = [a for a in args.to.split(",")] if args.to else None
     eml = email_report(Path(args.out), args.period, load_config(args.config), to=to, dry_run=args.dry_run,

@@ -137,6 +137,7 @@ class _Planner:
         self.base = {"period": str(period), "data_source": absolute_source(data_source),
                      "config_path": str(config_path.resolve()) if config_path else None}
         self.targets_path = targets_path
+        self.table = dataset.accounts
         self.books: BookBuilder | None = None
         self.accounts: AccountBuilder | None = None
         if by == "account":
@@ -185,6 +186,9 @@ class _Planner:
         write_health_csv(model, folder)
         entry.files["model"] = METRICS_FILE
         entry.headline = book_headline(model)
+        if by == "csm" and "csm_email" in self.table:  # where `email --batch` sends the book
+            addresses = self.table.loc[self.table["account_id"].isin(group.accounts), "csm_email"].dropna()
+            entry.recipients = sorted({a.strip() for a in addresses.astype(str) if a.strip()})
         meta = report_meta(model, self.config, self.period)
         meta["title"] = f"{model.settings.title}: {'CSM' if by == 'csm' else 'segment'} {group.label}"
         parameters = {**self.base, "targets_path": str(self.targets_path.resolve()) if self.targets_path else None,

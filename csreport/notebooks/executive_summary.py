@@ -57,13 +57,13 @@ report = kernel.start(period, data_source, config_path, targets_path, history_pa
 components.kpi_tiles(report)
 
 # %%
-book_view.beside_company(report)  # a book of business: its headline numbers next to the company's
-
-# %%
 narrative.summary(report)
 
 # %%
 charts.mrr_bridge(report.metrics, month_label(report.period), month_label(report.previous_period))
+
+# %%
+book_view.beside_company(report)  # a book of business: its headline numbers next to the company's
 
 # %% [markdown] tags=["report-page-break"]
 # ## Revenue and retention

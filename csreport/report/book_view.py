@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..metrics.catalog import BY_KEY
 from ..model import ReportModel
-from .formatting import change_text, fmt
+from .formatting import change_text, fmt, unit_of
 from .html import Fragment, env
 
 # the metrics where a book differs from the company in a way a CSM can act on
@@ -29,9 +29,14 @@ def beside_company(model: ReportModel, keys: list[str] | None = None) -> Fragmen
         mine, theirs = model.value(key), company.value(key)
         rows.append({"label": BY_KEY[key].label, "book": fmt(key, mine), "status": model.status.get(key),
                      "company": fmt(key, theirs), "company_status": company.status.get(key),
-                     "difference": change_text(key, mine, theirs) if _numbers(mine, theirs) else "–"})
+                     "difference": _difference(key, mine, theirs)})
     return Fragment(_TABLE.render(rows=rows, by=BY_LABEL[book.by], name=book.name, accounts=book.accounts))
 
 
-def _numbers(*values: object) -> bool:
-    return all(isinstance(v, (int, float)) for v in values)
+def _difference(key: str, mine: object, theirs: object) -> str:
+    """A rate's difference in its unit ('+1.9 pp'); for a size (customers, MRR) the book's share of the company."""
+    if not isinstance(mine, (int, float)) or not isinstance(theirs, (int, float)):
+        return "–"
+    if unit_of(key) in ("count", "currency"):
+        return f"{100 * mine / theirs:.1f}% of company" if theirs else "–"
+    return change_text(key, mine, theirs)
