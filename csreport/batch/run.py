@@ -118,8 +118,9 @@ def run_batch(data_source: str, period: Period, by: By, out: Path, config_path: 
         f"(one data load, {passes} engine pass{'es' if passes != 1 else ''}): {final / 'index.html'}", quiet)
     if result.failed:
         names = ", ".join(_printable(e.label) for e in result.failed[:10])
+        others = "none was published" if len(result.failed) == len(ordered) else f"the others are published in {final}"
         raise PartialFailure(f"{len(result.failed)} of {len(ordered)} {by} reports failed ({names}"
-                             f"{', ...' if len(result.failed) > 10 else ''}); the others are published in {final}, "
+                             f"{', ...' if len(result.failed) > 10 else ''}); {others}, "
                              f"and {final / 'index.html'} lists each failure with its error")
     return result
 

@@ -133,12 +133,23 @@ def _published_paths(model: ReportModel, stage: Path, final: Path) -> ReportMode
     return model.model_copy(update={"data_quality": quality})
 
 
+# `csreport batch` publishes OUT/YYYY-MM/<by>/ inside the period's folder: a new company report keeps them
+BATCH_FOLDERS = ("csm", "segment", "account")
+
+
+def _move_batches(source: Path, target: Path) -> None:
+    for name in BATCH_FOLDERS:
+        if (source / name).is_dir() and not (target / name).exists():
+            (source / name).rename(target / name)
+
+
 def _publish_and_record(stage: Path, final: Path, model: ReportModel | None, history: History) -> None:
     """Swap the finished staging folder into place, then record history; undo the swap if recording fails."""
     old = None
     if final.exists():
         old = final.with_name(f".{final.name}.old-{time.time_ns()}")
         final.rename(old)
+        _move_batches(old, stage)
     stage.rename(final)
     if model is not None:
         try:
@@ -146,6 +157,7 @@ def _publish_and_record(stage: Path, final: Path, model: ReportModel | None, his
         except CsreportError:
             final.rename(stage)  # the staging folder is removed by the caller
             if old is not None:
+                _move_batches(stage, old)
                 old.rename(final)
             raise
     if old is not None:
