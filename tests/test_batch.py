@@ -43,6 +43,8 @@ def with_csm(folder: Path) -> Path:
     path = folder / "accounts.csv"
     accounts = pd.read_csv(path, dtype=str, keep_default_na=False)
     accounts["csm"] = accounts["account_id"].map(CSM).fillna("")
+    # where `email --batch` sends a book, when the config names no address: Eve's accounts carry hers
+    accounts["csm_email"] = accounts["account_id"].map({"E": "eve@example.com", "F": "eve@example.com"}).fillna("")
     accounts.loc[accounts["account_id"] == "G", "name"] = G_NAME
     accounts.to_csv(path, index=False)
     return folder
@@ -285,7 +287,7 @@ def test_batch_by_account(account_batch):
 @pytest.fixture(scope="module")
 def csm_batch(books_company, tmp_path_factory):
     out = tmp_path_factory.mktemp("csm-batch")
-    code, stdout, err = _batch(books_company, out, "--by", "csm", "--format", "html")  # PDFs: see the account batch
+    code, stdout, err = _batch(books_company, out, "--by", "csm")
     assert code == 0, err
     return out / "2026-03" / "csm"
 
@@ -408,3 +410,65 @@ def test_warm_kernel_starts_each_notebook_clean(tmp_path):
         assert kernel.km.provisioner.pid == pid and kernel.executions == 4
     finally:
         kernel.close()
+
+
+class Inbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        import email
+        import email.policy
+
+        self.messages.append((list(envelope.rcpt_tos), email.message_from_bytes(envelope.content,
+                                                                                policy=email.policy.default)))
+        return "250 Message accepted"
+
+
+@pytest.fixture
+def smtp(monkeypatch):
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    for name, value in {"CSREPORT_SMTP_HOST": "127.0.0.1", "CSREPORT_SMTP_PORT": str(port),
+                        "CSREPORT_SMTP_TLS": "none", "CSREPORT_SMTP_FROM": "reports@example.com"}.items():
+        monkeypatch.setenv(name, value)
+    yield inbox
+    controller.stop()
+
+
+@pytest.mark.slow
+def test_email_each_csm_their_book(csm_batch, smtp, tmp_path):
+    out = csm_batch.parent.parent
+    config = tmp_path / "cs.yaml"
+    config.write_text('email: {csm_addresses: {"Kim Lee": kim@example.com, "kim/lee": [k.lee@example.com]}}\n')
+    code, _, err = run_cli("email", "--batch", "--by", "csm", "--period", "2026-03", "--out", out, "--config", config)
+    # ".." has no address: reported (exit 6) after the three others were served
+    assert code == 6, err
+    problems = err.split("csreport: error:")[1]
+    assert "'..' has no address" in problems and "Kim Lee" not in problems
+    sent = {tuple(to): message for to, message in smtp.messages}
+    assert set(sent) == {("kim@example.com",), ("k.lee@example.com",), ("eve@example.com",)}
+    kim = sent[("kim@example.com",)]
+    assert kim["Subject"] == "Customer Success Report — March 2026 — Kim Lee"
+    batch = {g["key"]: g for g in json.loads((csm_batch / "batch.json").read_text())["groups"]}
+    attachment = next(kim.iter_attachments())
+    assert attachment.get_filename() == batch["Kim Lee"]["files"]["pdf"]
+    assert attachment.get_content() == (csm_batch / batch["Kim Lee"]["folder"] / batch["Kim Lee"]["files"]["pdf"]
+                                        ).read_bytes()
+    assert "CSM Kim Lee" in kim.get_body(("plain",)).get_content()
+    assert batch["../<b>Eve</b>"]["recipients"] == ["eve@example.com"]  # from the accounts' csm_email column
+    # a rerun sends nothing twice (send log per recipient and book), and still names the book without an address
+    code, _, err = run_cli("email", "--batch", "--period", "2026-03", "--out", out, "--config", config)
+    assert code == 6 and len(smtp.messages) == 3
+    log = [json.loads(line) for line in (out / "email-log.jsonl").read_text().splitlines()]
+    assert sorted((e["group"], e["recipient"]) for e in log) == [
+        ("csm/../<b>Eve</b>", "eve@example.com"), ("csm/Kim Lee", "kim@example.com"),
+        ("csm/kim/lee", "k.lee@example.com")]
