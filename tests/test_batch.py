@@ -240,7 +240,7 @@ def _batch(source: Path, out: Path, *args: str) -> tuple[int, str, str]:
 @pytest.fixture(scope="module")
 def account_batch(books_company, tmp_path_factory):
     out = tmp_path_factory.mktemp("account-batch")
-    code, stdout, err = _batch(books_company, out, "--by", "account", "--only", "A,C,E,G,O5")
+    code, _, err = _batch(books_company, out, "--by", "account", "--only", "A,C,E,G,O5")
     assert code == 0, err
     return out / "2026-03" / "account"
 
@@ -250,7 +250,7 @@ def test_batch_by_account(account_batch):
     batch = json.loads((account_batch / "batch.json").read_text())
     groups = {g["key"]: g for g in batch["groups"]}
     assert set(groups) == {"A", "C", "E", "G", "O5"} and all(g["status"] == "ok" for g in groups.values())
-    for key, group in groups.items():
+    for group in groups.values():
         folder = account_batch / group["folder"]
         assert SAFE.match(group["folder"]) and folder.parent == account_batch
         names = {p.name for p in folder.iterdir()}
@@ -287,7 +287,7 @@ def test_batch_by_account(account_batch):
 @pytest.fixture(scope="module")
 def csm_batch(books_company, tmp_path_factory):
     out = tmp_path_factory.mktemp("csm-batch")
-    code, stdout, err = _batch(books_company, out, "--by", "csm")
+    code, _, err = _batch(books_company, out, "--by", "csm")
     assert code == 0, err
     return out / "2026-03" / "csm"
 

@@ -37,7 +37,7 @@ from ..data import Dataset, load_dataset
 from ..errors import CsreportError, PartialFailure
 from ..model import ModelOptions
 from ..model.account import AccountBuilder
-from ..model.books import BookBuilder
+from ..model.books import BookBuilder, BookBy
 from ..periods import Period
 from ..progress import say
 from ..report.kernel import account_models
@@ -99,12 +99,10 @@ def run_batch(data_source: str, period: Period, by: By, out: Path, config_path: 
             entries[group.key] = entry
             if task is not None:
                 futures[pool.submit(render, task)] = group
-        done = 0
-        for future in _as_done(futures):
+        for done, future in enumerate(_as_done(futures), start=1):
             group = futures[future]
             outcome = _outcome(future, group)
             _settle(entries[group.key], outcome, stage, group)
-            done += 1
             state = "ok" if outcome.ok else f"FAILED: {outcome.error}"
             say(f"[{done}/{len(futures)}] {_printable(group.label)}: {state} ({outcome.seconds:.1f} s)", quiet)
         for entry in entries.values():
@@ -180,7 +178,7 @@ class _Planner:
                         source_kind=account.provenance.source_kind, generated_at=account.provenance.generated_at)
             return {**self.base, "account_id": group.key, "model_path": str(path)}, meta
         assert self.books is not None
-        by = "csm" if self.by == "csm" else "segment"
+        by: BookBy = "csm" if self.by == "csm" else "segment"
         model = self.books.build(by, group.key, set(group.accounts))
         model = _published_paths(model, self.stage, self.final)  # rejects files: named where they are published
         write_metrics_json(model, folder)

@@ -35,7 +35,7 @@ from ..metrics.support import support_metrics
 from ..metrics.surveys import nps_category, survey_metrics
 from ..periods import Period
 from .build import Calculator, _settings
-from .types import Frozen, MetricValue, Provenance, ReportSettings, Status
+from .types import Frozen, Provenance, ReportSettings, Status
 
 ACCOUNT_MONTHS = 12  # the review's window: health, MRR and usage over a year
 DISCUSS_LOOKBACK = 3  # "fastest falling" compares with a quarter earlier, the QBR cadence
@@ -142,9 +142,9 @@ class AccountModel(Frozen):
     active_users: list[MonthValue]  # distinct users a month; null values without an events table
     active_days: int | None  # days of the period with at least one event; null without an events table
     top_features: list[FeatureUse]
-    metrics: dict[str, MetricValue]
+    metrics: dict[str, float | int | None]  # the account's own numbers of the period (no per-feature objects)
     notes: dict[str, str]
-    survey_12m: dict[str, MetricValue]
+    survey_12m: dict[str, float | int | None]
     responses: list[Response]
     open_tickets: list[OpenTicket]
     overdue_invoices: list[OverdueInvoice]
@@ -270,7 +270,7 @@ class AccountBuilder:
             active_users=[MonthValue(month=str(m), value=self._users_in(account_id, m)) for m in self.months],
             active_days=self._active_days(account_id),
             top_features=self._top_features(account_id),
-            metrics=metrics.values,
+            metrics={k: _number(v) for k, v in metrics.values.items()},
             notes=metrics.notes,
             survey_12m=self._survey_12m(account_id),
             responses=self._responses(account_id),
@@ -370,11 +370,11 @@ class AccountBuilder:
                 whole[name] = found if found is not None else getattr(template, name).iloc[0:0]
         return type(template)(**whole)
 
-    def _survey_12m(self, account_id: str) -> dict[str, MetricValue]:
+    def _survey_12m(self, account_id: str) -> dict[str, float | int | None]:
         tz = self.config.timezone
         surveys = self._surveys.get(account_id, _empty_like(self.data.surveys))
         values = survey_metrics(surveys, self.months[0].start(tz), self.period.end(tz)).values
-        return {k: values[k] for k in SURVEY_12M_KEYS if k in values}
+        return {k: _number(values[k]) for k in SURVEY_12M_KEYS if k in values}
 
     def _responses(self, account_id: str) -> list[Response]:
         surveys = self._surveys.get(account_id)
@@ -391,7 +391,7 @@ class AccountBuilder:
                 category = str(nps_category(pd.Series([score])).iloc[0])
             else:
                 category = "satisfied" if score >= 4 else "unsatisfied"
-            out.append(Response(survey=r["survey"], score=score, category=category,  # type: ignore[arg-type]
+            out.append(Response(survey=r["survey"], score=score, category=category,
                                 responded_on=r["responded_at"].tz_convert(tz).strftime("%Y-%m-%d"),
                                 text=_text(r.get("comment"))))
         return out
@@ -423,6 +423,10 @@ class AccountBuilder:
                 for r in rows.to_dict(orient="records")]
 
 
+def _number(value: Any) -> float | int | None:
+    return value if isinstance(value, (int, float)) else None
+
+
 def _empty_like(frame: pd.DataFrame | None) -> pd.DataFrame | None:
     return None if frame is None else frame.iloc[0:0]
 
@@ -438,7 +442,8 @@ def _session_metrics(month: EngagementAggregates | None) -> MetricSet:
     from importlib import import_module
 
     sessions = import_module("csreport.metrics.sessions")
-    result: MetricSet = sessions.session_metrics(month.account_sessions, month.account_session_users)
+    result: MetricSet = sessions.session_metrics(getattr(month, "account_sessions"),  # noqa: B009
+                                                 getattr(month, "account_session_users"))  # noqa: B009
     return result
 
 
@@ -453,23 +458,26 @@ def discussion(history: list[MonthHealth], green: float, weights: dict[str, floa
     now = history[-1]
     if not now.customer:
         return []
-    scores = {c: now.component(c) for c in COMPONENTS if now.component(c) is not None}
+    scores: dict[str, float] = {}
+    for name in COMPONENTS:
+        value = now.component(name)
+        if value is not None:
+            scores[name] = value
     if not scores:
         return []
     window = history[-(DISCUSS_LOOKBACK + 1):-1]
     before = next((m for m in window if m.customer), None)
 
     def change(component: str) -> tuple[float | None, float | None]:
-        if before is None or before.component(component) is None:
-            return None, None
-        previous = before.component(component)
-        assert previous is not None
-        return previous, scores[component] - previous
+        previous = before.component(component) if before is not None else None
+        return (None, None) if previous is None else (previous, scores[component] - previous)
+
+    def fell(component: str) -> float:
+        return change(component)[1] or 0.0
 
     order = sorted(scores, key=lambda c: (scores[c], -weights.get(c, 0.0)))
     weakest = order[0]
-    falling = sorted((c for c in scores if (change(c)[1] or 0.0) <= -FALLING_POINTS),
-                     key=lambda c: (change(c)[1] or 0.0, -weights.get(c, 0.0)))
+    falling = sorted((c for c in scores if fell(c) <= -FALLING_POINTS), key=lambda c: (fell(c), -weights.get(c, 0.0)))
     chosen: list[str] = []
     if scores[weakest] < green:
         chosen.append(weakest)
@@ -477,7 +485,7 @@ def discussion(history: list[MonthHealth], green: float, weights: dict[str, floa
     topics = []
     for component in chosen[:DISCUSS_LIMIT]:
         previous, delta = change(component)
-        topics.append(Topic(component=component, score=scores[component],  # type: ignore[arg-type]
+        topics.append(Topic(component=component, score=scores[component],
                             previous=previous, since=before.month if before and previous is not None else None,
                             change=delta, weakest=component == weakest and scores[component] < green,
                             falling=component in falling))

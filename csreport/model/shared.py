@@ -73,7 +73,8 @@ def share_events(dataset: Dataset, first: Period, last: Period) -> Dataset:
     """The dataset with its events aggregated once for months first..last (unchanged without events)."""
     if dataset.events is None or isinstance(dataset.events, SharedEvents):
         return dataset
-    return replace(dataset, events=SharedEvents(dataset.events, first, last))
+    shared: Any = SharedEvents(dataset.events, first, last)  # stands in for the EventStore (same aggregates())
+    return replace(dataset, events=shared)
 
 
 def restrict(dataset: Dataset, account_ids: set[str]) -> Dataset:
@@ -81,7 +82,8 @@ def restrict(dataset: Dataset, account_ids: set[str]) -> Dataset:
     subset = dataset.subset(account_ids)
     events = dataset.events
     if isinstance(events, SharedEvents):
-        return replace(subset, events=events.restricted(account_ids))
+        restricted: Any = events.restricted(account_ids)
+        return replace(subset, events=restricted)
     if events is not None:
         raise TypeError("restrict() needs the dataset's events shared first (share_events)")
     return subset

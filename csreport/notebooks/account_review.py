@@ -65,7 +65,7 @@ review.health_table(account)
 # ## Usage and support
 
 # %%
-components.figure_row(review.users_chart(account), review.features_chart(account))
+components.figure_row(*review.usage_charts(account))
 
 # %%
 review.activity(account)

@@ -100,11 +100,9 @@ def status_line(model: AccountModel) -> Fragment:
         lines.append(f"{model.account.name} is not a customer in {month} (no MRR)"
                      + (f"; its last MRR was {money(last.value or 0.0)} in {month_label(last.month)}." if last
                         else "; it had no MRR in the 12 months shown."))
-    quiet = [label for label, empty in (("usage", not model.active_days), ("tickets", not model.value("tickets_created")),
-                                        ("survey answers", not model.value("nps_responses")
-                                         and not model.value("csat_responses")))
-             if empty]
-    if len(quiet) == 3:
+    quiet = (not model.active_days, not model.value("tickets_created"),
+             not model.value("nps_responses") and not model.value("csat_responses"))
+    if all(quiet):
         lines.append(f"No usage, tickets or survey answers in {month}.")
     return Fragment(_LIST.render(sentences=lines) if lines else "")
 
@@ -238,11 +236,16 @@ def _bars(values: pd.Series, title: str, label: Any) -> Chart:
         return Chart.from_figure(fig)
 
 
-def features_chart(model: AccountModel) -> Chart | Fragment:
+def usage_charts(model: AccountModel) -> list[Chart]:
+    """Active users over 12 months and, when the account used any, its top features this month."""
+    charts = [users_chart(model)]
+    if model.top_features:
+        charts.append(features_chart(model))
+    return charts
+
+
+def features_chart(model: AccountModel) -> Chart:
     """The account's most used features this month (distinct users each)."""
-    if not model.top_features:
-        text = "No events table in the data." if model.active_days is None else "No feature used this month."
-        return Fragment(env.from_string('<p class="muted">{{ t }}</p>').render(t=text))
     items = list(reversed(model.top_features))
     with rc_context(STYLE):
         fig, ax = _figure(3.45, 2.1)
@@ -264,6 +267,8 @@ def activity(model: AccountModel) -> Fragment:
     usage_rows = [(_label(k), _shown(k, model.value(k), model)) for k in usage_keys]
     if model.active_days is not None:
         usage_rows.append(("Days with usage", f"{model.active_days} of {model.month.days}"))
+        if not model.top_features:
+            usage_rows.append(("Features used", "none"))
     support_keys = ["tickets_created", "frt_median_hours", "resolution_median_hours", "sla_met_pct", "backlog_end"]
     support_rows = [(_label(k), _shown(k, model.value(k), model)) for k in support_keys]
     month = month_label(model.period)
@@ -329,7 +334,3 @@ def _shown(key: str, value: Any, model: AccountModel) -> str:
     if key in ("session_minutes_median",):
         return f"{value:.1f} min"
     return fmt(key, value) if key in BY_KEY else f"{value:,.2f}"
-
-
-__all__ = ["activity", "discuss", "features_chart", "health_chart", "health_table", "invoices", "mrr_chart",
-           "open_tickets", "profile", "status_line", "tiles", "topic_sentence", "users_chart", "voice"]
