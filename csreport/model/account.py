@@ -29,7 +29,7 @@ from .. import __version__
 from ..data.events import EngagementAggregates
 from ..metrics.base import MetricSet
 from ..metrics.engagement import engagement_metrics
-from ..metrics.health import COMPONENTS
+from ..metrics.health import COMPONENTS, health_summary
 from ..metrics.revenue import mrr_matrix
 from ..metrics.support import support_metrics
 from ..metrics.surveys import nps_category, survey_metrics
@@ -198,11 +198,20 @@ class AccountModel(Frozen):
         return cls.model_validate(document)
 
 
-def _by_account(frame: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
-    """One frame per account (grouped once, so each account is a lookup, not a scan)."""
-    if frame is None or frame.empty:
-        return {}
-    return {str(key): part for key, part in frame.groupby("account_id", sort=False)}
+class _ByAccount:
+    """A frame's rows per account: grouped once, each account's rows cut out only when asked for."""
+
+    def __init__(self, frame: pd.DataFrame | None):
+        self.frame = frame
+        self.rows = {} if frame is None or frame.empty else frame.groupby("account_id", sort=False).indices
+
+    def get(self, account_id: str, default: pd.DataFrame | None = None) -> pd.DataFrame | None:
+        rows = self.rows.get(account_id)
+        return default if rows is None or self.frame is None else self.frame.iloc[rows]
+
+
+def _by_account(frame: pd.DataFrame | None) -> _ByAccount:
+    return _ByAccount(frame)
 
 
 def _text(value: Any) -> str | None:
@@ -230,8 +239,9 @@ class AccountBuilder:
         self.generated_at = generated_at
         covered = [m for m in self.months if calculator.covers(m)]
         # the company's health table scores every customer of a month: an account's health is its row
-        self._health = {m: calculator.company(m).health.set_index("account_id") for m in covered}
-        self._company_health = {m: calculator.company(m).values.get("health_avg") for m in covered}
+        tables = {m: calculator.health(m) for m in covered}
+        self._health = {m: table.set_index("account_id") for m, table in tables.items()}
+        self._company_health = {m: health_summary(table).values.get("health_avg") for m, table in tables.items()}
         self._matrix = mrr_matrix(data.revenue)
         self._events: dict[Period, EngagementAggregates | None] = {m: calculator.month_events(m) for m in self.months}
         now = self._events[period]
@@ -332,7 +342,7 @@ class AccountBuilder:
         return 0 if days is None else int(days["day"].nunique())
 
     def _top_features(self, account_id: str) -> list[FeatureUse]:
-        features = self._now.get("account_features", {}).get(account_id)
+        features = self._now["account_features"].get(account_id) if self._now else None
         if features is None:
             return []
         top = features.sort_values(["users", "event"], ascending=[False, True]).head(TOP_FEATURES)

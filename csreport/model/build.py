@@ -29,7 +29,7 @@ from ..config import Config
 from ..data import Dataset
 from ..data.events import EngagementAggregates
 from ..metrics import KEYS, PeriodMetrics, compute_metrics
-from ..metrics.compute import SegmentParts, backtest_month, split_segments
+from ..metrics.compute import SegmentParts, backtest_month, health_table, split_segments
 from ..metrics.revenue import mrr_matrix, revenue_metrics
 from ..metrics.surveys import nps_category, survey_metrics
 from ..periods import Period
@@ -77,6 +77,7 @@ class Calculator:
         self._parts: dict[tuple[Period, Period], SegmentParts] = {}
         self._company: dict[Period, PeriodMetrics] = {}
         self._segments: dict[Period, dict[str, PeriodMetrics]] = {}
+        self._health: dict[Period, pd.DataFrame] = {}
         self.prefetch(periods or [])
 
     def prefetch(self, periods: list[Period]) -> None:
@@ -117,6 +118,15 @@ class Calculator:
             self._segments[period] = {name: compute_metrics(subset, period, self.config, aggregates, segment=name)
                                       for name, (subset, aggregates) in self._parts[run].items()}
         return self._segments[period]
+
+    def health(self, period: Period) -> pd.DataFrame:
+        """Every customer's health in ``period``: the company's table if its metrics were computed, else the
+        health table alone (an account review needs 12 months of it, not 12 months of every metric)."""
+        if period in self._company:
+            return self._company[period].health
+        if period not in self._health:
+            self._health[period] = health_table(self.dataset, period, self.config, self.month_events(period))
+        return self._health[period]
 
     def month_events(self, period: Period) -> EngagementAggregates | None:
         """The event aggregates of one month, from the run that holds it (None without an events table)."""
