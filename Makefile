@@ -14,7 +14,7 @@ PERIOD ?= $(shell $(PYTHON) -c "import datetime as d; t=d.date.today().replace(d
 shift = $(shell $(PYTHON) -c "y, m = map(int, '$(PERIOD)'.split('-')); i = y * 12 + m - 1 + ($(1)); print(f'{i // 12:04d}-{i % 12 + 1:02d}')")
 HISTORY := $(OUT)/history.sqlite
 
-.PHONY: install report metrics test lint bench demo clean
+.PHONY: install report metrics test test-servers lint bench demo clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,7 +38,17 @@ $(HISTORY): | $(STAMP) $(DATA)/accounts.csv
 report: $(STAMP) $(DATA)/accounts.csv $(HISTORY)
 	$(BIN)/csreport run --data $(DATA) --period $(PERIOD) --out $(OUT)
 
-test: $(STAMP)
+# The engine tests start a real PostgreSQL server (Debian's server binaries) and Spark in local mode
+# (Java 17). Installed from Debian when missing and we may; otherwise the tests fail saying what to install.
+test-servers:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; } || true
+	@command -v java >/dev/null 2>&1 || [ -n "$$JAVA_HOME" ] || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; } || true
+
+test: $(STAMP) test-servers
 	$(BIN)/python -m pytest -q -n auto --dist loadgroup
 
 lint: $(STAMP)

@@ -5,14 +5,19 @@
 2. The engagement metrics through csreport (DuckDB aggregates + metric functions)
    against a straightforward pandas implementation of the same SPEC formulas on the
    same month, checking that both give the same numbers.
-3. `csreport run` (HTML + PDF) against a floor (trivial papermill + nbconvert + 1-page PDF).
-4. Account reviews (HTML + PDF) for N accounts (default 50): `csreport batch --by account` against a
+3. The added cost of sessions at scale 10: the sessions query timed alone in the engine, against
+   the whole `csreport metrics` run (target: metrics no more than 30% slower than without sessions).
+4. A month over 10^8 events (demo scale 21, ~1.0·10^8 events): `csreport metrics` on DuckDB (time,
+   peak RSS) and with `--engine spark` in local mode (time), both on this machine's cores, plus the
+   per-row costs of the Spark scans that the 10^10-event cluster plan in BENCHMARKS.md is sized from.
+5. Account reviews (HTML + PDF) for N accounts (default 50): `csreport batch --by account` against a
    loop of one full run-style execution per account (a fresh process and kernel that loads the data,
    computes the account and renders it, as `csreport run` does for the company), on the same data;
    and a second, smaller batch to split the batch's time into setup and per-report cost, for the
    projection to every demo account.
 
-Usage: python bench/run.py [--scales 1,10] [--end YYYY-MM] [--skip-report] [--skip-batch] [--only-batch]
+Usage: python bench/run.py [--scales 1,10] [--big 21] [--skip-report] [--skip-big] [--skip-batch]
+                           [--only-batch] [--batch-accounts 50] [--workers N]
 """
 from __future__ import annotations
 
@@ -41,7 +46,9 @@ def demo(scale: float, end: str) -> Path:
 
 
 _PEAK = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
-         "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); sys.exit(r.returncode)")
+         "u = resource.getrusage(resource.RUSAGE_CHILDREN); "
+         "print(u.ru_utime + u.ru_stime, u.ru_maxrss, file=sys.stderr); sys.exit(r.returncode)")
+CPU_SECONDS: list[float] = []  # CPU seconds (all threads) of each timed() command, in order: robust to a busy machine
 
 
 def timed(cmd: list) -> tuple[float, float, str]:
@@ -54,8 +61,9 @@ def timed(cmd: list) -> tuple[float, float, str]:
     done = subprocess.run([sys.executable, "-c", _PEAK, *[str(c) for c in cmd]], check=True,
                           capture_output=True, text=True)
     seconds = time.perf_counter() - start
-    peak_kb = int(done.stderr.strip().splitlines()[-1])
-    return seconds, peak_kb / 1024, done.stdout
+    cpu, peak_kb = done.stderr.strip().splitlines()[-1].split()
+    CPU_SECONDS.append(float(cpu))
+    return seconds, int(peak_kb) / 1024, done.stdout
 
 
 def pandas_engagement(events_path: Path, period: str, customers: set[str], pushdown: bool) -> dict:
@@ -98,7 +106,7 @@ def csreport_engagement(folder: Path, period: str) -> tuple[dict, set[str]]:
     data = load_dataset(folder, Config(), quiet=True)
     customers = active_accounts(mrr_matrix(data.revenue), p)
     start = time.perf_counter()
-    month = data.events.aggregates(p, p).for_month(p)
+    month = data.events.aggregates(p, p, sessions=False).for_month(p)  # the same work as the pandas version
     values = engagement_metrics(month, customers, p.days).values
     return values, customers, time.perf_counter() - start
 
@@ -126,6 +134,83 @@ def report_benchmark(folder: Path, period: str, repeats: int = 3) -> tuple[float
                       "--history", out / "bench-history.sqlite", "--quiet"])[0] for _ in range(repeats))
     floor = min(timed([sys.executable, "-c", FLOOR])[0] for _ in range(repeats))
     return ours, floor
+
+
+def sessions_cost(folder: Path, period: str, repeats: int = 3) -> tuple[float, float]:
+    """(best CPU seconds of the sessions query alone, best CPU seconds of `csreport metrics`) on one month.
+
+    CPU seconds (all threads), not wall time: the figures then hold on a machine shared with other work.
+    """
+    from csreport.config import Config
+    from csreport.data import load_dataset
+    from csreport.data.clock import MINUTE_US, Scan
+    from csreport.periods import Period
+
+    p = Period.parse(period)
+    events = load_dataset(folder, Config(), quiet=True).events
+    gap = 30 * MINUTE_US
+    sql = events.table.sessions_sql(Scan.of(p, p, "UTC", lead_us=gap), gap)
+    alone = []
+    for _ in range(repeats):
+        start = time.process_time()
+        events.engine.rows(sql)
+        alone.append(time.process_time() - start)
+    whole = []
+    for _ in range(repeats):
+        timed([BIN / "csreport", "metrics", "--data", folder, "--period", period, "--quiet"])
+        whole.append(CPU_SECONDS[-1])
+    return min(alone), min(whole)
+
+
+SPARK_CONFIG = """engine: spark
+spark:
+  master: local[{cores}]
+  conf: {{spark.driver.memory: 6g, spark.sql.shuffle.partitions: {partitions}}}
+"""
+
+
+def big_month(scale: float, end: str) -> None:
+    """A month over 10^8 events on DuckDB and on Spark local; Spark's per-row costs for the cluster plan."""
+    folder = demo(scale, end)
+    events = ds.dataset(folder / "events.parquet").count_rows()
+    month = ds.dataset(folder / "events.parquet").count_rows(
+        filter=(ds.field("occurred_at") >= pd.Timestamp(f"{end}-01", tz="UTC")))
+    seconds, peak, _ = timed([BIN / "csreport", "metrics", "--data", folder, "--period", end, "--quiet"])
+    print(f"10^8: {events:,} events ({month:,} in {end}); DuckDB `csreport metrics` {seconds:.1f} s "
+          f"({CPU_SECONDS[-1]:.1f} CPU s), peak RSS {peak:.0f} MB", flush=True)
+    config = DATA / "spark-bench.yaml"
+    config.write_text(SPARK_CONFIG.format(cores=os.cpu_count(), partitions=4 * (os.cpu_count() or 1)))
+    spark_s, spark_peak, _ = timed([BIN / "csreport", "metrics", "--data", folder, "--period", end, "--quiet",
+                                   "--config", config])
+    print(f"10^8: Spark local[{os.cpu_count()}] `csreport metrics` {spark_s:.1f} s (driver process RSS "
+          f"{spark_peak:.0f} MB, JVM not included)", flush=True)
+    # per-row costs, in-process, session already up: the full validation scans and the month's aggregates
+    from csreport.config import Config
+    from csreport.data.clock import MINUTE_US, Scan
+    from csreport.data.events import EventStore
+    from csreport.data.spark import SparkEngine
+    from csreport.periods import Period
+
+    settings = Config(engine="spark", spark={"master": f"local[{os.cpu_count()}]", "conf": {
+        "spark.driver.memory": "6g", "spark.sql.shuffle.partitions": 4 * (os.cpu_count() or 1)}})
+    store = EventStore(SparkEngine(settings, folder / "events.parquet"), settings,
+                       pd.read_csv(folder / "accounts.csv")["account_id"], "bench")
+    start = time.perf_counter()
+    store.validate(None)
+    scan_s = time.perf_counter() - start
+    p = Period.parse(end)
+    scan = Scan.of(p, p, "UTC", lead_us=30 * MINUTE_US)
+    timings = {}
+    for name, sql in (("days", store.table.account_days_sql(scan, None)),
+                      ("months", store.table.account_months_sql(scan, None)),
+                      ("features", store.table.account_features_sql(scan)),
+                      ("sessions", store.table.sessions_sql(scan, 30 * MINUTE_US))):
+        start = time.perf_counter()
+        rows = len(store.engine.rows(sql))
+        timings[name] = (time.perf_counter() - start, rows)
+    print(f"10^8 Spark per-row: validation (2 full scans) {scan_s:.1f} s = {1e9 * scan_s / events:.0f} ns/event; "
+          + "; ".join(f"{k} {s:.1f} s ({rows:,} rows back) = {1e9 * s / month:.0f} ns/month-event"
+                      for k, (s, rows) in timings.items()), flush=True)
 
 
 # one account review the way a loop without `batch` makes it: a new process, a new kernel that loads the
@@ -201,7 +286,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scales", default="1,10")
     parser.add_argument("--end", default="2026-10", help="last month of the demo data")
-    parser.add_argument("--skip-report", action="store_true", help="no `csreport run` benchmark")
+    parser.add_argument("--skip-report", action="store_true", help="only the metrics benchmarks")
+    parser.add_argument("--big", type=float, default=21.0, help="demo scale of the 10^8-event month")
+    parser.add_argument("--skip-big", action="store_true", help="no 10^8-event month")
     parser.add_argument("--skip-batch", action="store_true", help="no `csreport batch` benchmark")
     parser.add_argument("--only-batch", action="store_true", help="only the `csreport batch` benchmark")
     parser.add_argument("--batch-accounts", type=int, default=50, help="account reviews to compare (default 50)")
@@ -239,6 +326,16 @@ def main() -> None:
     for scale, events, seconds, peak, ours, theirs, pushed in rows:
         print(f"| {scale:g} | {events:,} | {seconds:.1f} s | {peak:.0f} MB | {ours:.2f} s | {theirs:.2f} s "
               f"| {theirs / ours:.1f}x | {pushed:.2f} s | {pushed / ours:.1f}x |")
+    if 10.0 in [float(s) for s in args.scales.split(",")]:
+        alone, whole = sessions_cost(demo(10.0, args.end), period)
+        print(f"\nsessions at scale 10 (CPU seconds, best of 3): the sessions query alone {alone:.2f} s of "
+              f"`csreport metrics` {whole:.2f} s; without it {whole - alone:.2f} s, so sessions add "
+              f"{100 * alone / (whole - alone):.0f}% "
+              "(target: at most 30%)", flush=True)
+    if not args.skip_big:
+        print(f"\nchecking disk before generating demo scale {args.big:g} (~{args.big * 0.03:.1f} GB of Parquet) ...")
+        subprocess.run(["df", "-h", str(ROOT)], check=False)
+        big_month(args.big, args.end)
     if not args.skip_report:
         ours, floor = report_benchmark(demo(1.0, args.end), period)
         print(f"\n`csreport run` (HTML + PDF, scale 1): {ours:.1f} s; floor (trivial papermill + nbconvert + "

@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from . import __version__
@@ -30,8 +31,41 @@ def _period(text: str) -> Period:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
+def _data(text: str) -> str:
+    """--data: a PostgreSQL URL (refused if it holds a password) or a path."""
+    from .data.postgres import PgUrl, is_url
+
+    if is_url(text):
+        try:
+            PgUrl.parse(text)
+        except ConfigError as exc:  # the message never repeats the URL, which may hold a password
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+@contextmanager
+def _engine_chosen(args: argparse.Namespace):
+    """--engine wins over the config; passed through the environment (for this command only) so that
+    the report notebook's kernel sees it too."""
+    from .data.load import ENGINE_VARIABLE
+
+    before = os.environ.get(ENGINE_VARIABLE)
+    if getattr(args, "engine", None):
+        os.environ[ENGINE_VARIABLE] = args.engine
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(ENGINE_VARIABLE, None)
+        else:
+            os.environ[ENGINE_VARIABLE] = before
+
+
 def _add_data_args(parser: argparse.ArgumentParser, with_period: bool = True, with_rejects: bool = True) -> None:
-    parser.add_argument("--data", required=True, help="folder of CSV/Parquet tables, or a DuckDB file")
+    parser.add_argument("--data", required=True, type=_data, help="folder of CSV/Parquet tables, a DuckDB file, or "
+                        "postgresql://USER@HOST:PORT/DB[?schema=NAME] (password from PGPASSWORD or ~/.pgpass)")
+    parser.add_argument("--engine", choices=["duckdb", "spark"],
+                        help="where the events are aggregated (default: the config's 'engine', else duckdb)")
     if with_period:
         parser.add_argument("--period", type=_period, default=Period.last_complete(),
                             help="month to report, YYYY-MM (default: the last complete month, UTC)")
@@ -249,7 +283,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        with _engine_chosen(args):
+            return COMMANDS[args.command](args)
     except CsreportError as exc:
         print(f"csreport: error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -12,12 +12,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
+from .data.schema import TABLE_NAMES
 from .errors import ConfigError
 
 if TYPE_CHECKING:
     from .metrics.custom import CustomMetric
-
-TABLE_NAMES = ("accounts", "revenue", "surveys", "tickets", "events", "referrals", "invoices")
 
 
 class _Strict(BaseModel):
@@ -74,6 +73,28 @@ class EmailConfig(_Strict):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+class SparkConfig(_Strict):
+    """Where Spark runs and where it finds the events (with ``engine: spark``)."""
+
+    master: str | None = None  # e.g. spark://host:7077, yarn, local[4]; else $SPARK_MASTER, else local[*]
+    conf: dict[str, str | int | float | bool] = {}  # any spark.* setting, e.g. spark.executor.memory: 8g
+    # the events: a Parquet file or folder (any URI Spark reads, e.g. s3a://bucket/events/), or a catalog table;
+    # neither: the data folder's events table
+    events_path: str | None = None
+    events_table: str | None = None
+
+    @model_validator(mode="after")
+    def _one_events_source(self) -> SparkConfig:
+        if self.events_path and self.events_table:
+            raise ValueError("set spark.events_path or spark.events_table, not both")
+        return self
+
+
+class EngagementConfig(_Strict):
+    # the events that make a user or an account active (SPEC §3 "Active-user definition"); None: every event
+    active_events: list[str] | None = Field(None, min_length=1)
+
+
 class Config(_Strict):
     """Validated settings; see README 'Configuration' for an annotated example."""
 
@@ -89,6 +110,11 @@ class Config(_Strict):
     targets: str | None = None
     # the company's own metrics: a Python file of @csreport.metric functions (README "Company metrics")
     metrics_module: str | None = None
+    # where the events are aggregated: duckdb (embedded, default) or spark; a PostgreSQL source aggregates in PostgreSQL
+    engine: Literal["duckdb", "spark"] = "duckdb"
+    spark: SparkConfig = SparkConfig()
+    session_gap_minutes: float = Field(30.0, gt=0)
+    engagement: EngagementConfig = EngagementConfig()
     report: ReportConfig = ReportConfig()
     email: EmailConfig = EmailConfig()
     # where the config came from, so relative paths inside it resolve next to it

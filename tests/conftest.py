@@ -191,9 +191,109 @@ def metrics_of(source: Path, period: str = "2026-03", *extra: str) -> dict:
     return json.loads(out)
 
 
+# -- real engines: PostgreSQL on loopback and Spark in local mode, one of each per test run ----------
+
+ENGINES = ("duckdb", "postgresql", "spark")
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A real PostgreSQL server for the whole run (Debian binaries); missing binaries fail, never skip."""
+    import pgserver
+
+    try:
+        server = pgserver.start()
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg(pg_server, monkeypatch):
+    """The server, with PGPASSWORD set as a user would (the URL never holds it)."""
+    import pgserver
+
+    monkeypatch.setenv("PGPASSWORD", pgserver.PASSWORD)
+    return pg_server
+
+
+_schemas = iter(range(1, 1_000_000))
+
+
+def load_into_postgres(server, folder: Path, types: dict[str, dict[str, str]] | None = None) -> str:
+    """Copy every CSV table of ``folder`` into a fresh schema (text columns, then ``types`` per column);
+    return the --data URL (without password)."""
+    import psycopg
+
+    schema = f"company{next(_schemas)}"
+    with psycopg.connect(server.conninfo(), autocommit=True) as con:
+        con.execute(f"CREATE SCHEMA {schema}")
+        for path in sorted(folder.glob("*.csv")):
+            header = path.read_text(encoding="utf-8").splitlines()[0].split(",")
+            columns = ", ".join(f'"{c}" text' for c in header)
+            con.execute(f'CREATE TABLE {schema}."{path.stem}" ({columns})')
+            with con.cursor().copy(f'COPY {schema}."{path.stem}" FROM STDIN WITH (FORMAT csv, HEADER true)') as copy:
+                copy.write(path.read_bytes())
+            for column, kind in (types or {}).get(path.stem, {}).items():
+                con.execute(f'ALTER TABLE {schema}."{path.stem}" ALTER COLUMN "{column}" TYPE {kind} '
+                            f'USING "{column}"::{kind}')
+    return server.url(schema=schema)
+
+
+@pytest.fixture(scope="session")
+def spark_ready():
+    """One local Spark session for the whole run, created with test-sized settings; csreport's own
+    getOrCreate() reuses it. Missing Java fails, never skips."""
+    import os
+    import shutil
+
+    if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
+        pytest.fail("Java 17 or newer is needed for the Spark tests: apt-get install openjdk-17-jre-headless "
+                    "(or set JAVA_HOME)", pytrace=False)
+    from csreport.config import Config
+    from csreport.data.spark import spark_session
+
+    session = spark_session(Config(spark={"master": "local[2]", "conf": {
+        "spark.sql.shuffle.partitions": 2, "spark.default.parallelism": 2, "spark.driver.memory": "1g"}}))
+    yield session
+    session.stop()
+
+
+def events_to_parquet(folder: Path, typed_time: bool = False) -> Path:
+    """Replace events.csv by events.parquet (text columns; occurred_at a UTC timestamp if ``typed_time``)."""
+    if not (folder / "events.csv").exists():
+        return folder
+    events = pd.read_csv(folder / "events.csv", dtype=str, keep_default_na=False, na_values=[""])
+    if typed_time:
+        events["occurred_at"] = pd.to_datetime(events["occurred_at"], utc=True, format="ISO8601")
+    events.to_parquet(folder / "events.parquet", index=False)
+    (folder / "events.csv").unlink()
+    return folder
+
+
+def on_engine(engine: str, folder: Path, request) -> tuple[str, list[str]]:
+    """The --data argument and extra flags that read the CSV company ``folder`` through ``engine``."""
+    if engine == "duckdb":
+        return str(folder), []
+    if engine == "postgresql":
+        return load_into_postgres(request.getfixturevalue("pg"), folder), []
+    request.getfixturevalue("spark_ready")
+    copy = folder.parent / f"{folder.name}-spark"
+    if not copy.exists():
+        import shutil
+
+        shutil.copytree(folder, copy)
+        events_to_parquet(copy)
+    return str(copy), ["--engine", "spark"]
+
+
 def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist (make test: -n 2 --dist loadgroup), the slow tests that run notebooks or install
-    the package go to one worker together, and the in-process tests share the other."""
+    """Under pytest-xdist (make test: -n auto --dist loadgroup), the slow tests that run notebooks or install
+    the package go to one worker together, and the tests on real engines (one PostgreSQL server and one Spark
+    session per worker) to another, while the in-process tests share what is left."""
     for item in items:
         if item.get_closest_marker("slow"):
             item.add_marker(pytest.mark.xdist_group("slow"))
+        elif {"pg_server", "pg", "spark_ready"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.xdist_group("engines"))

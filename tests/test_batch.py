@@ -131,6 +131,11 @@ def test_account_a(accounts):
     assert m["mau"] == 2 and m["dau_avg"] == pytest.approx(2 / 31)  # u1 on 03-01, u2 on 03-02
     assert m["stickiness_pct"] == pytest.approx(100 * (2 / 31) / 2)
     assert (m["nps"], m["nps_responses"], m["csat_pct"], m["csat_responses"]) == (100.0, 1, 100.0, 2)
+    # sessions (gap 30 min): u1's 03-01 00:00:00 is 1 s after its 02-28 23:59:59, so it continues a session that
+    # began in February (a session belongs to the month of its first instant); March has u1's 05:00 and u2's
+    # 03-02 10:00, each a single instant: 2 sessions of 0 minutes, 2 users
+    assert (m["sessions"], m["session_users"], m["sessions_per_user_avg"]) == (2, 2, 1.0)
+    assert (m["session_minutes_median"], m["time_in_product_hours_per_user"]) == (0.0, 0.0)
     assert a.active_days == 2
     assert [(f.event, f.users) for f in a.top_features] == [("login", 2), ("search", 1)]
     # 12 months (2025-04-01 .. 2026-04-01): NPS 3 (S1) and 9 (S2) -> 50 % promoters, 50 % detractors -> 0

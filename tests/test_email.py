@@ -4,7 +4,9 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+import re
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -120,8 +122,8 @@ def test_send_report(out, smtp_server, monkeypatch):
     assert msg.get_content_type() == "multipart/mixed"
     text = msg.get_body(preferencelist=("plain",)).get_content()
     html = msg.get_body(preferencelist=("html",)).get_content()
-    # NPS +25, NRR 45.9 %, logo churn 25.0 % (hand-computed in test_metrics_company)
-    for value in ("+25", "45.9%", "25.0%"):
+    # NPS +25, logo churn 25.0 % (hand-computed in test_metrics_company); the page-1 narrative comes along
+    for value in ("+25", "25.0%", "MRR fell 36.1% from $610 to $390"):
         assert value in text and value in html
     # MRR 610 -> 390 from February to March: -36.1 % vs Feb 2026, on both parts
     assert "MRR: $390 (▼ -36.1% vs Feb 2026;" in text and "▼ -36.1%" in html
@@ -273,3 +275,40 @@ def test_tls_modes_verify_the_server(out, monkeypatch, tmp_path, certificate_aut
         assert [rcpts for rcpts, _ in inbox.messages] == [["ceo@example.com"]]
     finally:
         controller.stop()
+
+
+def test_dry_run_without_settings_or_recipients_uses_placeholders_and_says_so(out, monkeypatch):
+    for name in ("CSREPORT_SMTP_HOST", "CSREPORT_SMTP_FROM"):
+        monkeypatch.delenv(name, raising=False)
+    code, stdout, err = run_cli("email", "--period", "2026-03", "--out", out, "--dry-run")
+    assert code == 0, err
+    assert "no recipients configured; addressed to the placeholder leadership@example.invalid" in err
+    assert "no sender configured; the message is from the placeholder csreport@example.invalid" in err
+    msg = email.message_from_bytes(Path(stdout.strip()).read_bytes(), policy=email.policy.default)
+    assert (msg["To"], msg["From"]) == ("leadership@example.invalid", "csreport@example.invalid") and msg["Date"]
+
+
+def test_config_errors_exit_2(out, tmp_path, monkeypatch):
+    monkeypatch.delenv("CSREPORT_SMTP_FROM", raising=False)
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("email: {to: not-a-list-of: [}\n")
+    code, _, err = run_cli("email", "--period", "2026-03", "--out", out, "--config", broken)
+    assert code == 2 and "not valid YAML" in err
+    # a real send without recipients or sender is a configuration problem, not a delivery failure
+    code, _, err = run_cli("email", "--period", "2026-03", "--out", out)
+    assert code == 2 and "no recipients" in err
+    code, _, err = run_cli("email", "--period", "2026-03", "--out", out, "--to", "ceo@example.com")
+    assert code == 2 and "no sender" in err
+
+
+def test_email_reads_on_a_phone(published):
+    from csreport.delivery.message import compose
+
+    message = compose(published / "2026-03", "cs@example.com", ["ceo@example.com"], "Report {period_label}")
+    html = message.get_body(preferencelist=("html",)).get_content()
+    # one column that shrinks to the screen: a fluid table capped at 600 px, the viewport set, no fixed widths
+    assert 'name="viewport" content="width=device-width, initial-scale=1"' in html
+    assert "max-width:600px" in html and 'width="100%"' in html
+    assert not re.search(r'(?<!max-)width(="|:\s*)[2-9]\d\d', html)
+    # the status in words as well as colour
+    assert "✗ off target" in html

@@ -97,6 +97,11 @@ def test_all_outputs_agree_with_history(tmp_path):
     assert doc["comparison"]["nrr_pct"]["previous_from"] == "data"
     assert {r["metric"] for r in doc["restatements"]} == {"customers_end", "mrr_end"}
     _assert_all_agree(doc, html, page_one, message)
+    # the pack lists them with the recorded and today's value: February customers 8 -> 4, MRR $500 -> $610
+    restated = [[td.get_text(strip=True) for td in tr.select("td")]
+                for tr in BeautifulSoup(html, "html.parser").select("table.restated tbody tr")]
+    assert sorted(restated) == [["Feb 2026", "Customers at end", "All customers", "8", "4"],
+                                ["Feb 2026", "MRR", "All customers", "$500", "$610"]]
 
 
 def test_bad_history_store_exits_7_from_run_and_metrics(tmp_path):

@@ -65,7 +65,9 @@ def test_pdf_parses_with_kpi_text(report):
     assert 3 <= len(reader.pages) <= 8
     first = reader.pages[0].extract_text()
     assert "Customer Success Report" in first and "March 2026" in first
-    assert "+25" in first and "45.9%" in first and "25.0%" in first
+    # NPS +25 and logo churn 25.0 % in the tiles; the monthly NRR 45.9 % is on page 2 (page 1 shows the
+    # trailing-twelve-month figures, n/a here: no customer was active in March 2025)
+    assert "+25" in first and "25.0%" in first and "NRR (12 MONTHS)" in first  # tile labels are upper case
     text = "".join(page.extract_text() for page in reader.pages)
     assert "Page 1 of" in text
     # provenance in every page footer: the source fingerprint of metrics.json
@@ -148,13 +150,17 @@ def test_invalid_data_in_run_exits_3_and_writes_no_report(tmp_path):
 
 @pytest.mark.slow
 def test_report_narrative_segments_and_trends(report):
+    from bs4 import BeautifulSoup
+
     html = (report[0] / "customer-success-report-2026-03.html").read_text()
+    sentences = [li.get_text() for li in BeautifulSoup(html, "html.parser").select(".narrative li")]
     # NPS 25 with moe 196 * sqrt(0.6875 / 4) = 81.3, n = 4; no NPS answers in February -> no change words;
-    # default target +40 missed by more than 10 -> "misses"
-    assert "NPS +25 (±81, n=4); misses the target of +40." in html
-    # MRR 610 -> 390 is a 36.1 % fall
-    assert "MRR fell 36.1% to $390" in html
-    assert "By segment" in html and "Mid-Market" in html and "cell-rag rag-red" in html
+    # default target >= +40 missed by 15 pts, more than the amber 10 -> "misses ... by 15 pts"
+    assert "NPS +25 (±81, n=4); misses the target of ≥ +40 by 15 pts." in sentences
+    # MRR 610 -> 390 is a 36.1 % fall, and every part of the bridge is named
+    assert "MRR fell 36.1% from $610 to $390 (−$220): +$40 new, +$70 reactivation, +$50 expansion, " \
+           "−$80 contraction, −$300 churned." in sentences
+    assert "By segment" in html and "Mid-Market" in html and 'class="num seg rag-red"' in html
     assert html.count("<svg") >= 6  # bridge, 4 trends, adoption, health mix: vector charts
 
 
@@ -202,8 +208,13 @@ def test_report_with_only_the_required_tables(tmp_path):
                            "--format", "html")
     assert code == 0, err
     html = (tmp_path / "out" / "2026-03" / "customer-success-report-2026-03.html").read_text()
-    assert "not available: the data source has no surveys table" in html
-    assert "$390" in html and "n/a" in html  # revenue still reported; nothing shown as 0
+    # one line names what is missing, instead of tiles, tables and pages of n/a
+    assert "Not in this report: customer voice (the data source has no surveys table); support " \
+           "(the data source has no tickets table); product engagement (the data source has no events table); " \
+           "referrals (the data source has no referrals table); customer health (no events, surveys, tickets or " \
+           "invoices table to score health from)." in html
+    assert 'data-key="nps"' not in html and "Customer voice" not in html and "Customers most at risk" not in html
+    assert "$390" in html and "n/a" in html  # revenue still reported (TTM n/a: no data a year back); nothing as 0
 
 
 @pytest.mark.slow
@@ -234,3 +245,18 @@ def test_notebooks_and_their_scripts_are_in_sync():
             [(c.cell_type, c.source, c.metadata.get("tags", [])) for c in script.cells], \
             f"{path.name} and {path.stem}.py differ: run 'jupytext --sync {path.with_suffix('.py')}'"
         assert any("parameters" in c.metadata.get("tags", []) for c in script.cells)  # tags survive the pairing
+
+
+def test_an_idle_kernel_is_not_interrupted_at_shutdown():
+    """jupyter_client sends SIGINT before a shutdown request; a kernel caught in a handler then logs
+    "KeyboardInterrupt caught in kernel" into cron logs. Our manager skips that interrupt while shutting down."""
+    import asyncio
+
+    from csreport.report.execute import _kernel_manager_class
+
+    manager = _kernel_manager_class()()
+    manager.shutting_down = True
+    assert asyncio.run(manager._async_interrupt_kernel()) is None  # no signal, no error
+    manager.shutting_down = False
+    with pytest.raises(RuntimeError, match="No kernel is running"):  # otherwise the normal interrupt runs
+        asyncio.run(manager._async_interrupt_kernel())

@@ -1,31 +1,41 @@
-"""The ``events`` table, kept inside DuckDB.
+"""The ``events`` table, kept inside its engine (DuckDB, PostgreSQL or Spark).
 
-Usage events can number 10^8 rows, so they are never loaded into pandas. This
-module validates them with two cheap SQL scans and hands pandas only aggregates:
+Usage events can number 10^8 rows and more, so they never reach Python. This
+module validates them with two scans inside the engine and hands pandas only
+per-account aggregates, for months first..last (``month`` is 'YYYY-MM', local):
 
-* ``account_days``     month, account_id, day, users   (distinct users per account and day)
-* ``account_months``   month, account_id, users        (distinct users per account and month)
-* ``account_features`` month, account_id, event, users (distinct users per account, month, feature)
+* ``account_days``          month, account_id, day, users    distinct active users per account and local day
+* ``account_months``        month, account_id, users         distinct active users per account and month
+* ``account_features``      month, account_id, event, users  distinct users per account, month and feature
+* ``account_sessions``      month, account_id, duration_minutes, sessions
+                            how many sessions of that exact duration started in the month (a histogram)
+* ``account_session_users`` month, account_id, users         distinct users with a session of the month
 
-Because a user is the pair (account_id, user_id), distinct users add up across
-accounts, so these aggregates are enough for MAU, DAU, adoption and health.
-Timestamps are turned into wall-clock time of the configured zone (DuckDB's
-``TimeZone`` setting), so calendar days and months are local ones.
+"Active" users count only the events of config ``engagement.active_events``
+(default: every event); features and sessions count every event. Because a
+user is the pair (account_id, user_id), distinct users add up across accounts,
+and the duration histograms keep medians exact for any group of accounts.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
+from ..config import Config
 from ..periods import Period
+from .clock import MINUTE_US, Scan
+from .engines import Engine
+from .queries import SPEC_COLUMNS, EventsTable, literal
 from .schema import TABLES
-from .source import Source, _ident, _sql_str
 from .validate import InvalidDataError, Problem, missing_columns, unmapped_columns
 
 EXAMPLES = 5
+
+
+def _empty(*columns: str) -> pd.DataFrame:
+    return pd.DataFrame({c: [] for c in columns})
 
 
 @dataclass
@@ -33,111 +43,83 @@ class EngagementAggregates:
     account_days: pd.DataFrame
     account_months: pd.DataFrame
     account_features: pd.DataFrame
+    account_sessions: pd.DataFrame = field(
+        default_factory=lambda: _empty("month", "account_id", "duration_minutes", "sessions"))
+    account_session_users: pd.DataFrame = field(default_factory=lambda: _empty("month", "account_id", "users"))
+
+    def _frames(self) -> list[pd.DataFrame]:
+        return [getattr(self, f.name) for f in fields(self)]
 
     def subset(self, account_ids: set[str]) -> EngagementAggregates:
         return EngagementAggregates(
-            *(frame[frame["account_id"].isin(account_ids)].reset_index(drop=True)
-              for frame in (self.account_days, self.account_months, self.account_features))
-        )
+            *(frame[frame["account_id"].isin(account_ids)].reset_index(drop=True) for frame in self._frames()))
+
+    def concat(self, other: EngagementAggregates) -> EngagementAggregates:
+        """These aggregates and ``other``'s (of other months), frame by frame."""
+        return EngagementAggregates(*(
+            pd.concat([frame for frame in pair if len(frame)] or [pair[0]], ignore_index=True)
+            for pair in zip(self._frames(), other._frames(), strict=True)))
 
     def for_month(self, period: Period) -> EngagementAggregates:
         month = str(period)
         return EngagementAggregates(
-            *(frame[frame["month"] == month].drop(columns="month").reset_index(drop=True)
-              for frame in (self.account_days, self.account_months, self.account_features))
-        )
+            *(frame[frame["month"] == month].drop(columns="month").reset_index(drop=True) for frame in self._frames()))
 
 
 class EventStore:
-    """Validated access to the events table; only aggregates leave DuckDB."""
+    """Validated access to the events table; only aggregates leave the engine."""
 
-    def __init__(self, source: Source, known_accounts: pd.Series):
-        self.source = source
-        self.con: duckdb.DuckDBPyConnection = source.connection
+    def __init__(self, engine: Engine, config: Config, known_accounts: pd.Series, where: str):
+        self.engine = engine
+        self.config = config
+        self.where = where  # for messages: where the events come from
         self.rows = 0
         self.rejected = 0
         self.problems: list[Problem] = []
-        self._create_typed_view(known_accounts)
+        self.notes: list[str] = []  # data-quality remarks that are not bad rows
+        self.known_accounts = set(known_accounts.astype(str))
+        self.table = self._describe(config.columns.get("events", {}))
 
-    def _create_typed_view(self, known_accounts: pd.Series) -> None:
-        relation = self.source.relation_sql("events")
-        mapping = self.source.mapping("events")
-        described = self.con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
-        problems = unmapped_columns("events", [name for name, *_ in described], mapping)
+    def _describe(self, mapping: dict[str, str]) -> EventsTable:
+        kinds = self.engine.kinds()
+        problems = unmapped_columns("events", list(kinds), mapping)
         if problems:
             raise InvalidDataError(problems)
         reverse = {source: spec for spec, source in mapping.items()}
-        spec_types = {reverse.get(name, name): kind.upper() for name, kind, *_ in described}
-        problems = missing_columns(TABLES["events"], list(spec_types), mapping)
+        spec_kinds = {reverse.get(name, name): kind for name, kind in kinds.items()}
+        problems = missing_columns(TABLES["events"], list(spec_kinds), mapping)
         if problems:
             raise InvalidDataError(problems)
-
-        def text(spec_name: str) -> str:
-            # casts cost time on 10^8 rows: only cast what is not text already
-            column = _ident(mapping.get(spec_name, spec_name))
-            return column if spec_types[spec_name] == "VARCHAR" else f"CAST({column} AS VARCHAR)"
-
-        raw_time = _ident(mapping.get("occurred_at", "occurred_at"))
-        kind = spec_types["occurred_at"]
-        self._time_is_text = not (kind.startswith("TIMESTAMP") or kind == "DATE")
-
-        def wall_clock(instant: str) -> str:
-            """TIMESTAMPTZ -> wall-clock TIMESTAMP of the zone. In UTC plain arithmetic does it,
-            twice as fast as the ICU time-zone cast that other zones need."""
-            if self.source.config.timezone == "UTC":
-                return f"make_timestamp(epoch_us({instant}))"
-            return f"CAST({instant} AS TIMESTAMP)"
-
-        if self._time_is_text:
-            # an explicit offset is honoured; a naive time is read in the session TimeZone
-            local = wall_clock(f"TRY_CAST({raw_time} AS TIMESTAMPTZ)")
-        elif kind == "TIMESTAMP WITH TIME ZONE":
-            local = wall_clock(raw_time)
-        else:
-            local = f"CAST({raw_time} AS TIMESTAMP)"  # naive: already wall-clock time of the zone
-        self.known_accounts = set(known_accounts.astype(str))
-        self.con.execute(f"""
-            CREATE OR REPLACE TEMP VIEW events_typed AS
-            SELECT {text('account_id')} AS account_id, {text('user_id')} AS user_id, {text('event')} AS event,
-                   {local} AS occurred_local, {text('occurred_at')} AS occurred_raw, {raw_time} AS occurred_src
-            FROM {relation}""")
-        # Filters on the source column let DuckDB skip Parquet row groups and avoid a time-zone
-        # conversion per row; a TIMESTAMPTZ literal is read in the session TimeZone.
-        self._bound_type = "TIMESTAMP" if self._time_is_text or kind != "TIMESTAMP WITH TIME ZONE" else "TIMESTAMPTZ"
-        self._bound_column = "occurred_local" if self._time_is_text else "occurred_src"
+        columns = {spec: mapping.get(spec, spec) for spec in SPEC_COLUMNS}
+        return EventsTable(self.engine.relation, columns, {spec: spec_kinds[spec] for spec in SPEC_COLUMNS})
 
     def validate(self, quarantine_to: Path | None) -> None:
-        """Check every event in two cheap scans. Raise on bad rows, or set them aside into a rejects file."""
-        checks = {
-            ("user_id", "empty value"): "user_id IS NULL OR user_id = ''",
-            ("event", "empty value"): "event IS NULL OR event = ''",
-        }
-        if self._time_is_text:
-            checks[("occurred_at", "empty value")] = "occurred_raw IS NULL OR occurred_raw = ''"
-            checks[("occurred_at", "unparsable timestamp")] = "occurred_raw <> '' AND occurred_local IS NULL"
-        else:  # typed column: no text cast of 10^8 timestamps
-            checks[("occurred_at", "empty value")] = "occurred_src IS NULL"
-        counts = ", ".join(f"count(*) FILTER (WHERE {cond})" for cond in checks.values())
-        row = self.con.execute(f"SELECT count(*), {counts} FROM events_typed").fetchone()
+        """Check every event in two scans. Raise on bad rows, or set them aside into a rejects file."""
+        active = self.config.engagement.active_events or []
+        checks = self.table.checks()
+        row = self.engine.rows(self.table.validation_sql(active))[0]
         self.rows = int(row[0])
-        found = {label: int(n) for label, n in zip(checks, row[1:]) if n}
+        found = {label: int(n) for label, n in zip(checks, row[1:1 + len(checks)]) if n}
+        never = [e for e, n in zip(active, row[1 + len(checks):]) if not n]
+        if never:
+            self.notes.append(
+                f"engagement.active_events names {', '.join(repr(e) for e in never)}, which never occur(s) in the "
+                f"events table ({self.rows:,} rows): check the spelling against the event names in the data. "
+                "Active users, DAU, stickiness, active accounts and health usage count only the listed events.")
 
         # account checks on the distinct ids only (a few thousand), not row by row
-        per_account = self.con.execute("SELECT account_id, count(*) FROM events_typed GROUP BY ALL").fetchall()
+        per_account = self.engine.rows(self.table.per_account_sql())
         empty = [(a, n) for a, n in per_account if a is None or a == ""]
         unknown = sorted(a for a, _ in per_account if a not in (None, "") and a not in self.known_accounts)
         if empty:
             found[("account_id", "empty value")] = sum(n for _, n in empty)
             checks[("account_id", "empty value")] = "account_id IS NULL OR account_id = ''"
         if unknown:
-            self.con.register("csreport_unknown_accounts", pd.DataFrame({"account_id": unknown}))
-            condition = "account_id IN (SELECT account_id FROM csreport_unknown_accounts)"
             found[("account_id", "unknown account_id")] = sum(n for a, n in per_account if a in set(unknown))
-            checks[("account_id", "unknown account_id")] = condition
+            checks[("account_id", "unknown account_id")] = f"account_id IN ({', '.join(map(literal, unknown))})"
 
         for (column, rule), count in found.items():
-            examples = self.con.execute(f"SELECT account_id, user_id, event, occurred_raw FROM events_typed "
-                                        f"WHERE {checks[(column, rule)]} LIMIT {EXAMPLES}").fetchall()
+            examples = self.engine.rows(self.table.examples_sql(checks[(column, rule)], EXAMPLES))
             self.problems.append(Problem(
                 "events", column, rule, rows=[], total=count,
                 values=[f"account_id={a}, user_id={u}, event={e}, occurred_at={t}" for a, u, e, t in examples],
@@ -145,37 +127,47 @@ class EventStore:
         if self.problems and quarantine_to is None:
             raise InvalidDataError(self.problems)
         if self.problems:
-            any_bad = "coalesce(" + " OR ".join(f"({checks[label]})" for label in found) + ", false)"
+            any_bad = " OR ".join(f"({checks[label]})" for label in found)
             quarantine_to.parent.mkdir(parents=True, exist_ok=True)
-            self.con.execute(f"""COPY (SELECT account_id, user_id, event, occurred_raw AS occurred_at
-                                      FROM events_typed WHERE {any_bad}) TO {_sql_str(quarantine_to)} (HEADER)""")
-            self.rejected = int(self.con.execute(f"SELECT count(*) FROM events_typed WHERE {any_bad}").fetchone()[0])
-            self.con.execute(f"CREATE OR REPLACE TEMP VIEW events_valid AS SELECT * FROM events_typed "
-                             f"WHERE NOT ({any_bad})")
-        else:
-            self.con.execute("CREATE OR REPLACE TEMP VIEW events_valid AS SELECT * FROM events_typed")
+            self.engine.write_csv(self.table.rejects_sql(any_bad), quarantine_to, list(SPEC_COLUMNS))
+            self.rejected = sum(found.values()) if len(found) == 1 else int(
+                self.engine.rows(f"SELECT count(*) FROM ({self.table.rejects_sql(any_bad)}) AS r")[0][0])
+            self.table = EventsTable(self.table.relation, self.table.columns, self.table.kinds,
+                                     f"coalesce({any_bad}, false)")
 
-    def aggregates(self, first: Period, last: Period) -> EngagementAggregates:
-        """Per-account daily/monthly distinct users and per-feature users, for months first..last."""
-        start = _sql_str(first.start_date.strftime("%Y-%m-%d %H:%M:%S"))
-        end = _sql_str(last.end_date.strftime("%Y-%m-%d %H:%M:%S"))
-        scoped = f"""
-            SELECT account_id, user_id, event, occurred_local FROM events_valid
-            WHERE {self._bound_column} >= CAST({start} AS {self._bound_type})
-              AND {self._bound_column} < CAST({end} AS {self._bound_type})"""
-        month = "date_trunc('month', occurred_local)"  # a string per row would cost more
-        # Three small GROUP BYs: measured faster in DuckDB than one GROUPING SETS query (bench/run.py)
-        days = self._frame(f"""SELECT {month} AS month, account_id, CAST(occurred_local AS DATE) AS day,
-                                      count(DISTINCT user_id) AS users FROM ({scoped}) GROUP BY ALL ORDER BY ALL""")
-        months = self._frame(f"""SELECT {month} AS month, account_id, count(DISTINCT user_id) AS users
-                                 FROM ({scoped}) GROUP BY ALL ORDER BY ALL""")
-        features = self._frame(f"""SELECT {month} AS month, account_id, event, count(DISTINCT user_id) AS users
-                                   FROM ({scoped}) GROUP BY ALL ORDER BY ALL""")
-        days["day"] = pd.to_datetime(days["day"]).astype("datetime64[us]")
-        for frame in (days, months, features):
-            frame["month"] = pd.to_datetime(frame["month"]).dt.strftime("%Y-%m")
-        return EngagementAggregates(days, months, features)
+    def aggregates(self, first: Period, last: Period, sessions: bool = True) -> EngagementAggregates:
+        """Per-account aggregates for months first..last (see the module docstring), computed in the engine.
 
-    def _frame(self, sql: str) -> pd.DataFrame:
-        frame = self.con.execute(sql).fetch_df()
-        return frame.astype({"users": "int64"})
+        ``sessions=False`` skips the sessions query (its two frames stay empty: compute no session
+        metrics from them), for callers that need only users and features, e.g. a benchmark.
+        """
+        tz, active = self.config.timezone, self.config.engagement.active_events
+        gap_us = round(self.config.session_gap_minutes * MINUTE_US)
+        scan = Scan.of(first, last, tz, lead_us=gap_us)
+        months = pd.Series([str(p) for p in scan.months])
+        days = self.engine.frame(self.table.account_days_sql(scan, active), ["month", "account_id", "day", "users"])
+        # day_index counts local days from the first day of the scan
+        days["day"] = (pd.Timestamp(first.start_date) + pd.to_timedelta(days["day"].astype("int64"), unit="D")).astype(
+            "datetime64[us]")
+        monthly = self.engine.frame(self.table.account_months_sql(scan, active), ["month", "account_id", "users"])
+        features = self.engine.frame(self.table.account_features_sql(scan),
+                                     ["month", "account_id", "event", "users"])
+        columns = ["kind", "month", "account_id", "duration_us", "n"]
+        found = self.engine.frame(self.table.sessions_sql(scan, gap_us), columns) if sessions else pd.DataFrame(
+            {c: pd.Series(dtype="int64" if c != "account_id" else object) for c in columns})
+        histogram = found[found["kind"] == 0]
+        per_account = pd.DataFrame({
+            "month": histogram["month"], "account_id": histogram["account_id"],
+            "duration_minutes": histogram["duration_us"].astype("int64") / MINUTE_US,
+            "sessions": histogram["n"].astype("int64")})
+        session_users = found.loc[found["kind"] == 1, ["month", "account_id", "n"]].rename(columns={"n": "users"})
+        frames = [days, monthly, features, per_account, session_users]
+        for frame in frames:
+            frame["month"] = months.iloc[frame["month"].astype("int64")].to_numpy()
+            frame["account_id"] = frame["account_id"].astype(str)
+            count = "sessions" if "sessions" in frame else "users"
+            frame[count] = frame[count].astype("int64")
+        keys = [["month", "account_id", "day"], ["month", "account_id"], ["month", "account_id", "event"],
+                ["month", "account_id", "duration_minutes"], ["month", "account_id"]]
+        return EngagementAggregates(*(f.sort_values(k, kind="stable").reset_index(drop=True)
+                                      for f, k in zip(frames, keys)))

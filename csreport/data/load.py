@@ -1,6 +1,7 @@
 """Load and validate a whole data source into a :class:`Dataset`."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -8,15 +9,16 @@ from typing import Literal
 import pandas as pd
 
 from ..config import Config
+from ..errors import ConfigError
 from ..progress import say
+from .engines import Engine
 from .events import EventStore
-from .schema import TABLES
-from .source import Source
+from .schema import FRAME_TABLES, TABLES
+from .source import open_source
 from .validate import InvalidDataError, Problem, validate_table
 
 OnInvalid = Literal["stop", "quarantine"]
-# a table comes after the tables it references: surveys.ticket_id must name a ticket
-ORDER = ("accounts", "revenue", "tickets", "surveys", "referrals", "invoices")
+ENGINE_VARIABLE = "CSREPORT_ENGINE"  # set by --engine, so that the report notebook's kernel uses it too
 
 
 @dataclass
@@ -49,7 +51,7 @@ class Dataset:
     quality: dict[str, TableQuality]
 
     def subset(self, account_ids: set[str]) -> Dataset:
-        """The same dataset restricted to some accounts (e.g. one segment); events stay in DuckDB."""
+        """The same dataset restricted to some accounts (e.g. one segment); events stay in their engine."""
         def keep(frame: pd.DataFrame | None, column: str = "account_id") -> pd.DataFrame | None:
             return None if frame is None else frame[frame[column].isin(account_ids)].reset_index(drop=True)
 
@@ -71,7 +73,7 @@ def load_dataset(
     naming table, column and rows. With ``"quarantine"`` bad rows are written to
     ``rejects_dir/<table>.csv``, counted in ``Dataset.quality`` and left out.
     """
-    source = Source(location, config)
+    source = open_source(location, config)
     quarantine = on_invalid == "quarantine"
     rejects_path = Path(rejects_dir or "csreport-rejects")
     frames: dict[str, pd.DataFrame | None] = {}
@@ -79,7 +81,7 @@ def load_dataset(
     problems: list[Problem] = []
     known: dict[str, set[str]] = {}  # table -> its valid key values, for the reference checks of later tables
 
-    for name in ORDER:
+    for name in FRAME_TABLES:
         spec = TABLES[name]
         if not source.has(name):
             if spec.required:
@@ -111,21 +113,53 @@ def load_dataset(
             raise InvalidDataError(problems)
 
     events = None
-    if source.has("events"):
-        say(f"events: validating {source.describe('events')} in DuckDB ...", quiet)
-        events = EventStore(source, frames["accounts"]["account_id"])
+    engine, where = events_engine(source, config)
+    if engine is not None:
+        say(f"events: validating {where} in {engine.name} ...", quiet)
+        events = EventStore(engine, config, frames["accounts"]["account_id"], where)
         target = rejects_path / "events.csv" if quarantine else None
         events.validate(target)
-        quality["events"] = TableQuality("events", source.describe("events"), rows=events.rows,
-                                         rejected=events.rejected, problems=[p.message() for p in events.problems],
+        quality["events"] = TableQuality("events", where, rows=events.rows, rejected=events.rejected,
+                                         problems=[p.message() for p in events.problems] + events.notes,
                                          rejects_file=str(target) if events.rejected else None)
-        say(f"events: {events.rows:,} rows from {source.describe('events')} (kept in DuckDB)", quiet)
+        say(f"events: {events.rows:,} rows from {where} (kept in {engine.name})", quiet)
+        for note in events.notes:
+            say(f"events: {note}", quiet)
     else:
         quality["events"] = TableQuality("events", None)
 
+    # files are hashed whole; events that live in a database or a Spark catalog add their validation counts
+    summary = f"events:{events.rows}:{events.rejected}" if events is not None else ""
     return Dataset(
         accounts=frames["accounts"], revenue=frames["revenue"], surveys=frames["surveys"],
         tickets=frames["tickets"], referrals=frames["referrals"], invoices=frames["invoices"],
-        events=events, timezone=config.timezone, source=str(location), source_kind=source.kind,
-        fingerprint=source.fingerprint(), quality=quality,
+        events=events, timezone=config.timezone, source=source.display, source_kind=source.kind,
+        fingerprint=source.fingerprint(summary), quality=quality,
     )
+
+
+def engine_name(config: Config) -> str:
+    """The events engine asked for: --engine (through CSREPORT_ENGINE), else the config's ``engine``."""
+    chosen = os.environ.get(ENGINE_VARIABLE) or config.engine
+    if chosen not in ("duckdb", "spark"):
+        raise ConfigError(f"{ENGINE_VARIABLE}={chosen!r}: the engine is duckdb or spark")
+    return chosen
+
+
+def events_engine(source, config: Config) -> tuple[Engine | None, str]:
+    """The engine that aggregates the events, and where they come from; (None, "") without events.
+
+    Spark reads the events itself (Parquet or a catalog table); otherwise the source's own
+    engine does: DuckDB for files and DuckDB databases, PostgreSQL for a PostgreSQL URL.
+    """
+    if engine_name(config) == "spark":
+        from .spark import SparkEngine
+
+        if not (config.spark.events_table or config.spark.events_path or source.events_path()):
+            if not source.has("events"):
+                return None, ""
+        engine = SparkEngine(config, source.events_path())
+        return engine, engine.where
+    if not source.has("events"):
+        return None, ""
+    return source.events_engine(), source.describe("events")

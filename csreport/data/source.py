@@ -1,8 +1,10 @@
-"""Where the tables live: a folder of CSV/Parquet files, or a DuckDB database file.
+"""Where the tables live: a folder of CSV/Parquet files, a DuckDB database file, or PostgreSQL by URL.
 
 A :class:`Source` finds each table, reads the small ones raw (as strings for CSV,
 so that the validator sees exactly what the file holds) and exposes every table
 to DuckDB as SQL, which is how the large ``events`` table is read.
+:func:`open_source` picks the kind from ``--data``; PostgreSQL lives in
+:mod:`csreport.data.postgres`.
 """
 from __future__ import annotations
 
@@ -13,19 +15,15 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from ..config import TABLE_NAMES, Config
+from ..config import Config
 from ..errors import DataError
+from .engines import DuckDBEngine, Engine
+from .queries import ident as _ident
+from .queries import literal as _sql_str
+from .schema import TABLE_NAMES
 from .validate import InvalidDataError, Problem, unmapped_columns
 
 DUCKDB_SUFFIXES = (".duckdb", ".ddb", ".db")
-
-
-def _sql_str(text: str | Path) -> str:
-    return "'" + str(text).replace("'", "''") + "'"
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 class Source:
@@ -45,7 +43,8 @@ class Source:
             raise DataError(f"data source {self.location} is neither a folder nor a DuckDB file "
                             f"({', '.join(DUCKDB_SUFFIXES)})")
         self.connection = duckdb.connect()
-        self.connection.execute(f"SET TimeZone = {_sql_str(config.timezone)}")
+        # pinned to UTC: the events queries compute with epoch microseconds, never with a session zone
+        self.connection.execute("SET TimeZone = 'UTC'")
         try:  # no DuckDB progress bar: stdout carries metrics.json
             self.connection.execute("SET enable_progress_bar = false")
         except duckdb.InvalidInputException:
@@ -83,6 +82,19 @@ class Source:
             "UNION SELECT view_name FROM duckdb_views() WHERE database_name = 'src'"
         ).fetchall()
         return {r[0] for r in rows}
+
+    @property
+    def display(self) -> str:
+        """The location as shown in messages and provenance."""
+        return str(self.location)
+
+    def events_engine(self) -> Engine:
+        """DuckDB over the events file(s) or the database's events table."""
+        return DuckDBEngine(self.connection, self.relation_sql("events"))
+
+    def events_path(self) -> Path | None:
+        """The events file or folder of Parquet parts (a folder source), for another engine to read."""
+        return self._files.get("events")
 
     def has(self, table: str) -> bool:
         if self.kind == "folder":
@@ -122,17 +134,13 @@ class Source:
         if frame.empty and len(frame.columns) == 0:
             raise InvalidDataError([Problem(table, "", "the file is empty", blocking=True,
                                             detail=f"{self.describe(table)} holds no header and no rows.")])
-        problems = unmapped_columns(table, list(frame.columns), self.mapping(table))
-        if problems:
-            raise InvalidDataError(problems)
-        reverse = {source: spec for spec, source in self.mapping(table).items()}
-        frame = frame.rename(columns=reverse)
-        frame.index = pd.RangeIndex(1, len(frame) + 1)
-        return frame
+        return spec_columns(table, frame, self.mapping(table))
 
-    def fingerprint(self) -> str:
-        """A short content hash of every input file: the report's provenance."""
+    def fingerprint(self, events_summary: str = "") -> str:
+        """A short content hash of every input file (and of ``events_summary`` when the events come
+        from elsewhere, e.g. a Spark catalog table): the report's provenance."""
         digest = hashlib.blake2b(digest_size=8)
+        digest.update(events_summary.encode())
         paths = [self.location] if self.kind == "duckdb" else sorted(self._files.values())
         for path in paths:
             files = sorted(path.rglob("*.parquet")) if path.is_dir() else [path]
@@ -142,6 +150,23 @@ class Source:
                     for block in iter(lambda: handle.read(1 << 22), b""):
                         digest.update(block)
         return digest.hexdigest()
+
+
+def spec_columns(table: str, frame: pd.DataFrame, mapping: dict[str, str]) -> pd.DataFrame:
+    """Rename source columns to SPEC names (config mapping) and number the rows from 1."""
+    problems = unmapped_columns(table, list(frame.columns), mapping)
+    if problems:
+        raise InvalidDataError(problems)
+    reverse = {source: spec for spec, source in mapping.items()}
+    frame = frame.rename(columns=reverse)
+    frame.index = pd.RangeIndex(1, len(frame) + 1)
+    return frame
+
+
+def read_csv_text(text: str) -> pd.DataFrame:
+    """CSV text as a frame of strings."""
+    # Everything as text and only empty cells as null: 'NA' is a name, not a missing value.
+    return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
 
 
 def _read_csv(table: str, path: Path) -> pd.DataFrame:
@@ -157,5 +182,15 @@ def _read_csv(table: str, path: Path) -> pd.DataFrame:
             table, "", "the file is not UTF-8", blocking=True,
             detail=f"{path} line {line} holds byte 0x{data[exc.start]:02x}, which is not valid UTF-8. "
             "Re-export the file as UTF-8 (e.g. 'iconv -f latin1 -t utf-8 in.csv > out.csv').")]) from exc
-    # Everything as text and only empty cells as null: 'NA' is a name, not a missing value.
-    return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
+    return read_csv_text(text)
+
+
+def open_source(location: str | Path, config: Config):
+    """The source behind ``--data``: a PostgreSQL URL, else a folder or a DuckDB file."""
+    from .postgres import is_url
+
+    if is_url(str(location)):
+        from .postgres import PostgresSource
+
+        return PostgresSource(str(location), config)
+    return Source(location, config)

@@ -21,10 +21,11 @@ from ..model import ReportModel
 from ..report import style
 from ..report.formatting import DIRECTION_SIGN, HEADLINE, fmt, mom, month_label, yoy
 from ..report.html import env
-from ..report.narrative import summary_sentences
+from ..report.narrative import quarantine_line, summary_sentences, unavailable_line
 from ..report.outputs import METRICS_FILE, report_filename
 
 _HTML = env.get_template("email/summary.html.j2")
+STATUS_WORDS = {"green": "✓ on target", "amber": "≈ within tolerance", "red": "✗ off target"}
 
 
 def read_model(report_dir: Path) -> ReportModel:
@@ -42,13 +43,14 @@ def read_model(report_dir: Path) -> ReportModel:
 def summary_rows(model: ReportModel) -> list[dict[str, Any]]:
     """The headline metrics with value, changes vs last month and last year, target and status."""
     rows = []
-    for key in HEADLINE:
+    for key in (k for k in HEADLINE if model.available(k)):  # a section without data is named once, not listed as n/a
         status = model.status.get(key)
         target = model.targets.get(key)
         month, year = mom(model, key), yoy(model, key)
         rows.append({
             "key": key, "label": BY_KEY[key].label, "value": fmt(key, model.value(key)),
-            "status": status or "no target", "colour": style.RAG.get(status or "", style.MUTED),
+            # the status in words too: the coloured bar alone is lost in black and white or to a colour-blind reader
+            "status": STATUS_WORDS.get(status or "", ""), "colour": style.RAG.get(status or "", style.MUTED),
             "target": f"target {DIRECTION_SIGN[target.direction]} {fmt(key, target.target)}" if target else "no target",
             "mom": f"{month.arrow} {month.text}" if month else "–",
             "mom_colour": style.TONE[month.tone] if month else style.MUTED,
@@ -71,7 +73,7 @@ def compose(report_dir: Path, sender: str, recipients: list[str], subject_templa
     if model.book is not None:
         title = f"{title}: {'CSM' if model.book.by == 'csm' else 'segment'} {model.book.name}"
     rows = summary_rows(model)
-    sentences = summary_sentences(model)
+    sentences = summary_sentences(model) + [line for line in (unavailable_line(model), quarantine_line(model)) if line]
     previous, year_ago = month_label(model.previous_period), month_label(period.shift(-12))
 
     message = EmailMessage()
@@ -83,7 +85,7 @@ def compose(report_dir: Path, sender: str, recipients: list[str], subject_templa
     message["Message-ID"] = make_msgid(domain=sender.rsplit("@", 1)[-1] if "@" in sender else None)
     lines = [f"{title} — {period.label}", company, ""] + sentences + [""]
     lines += [f"{r['label']}: {r['value']} ({r['mom']} vs {previous}; {r['yoy']} vs {year_ago}; "
-              f"{r['target']}; {r['status']})" for r in rows]
+              f"{r['target']}" + (f"; {r['status']}" if r["status"] else "") + ")" for r in rows]
     lines += ["", f"The full report is attached: {pdf.name}"]
     message.set_content("\n".join(lines))
     message.add_alternative(_HTML.render(rows=rows, sentences=sentences, company=company, title=title,

@@ -4,12 +4,15 @@ The population is the customers active in L, with their health for L (the same
 health table as for any period, as of end(L)); a customer churned iff it is not
 active in P.
 
-  health_backtest_customers = population size;  health_backtest_churned = # churned
+  health_backtest_customers = # customers active in L (the population)
+  health_backtest_churned = # of them not active in P (churned)
   health_backtest_auc = P(health_c < health_r) + ½ · P(health_c = health_r) over every
       (churned c, retained r) pair: the Mann–Whitney AUC of −health, on health rounded
       to 6 decimals as for bands (0–1; 0.5 = no better than chance, 1 = every churned
       customer scored below every retained one)
-  health_backtest_<band>_churn_pct = 100 · churned / customers in that band at L (percent)
+  health_backtest_green_churn_pct = 100 · churned / customers green at L (percent)
+  health_backtest_amber_churn_pct = 100 · churned / customers amber at L (percent)
+  health_backtest_red_churn_pct = 100 · churned / customers red at L (percent)
 """
 from __future__ import annotations
 

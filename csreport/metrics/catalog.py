@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-UNITS = ("pct", "count", "currency", "hours", "days", "score", "points", "ratio")
+UNITS = ("pct", "count", "currency", "hours", "minutes", "days", "score", "points", "ratio")
 CUSTOM_DOMAIN = "company"
 
 
@@ -78,6 +78,12 @@ CATALOG: tuple[MetricInfo, ...] = (
     _m("stickiness_pct", "Stickiness (DAU/MAU)", "pct", True, "engagement", "events"),
     _m("active_accounts_pct", "Customers using the product", "pct", True, "engagement", "events"),
     _m("feature_adoption_pct", "Feature adoption", "pct", True, "engagement", "events"),
+    _m("sessions", "Sessions", "count", None, "engagement", "events"),
+    _m("session_minutes_median", "Session length (median)", "minutes", None, "engagement", "events"),
+    _m("session_minutes_avg", "Session length (average)", "minutes", None, "engagement", "events"),
+    _m("session_users", "Users with a session", "count", True, "engagement", "events"),
+    _m("sessions_per_user_avg", "Sessions per user", "ratio", True, "engagement", "events"),
+    _m("time_in_product_hours_per_user", "Time in product per user", "hours", True, "engagement", "events"),
     _m("referral_rate_pct", "Customers referring", "pct", True, "referrals", "referrals"),
     _m("referrals", "Referrals", "count", True, "referrals", "referrals"),
     _m("referral_conversion_pct", "Referral conversion", "pct", True, "referrals", "referrals"),

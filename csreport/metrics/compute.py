@@ -9,7 +9,7 @@ from ..config import Config
 from ..data.events import EngagementAggregates
 from ..data.load import Dataset
 from ..periods import Period
-from . import backtest, cohorts, custom, engagement, health, onboarding, referrals, revenue, support, surveys
+from . import backtest, cohorts, custom, engagement, health, onboarding, referrals, revenue, sessions, support, surveys
 from .base import MetricSet
 from .catalog import KEYS
 
@@ -55,11 +55,7 @@ def with_month(data: Dataset, aggregates: EngagementAggregates, month: Period) -
     """
     if data.events is None or (aggregates.account_months["month"] == str(month)).any():
         return aggregates
-    extra = data.events.aggregates(month, month)
-    return EngagementAggregates(*(
-        pd.concat([frame for frame in pair if len(frame)] or [pair[0]], ignore_index=True)
-        for pair in zip((aggregates.account_days, aggregates.account_months, aggregates.account_features),
-                        (extra.account_days, extra.account_months, extra.account_features), strict=True)))
+    return aggregates.concat(data.events.aggregates(month, month))
 
 
 def event_aggregates(data: Dataset, period: Period, config: Config,
@@ -107,6 +103,8 @@ def compute_metrics(
     result.update(surveys.survey_metrics(data.surveys, start, end))
     result.update(support.support_metrics(data.tickets, start, end, config.sla_hours))
     result.update(engagement.engagement_metrics(this_month, customers, period.days))
+    result.update(sessions.session_metrics(this_month and this_month.account_sessions,
+                                           this_month and this_month.account_session_users))
     result.update(referrals.referral_metrics(data.referrals, customers, start, end))
     result.update(onboarding.onboarding_metrics(data.accounts, period))
 
@@ -184,7 +182,9 @@ def _health_table(data: Dataset, period: Period, config: Config, customers: set[
     mrr = revenue.mrr_by_account(matrix, period)
     scores.insert(0, "name", accounts["name"].reindex(index))
     scores.insert(1, "segment", accounts["segment"].reindex(index))
-    scores.insert(2, "mrr", mrr.reindex(index, fill_value=0.0))
+    if "csm" in accounts:  # the optional owner column: the at-risk list names who to call
+        scores.insert(2, "csm", accounts["csm"].reindex(index))
+    scores.insert(3 if "csm" in scores else 2, "mrr", mrr.reindex(index, fill_value=0.0))
     return scores.reset_index(), missing
 
 

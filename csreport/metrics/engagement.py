@@ -1,9 +1,10 @@
-"""Engagement metrics (SPEC §3, from ``events``), computed from DuckDB aggregates.
+"""Engagement metrics (SPEC §3, from ``events``), computed from the events engine's aggregates.
 
 Inputs are the month's slices of :class:`csreport.data.events.EngagementAggregates`:
-``account_days`` (account_id, day, users), ``account_months`` (account_id, users),
-``account_features`` (account_id, event, users). A user is the pair
-(account_id, user_id), so distinct users add up across accounts.
+``account_days`` (account_id, day, users) and ``account_months`` (account_id, users) count
+only the events of config ``engagement.active_events`` (default every event: the
+active-user definition); ``account_features`` (account_id, event, users) counts every
+event. A user is the pair (account_id, user_id), so distinct users add up across accounts.
 """
 from __future__ import annotations
 
@@ -38,7 +39,14 @@ def feature_adoption_pct(account_features: pd.DataFrame, customers: set[str]) ->
 
 
 def engagement_metrics(aggregates, customers: set[str], days_in_period: int) -> MetricSet:
-    """Every engagement metric of SPEC §3; ``aggregates`` is the month's slice, None without events."""
+    """Every engagement metric of SPEC §3; ``aggregates`` is the month's slice, None without events.
+
+    mau                  = # distinct users (account, user) with an event in P
+    dau_avg              = mean over the days of P of the distinct users that day (a day with none counts 0)
+    stickiness_pct       = 100 · dau_avg / mau
+    active_accounts_pct  = 100 · customers active in P with an event in P / customers_end
+    feature_adoption_pct = per feature: 100 · customers that used it in P / customers with any event in P
+    """
     out = MetricSet()
     keys = ["mau", "dau_avg", "stickiness_pct", "active_accounts_pct", "feature_adoption_pct"]
     if aggregates is None:

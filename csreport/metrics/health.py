@@ -63,6 +63,29 @@ def band(health: pd.Series, green: float, amber: float) -> pd.Series:
     )
 
 
+def contributions(components: pd.DataFrame, weights: dict[str, float]) -> pd.DataFrame:
+    """Each present component's points in the health score: component · weight / Σ present weights.
+
+    Health is the row sum. Only the components present as columns count, so a missing table
+    rescales the others to add up to 100 points.
+    """
+    present = [c for c in COMPONENTS if c in components]
+    total = sum(weights[c] for c in present)
+    return pd.DataFrame({c: components[c] * (weights[c] / total) for c in present}, index=components.index)
+
+
+def weakest_components(scores: dict[str, float | None], weights: dict[str, float]) -> list[str]:
+    """Every component tied for the lowest score (compared at 6 decimals), heaviest weight first.
+
+    The first is the ``weakest`` column of :func:`health_scores` (ties go to the heavier weight).
+    """
+    present = {c: round(v, 6) for c, v in scores.items() if c in COMPONENTS and v is not None}
+    if not present:
+        return []
+    low = min(present.values())
+    return sorted((c for c, v in present.items() if v == low), key=lambda c: (-weights[c], COMPONENTS.index(c)))
+
+
 def health_scores(components: pd.DataFrame, weights: dict[str, float], green: float, amber: float) -> pd.DataFrame:
     """Add health, band and weakest component to a frame of component columns (one row per customer).
 
@@ -72,16 +95,23 @@ def health_scores(components: pd.DataFrame, weights: dict[str, float], green: fl
     scores = components.copy()
     if not present:  # no table to score from: no health, rather than a made-up 0
         return scores.assign(health=float("nan"), band=None, weakest=None)
-    total = sum(weights[c] for c in present)
-    scores["health"] = sum(scores[c] * (weights[c] / total) for c in present)
+    scores["health"] = contributions(components, weights).sum(axis=1)
     scores["band"] = band(scores["health"], green, amber)
     # the weakest component explains a low score; ties go to the heavier-weighted one
     ranked = sorted(present, key=lambda c: -weights[c])
-    scores["weakest"] = scores[ranked].idxmin(axis=1)
+    scores["weakest"] = scores[ranked].round(6).idxmin(axis=1)
     return scores
 
 
 def health_summary(scores: pd.DataFrame) -> MetricSet:
+    """The health keys of SPEC §3 from the per-customer scores of :func:`health_scores`.
+
+    health_avg       = mean health of the customers active in P; health = Σ weight · component over usage,
+                       feedback, support and payment (each 0–100)
+    health_green_pct = 100 · share of customers with health at or above the green band
+    health_amber_pct = 100 · share of customers with health at or above the amber band and below green
+    health_red_pct   = 100 · share of customers with health below the amber band
+    """
     out = MetricSet()
     n = len(scores)
     none = "no customers active in the period"

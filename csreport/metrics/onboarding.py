@@ -28,6 +28,12 @@ def onboarding_median_days(accounts: pd.DataFrame, period: Period) -> float | No
 
 
 def onboarding_metrics(accounts: pd.DataFrame, period: Period) -> MetricSet:
+    """Both onboarding metrics of SPEC §3 (accounts.onboarded_at is optional).
+
+    onboarding_completion_pct = 100 · share of the accounts that signed up in [start(P) − 30 days,
+                                end(P) − 30 days) and were onboarded within 30 days of signing up
+    onboarding_median_days    = median days from signup to onboarding, over accounts onboarded in P
+    """
     out = MetricSet()
     if "onboarded_at" not in accounts:
         out.unavailable(["onboarding_completion_pct", "onboarding_median_days"],

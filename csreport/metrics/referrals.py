@@ -22,6 +22,12 @@ def referral_conversion_pct(in_period: pd.DataFrame) -> float | None:
 
 
 def referral_metrics(referrals: pd.DataFrame | None, customers: set[str], start, end) -> MetricSet:
+    """Every referral metric of SPEC §3 for the period [start, end).
+
+    referral_rate_pct       = 100 · customers active in P that referred someone in P / customers_end
+    referrals               = # referrals made in P
+    referral_conversion_pct = 100 · share of the referrals made in P that converted
+    """
     out = MetricSet()
     if referrals is None:
         out.unavailable(["referral_rate_pct", "referrals", "referral_conversion_pct"],

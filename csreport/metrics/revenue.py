@@ -125,7 +125,33 @@ def cltv(arpa: float | None, churn_rates: list[float | None], gross_margin: floa
 
 def revenue_metrics(matrix: pd.DataFrame, period: Period, gross_margin: float,
                     moves: pd.DataFrame | None = None) -> MetricSet:
-    """Every customer and revenue metric of SPEC §3 for ``period`` (``moves``: its movements, if known)."""
+    """Every customer and revenue metric of SPEC §3 for ``period`` (``moves``: its movements, if known).
+
+    A customer is active in a month when its MRR that month is > 0 (no revenue row = MRR 0).
+
+    customers_start             = # customers active in P-1
+    customers_end               = # customers active in P
+    customers_new               = # customers active in P and never active before P
+    customers_reactivated       = # customers active in P, not in P-1, and active in some month before P-1
+    customers_churned           = # customers active in P-1 and not in P
+    logo_churn_rate_pct         = 100 · customers_churned / customers_start
+    customer_retention_rate_pct = 100 · (customers_end − new − reactivated) / customers_start
+    mrr_start                   = Σ MRR of P-1
+    mrr_end                     = Σ MRR of P = mrr_start + new + reactivation + expansion − contraction − churned
+    mrr_new                     = Σ MRR in P of new customers
+    mrr_reactivation            = Σ MRR in P of reactivated customers
+    mrr_expansion               = Σ MRR increases of customers active in both P-1 and P
+    mrr_contraction             = Σ MRR decreases of customers active in both P-1 and P (a positive number)
+    mrr_churned                 = Σ MRR in P-1 of churned customers
+    quick_ratio                 = (mrr_new + mrr_reactivation + mrr_expansion) / (mrr_contraction + mrr_churned)
+    grr_pct                     = 100 · (mrr_start − mrr_contraction − mrr_churned) / mrr_start
+    nrr_pct                     = 100 · (mrr_start + mrr_expansion − mrr_contraction − mrr_churned) / mrr_start
+    grr_ttm_pct                 = 100 · Σ min(MRR in P, MRR in P-12) / Σ MRR in P-12, over customers active in P-12
+    nrr_ttm_pct                 = 100 · Σ MRR in P / Σ MRR in P-12, over customers active in P-12
+    arpa                        = mrr_end / customers_end
+    cltv                        = arpa · gross_margin / (c / 100), c = mean logo churn (%) of P, P-1 and P-2;
+                                  null when c is 0 (no churn in the window)
+    """
     out = MetricSet()
     moves = movements(matrix, period) if moves is None else moves
     counts = moves["movement"].value_counts()

@@ -61,7 +61,17 @@ def backlog_end(tickets: pd.DataFrame, end: pd.Timestamp) -> int:
 
 
 def support_metrics(tickets: pd.DataFrame | None, start: pd.Timestamp, end: pd.Timestamp, sla_hours: float) -> MetricSet:
-    """Every support metric of SPEC §3 for the period [start, end)."""
+    """Every support metric of SPEC §3 for the period [start, end).
+
+    tickets_created         = # tickets created in P
+    frt_median_hours        = median hours from created_at to first_response_at, over tickets created in P
+                              and answered before the end of P
+    resolution_median_hours = median hours from created_at to resolved_at, over tickets resolved in P
+    sla_met_pct             = 100 · met / (met + missed), over tickets created in P: one resolved before the end
+                              of P is met iff resolved within sla_hours; one still open is missed once older
+                              than sla_hours, else not counted
+    backlog_end             = # tickets created before the end of P and not resolved before it
+    """
     out = MetricSet()
     if tickets is None:
         out.unavailable(["tickets_created", "frt_median_hours", "resolution_median_hours", "sla_met_pct", "backlog_end"],

@@ -102,7 +102,19 @@ def is_significant(delta: float, var1: float, n1: int, var2: float, n2: int) -> 
 
 
 def survey_metrics(surveys: pd.DataFrame | None, start: pd.Timestamp, end: pd.Timestamp) -> MetricSet:
-    """Every survey metric of SPEC §3 for the period [start, end)."""
+    """Every survey metric of SPEC §3 for the period [start, end).
+
+    nps                = 100 · (p − d), p and d the shares of promoters (9–10) and detractors (0–6) among the
+                         NPS answers in P
+    nps_responses      = # NPS answers in P (n)
+    nps_promoters_pct  = 100 · p
+    nps_detractors_pct = 100 · d
+    nps_moe95          = 196 · sqrt((p + d − (p − d)²) / n): the NPS's 95 % margin of error, in points
+    csat_pct           = 100 · share of the CSAT answers in P that score 4 or 5 (of 5)
+    csat_responses     = # CSAT answers in P
+    ces_avg            = mean CES answer in P (1–7, higher = less effort)
+    ces_responses      = # CES answers in P
+    """
     out = MetricSet()
     if surveys is None:
         out.unavailable(["nps", "nps_responses", "nps_promoters_pct", "nps_detractors_pct", "nps_moe95",
@@ -128,8 +140,11 @@ def survey_metrics(surveys: pd.DataFrame | None, start: pd.Timestamp, end: pd.Ti
 
 
 def support_csat_metrics(surveys: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> MetricSet:
-    """support_csat_responses = # CSAT responses in [start, end) with a ticket_id;
-    support_csat_pct = 100 · share of them scoring ≥ 4 (percent). Null without a ticket_id column."""
+    """The support satisfaction keys (null without a surveys.ticket_id column).
+
+    support_csat_responses = # CSAT answers in P that rate a support ticket (ticket_id set)
+    support_csat_pct       = 100 · share of those answers scoring 4 or 5 (of 5)
+    """
     out = MetricSet()
     if "ticket_id" not in surveys:
         out.unavailable(SUPPORT_CSAT_KEYS, "not available: surveys has no ticket_id column")
@@ -143,8 +158,9 @@ def support_csat_metrics(surveys: pd.DataFrame, start: pd.Timestamp, end: pd.Tim
 def survey_stats(surveys: pd.DataFrame | None, start: pd.Timestamp, end: pd.Timestamp) -> dict[str, tuple]:
     """(n, per-response variance) behind nps, csat_pct and ces_avg, for significance tests.
 
-    Variances are in share units for NPS (p + d − (p − d)²) and CSAT (p(1 − p)), and in
-    score units for CES (sample variance, n − 1 in the denominator).
+    Variances are in share units for NPS (p + d − (p − d)²), CSAT (p(1 − p)) and the promoter
+    and detractor shares (p(1 − p), d(1 − d)), and in score units for CES (sample variance,
+    n − 1 in the denominator).
     """
     if surveys is None:
         return {}
@@ -152,6 +168,8 @@ def survey_stats(surveys: pd.DataFrame | None, start: pd.Timestamp, end: pd.Time
     nps_scores = responses_in(surveys, "nps", start, end)
     shares = nps_shares(nps_scores)
     stats["nps"] = (len(nps_scores), None if shares is None else nps_variance(*shares))
+    for key, i in (("nps_promoters_pct", 0), ("nps_detractors_pct", 1)):  # each a share of the same answers
+        stats[key] = (len(nps_scores), None if shares is None else shares[i] * (1 - shares[i]))
     csat = responses_in(surveys, "csat", start, end)
     share = None if csat.empty else float(satisfied(csat).mean())
     stats["csat_pct"] = (len(csat), None if share is None else share * (1 - share))

@@ -20,7 +20,7 @@ Layout of ``account.json``::
 """
 from __future__ import annotations
 
-import importlib.util
+from dataclasses import fields, replace
 from typing import Any, Literal
 
 import pandas as pd
@@ -31,6 +31,7 @@ from ..metrics.base import MetricSet
 from ..metrics.engagement import engagement_metrics
 from ..metrics.health import COMPONENTS, health_summary
 from ..metrics.revenue import mrr_matrix
+from ..metrics.sessions import session_metrics
 from ..metrics.support import support_metrics
 from ..metrics.surveys import nps_category, survey_metrics
 from ..periods import Period
@@ -247,10 +248,7 @@ class AccountBuilder:
         now = self._events[period]
         self._users = {m: (e.account_months.set_index("account_id")["users"] if e is not None else None)
                        for m, e in self._events.items()}
-        self._now = {name: _by_account(getattr(now, name)) for name in ("account_days", "account_months",
-                                                                          "account_features")} if now else {}
-        self._session_frames = {name: _by_account(getattr(now, name, None))
-                                for name in ("account_sessions", "account_session_users")} if now else {}
+        self._now = {f.name: _by_account(getattr(now, f.name)) for f in fields(now)} if now else {}
         self._surveys = _by_account(data.surveys)
         self._tickets = _by_account(data.tickets)
         self._invoices = _by_account(data.invoices)
@@ -367,18 +365,12 @@ class AccountBuilder:
                          notes={k: out.notes[k] for k in shown if k in out.notes})
 
     def _account_events(self, account_id: str) -> EngagementAggregates | None:
-        if not self._now:
-            return None
-        frames = {name: parts.get(account_id) for name, parts in self._now.items()}
+        """The month's aggregates of this account only (every frame, sessions included)."""
         template = self._events[self.period]
-        assert template is not None
-        whole = {name: (frames[name] if frames[name] is not None else getattr(template, name).iloc[0:0])
-                 for name in frames}
-        for name, parts in self._session_frames.items():
-            if hasattr(template, name):
-                found = parts.get(account_id)
-                whole[name] = found if found is not None else getattr(template, name).iloc[0:0]
-        return type(template)(**whole)
+        if template is None:
+            return None
+        return replace(template, **{name: rows.get(account_id, getattr(template, name).iloc[0:0])
+                                    for name, rows in self._now.items()})
 
     def _survey_12m(self, account_id: str) -> dict[str, float | int | None]:
         tz = self.config.timezone
@@ -442,19 +434,11 @@ def _empty_like(frame: pd.DataFrame | None) -> pd.DataFrame | None:
 
 
 def _session_metrics(month: EngagementAggregates | None) -> MetricSet:
-    """Session metrics, when the engine's aggregates carry sessions (the engines work, issue 12); else nothing.
-
-    Nothing rather than nulls: the review shows a sessions line only when the model has the numbers.
-    """
-    if month is None or not hasattr(month, "account_sessions") or importlib.util.find_spec(
-            "csreport.metrics.sessions") is None:
+    """The account's session metrics of the month (SPEC §3, from the engine's per-account session histograms);
+    nothing without an events table (the review then shows no sessions lines)."""
+    if month is None:
         return MetricSet()
-    from importlib import import_module
-
-    sessions = import_module("csreport.metrics.sessions")
-    result: MetricSet = sessions.session_metrics(getattr(month, "account_sessions"),  # noqa: B009
-                                                 getattr(month, "account_session_users"))  # noqa: B009
-    return result
+    return session_metrics(month.account_sessions, month.account_session_users)
 
 
 def discussion(history: list[MonthHealth], green: float, weights: dict[str, float]) -> list[Topic]:

@@ -15,7 +15,7 @@ Steps (every command and the notebook go through here):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,8 +28,9 @@ from ..benchmark.targets import Targets, direction_of, status
 from ..config import Config
 from ..data import Dataset
 from ..data.events import EngagementAggregates
-from ..metrics import KEYS, PeriodMetrics, compute_metrics
+from ..metrics import BY_KEY, KEYS, PeriodMetrics, compute_metrics
 from ..metrics.compute import SegmentParts, backtest_month, health_table, split_segments
+from ..metrics.health import COMPONENTS, contributions, weakest_components
 from ..metrics.revenue import mrr_matrix, revenue_metrics
 from ..metrics.surveys import nps_category, survey_metrics
 from ..periods import Period
@@ -58,6 +59,10 @@ TREND_KEYS = ("customers_end", "mrr_end", "logo_churn_rate_pct", "grr_pct", "nrr
               "arpa", "nps", "nps_moe95", "nps_responses", "csat_pct", "csat_responses", "ces_avg", "ces_responses")
 # recorded and recomputed values closer than this (relative) are the same number
 SAME_VALUE_TOLERANCE = 1e-9
+# the 95 % normal quantile of SPEC §3 (nps_moe95 = 196 · ..., i.e. 1.96 in share units · 100)
+Z95_PCT = 196.0
+# the table behind each health component, for saying why one was left out
+COMPONENT_TABLE = {"usage": "events", "feedback": "surveys", "support": "tickets", "payment": "invoices"}
 
 HistoryRows = dict[str, dict[str, tuple[float | None, int | None, float | None]]]  # period -> metric -> row
 
@@ -71,7 +76,7 @@ class Calculator:
     """
 
     def __init__(self, dataset: Dataset, config: Config, periods: list[Period] | None = None):
-        self.dataset = dataset
+        self.dataset = without_empty_events(dataset)
         self.config = config
         self._runs: dict[tuple[Period, Period], EngagementAggregates | None] = {}
         self._parts: dict[tuple[Period, Period], SegmentParts] = {}
@@ -148,6 +153,18 @@ class Calculator:
         return self.company(period) if segment is None else self.segments(period).get(segment)
 
 
+def without_empty_events(dataset: Dataset) -> Dataset:
+    """An events table with no rows is treated as no events table.
+
+    Otherwise every customer's usage component would be 0: most customers would turn red for a
+    missing extract, silently. Left out, the health score is computed from the other components
+    and the report says so (``ReportModel.health_missing``).
+    """
+    if dataset.events is not None and dataset.events.rows == 0:
+        return replace(dataset, events=None)
+    return dataset
+
+
 @dataclass(frozen=True)
 class _Past:
     """A metric in an earlier period: its value, the survey stats behind it, and where it came from."""
@@ -183,6 +200,8 @@ def _change(key: str, now: MetricValue, stats: tuple | None, previous: _Past | N
         yoy_delta=delta(current, year_ago.value if year_ago else None),
         significant=significance(key, current, n_now, var_now, previous.value, previous.n, previous.variance)
         if previous else None,
+        yoy_significant=significance(key, current, n_now, var_now, year_ago.value, year_ago.n, year_ago.variance)
+        if year_ago else None,
     )
 
 
@@ -206,14 +225,21 @@ def _restatements(period: Period, segment: str, held: dict[str, tuple] | None,
     return out
 
 
-def _scope(metrics: PeriodMetrics, targets: Targets, segment: str | None, comparison: dict[str, Change]) -> Scope:
+EMPTY_EVENTS = "not available: the events table has no rows"
+
+
+def _scope(metrics: PeriodMetrics, targets: Targets, segment: str | None, comparison: dict[str, Change],
+           events_empty: bool = False) -> Scope:
     # catalog order (the order of metrics.json), then any key the catalog does not list
     values = {key: metrics.values.get(key) for key in KEYS} | metrics.values
     found = {key: targets.lookup(key, segment) for key in values}
+    notes = dict(metrics.notes)
+    if events_empty:  # computed as if there were no events table (see without_empty_events): say which it is
+        notes |= {key: EMPTY_EVENTS for key in notes if key in BY_KEY and BY_KEY[key].table == "events"}
     return Scope(
         metrics=values,
         status={key: status(value, key, found[key]) for key, value in values.items()},
-        notes=dict(metrics.notes),
+        notes=notes,
         targets={key: TargetInfo(target=t.target, amber=t.amber, direction=direction_of(key, t), source=t.source)
                  for key, t in found.items() if t is not None},
         comparison=comparison,
@@ -247,7 +273,19 @@ def _trends(dataset: Dataset, config: Config, period: Period, current: PeriodMet
             columns[key].append(value)
             sources[key].append(source)
     labels = [str(m) for m in months]
-    return {key: Trend(months=labels, values=columns[key], sources=sources[key]) for key in TREND_KEYS}
+    margins = {"nps": columns["nps_moe95"],
+               "csat_pct": [csat_moe95(p, n) for p, n in zip(columns["csat_pct"], columns["csat_responses"],
+                                                             strict=True)]}
+    return {key: Trend(months=labels, values=columns[key], sources=sources[key], moe95=margins.get(key, []))
+            for key in TREND_KEYS}
+
+
+def csat_moe95(csat_pct: float | None, responses: float | None) -> float | None:
+    """95 % margin of error of a CSAT share in percentage points: 196 · sqrt(p(1 − p) / n), p = csat_pct / 100."""
+    if csat_pct is None or not responses:
+        return None
+    p = csat_pct / 100.0
+    return Z95_PCT * math.sqrt(max(p * (1.0 - p), 0.0) / responses)
 
 
 def _health_rows(health: pd.DataFrame) -> list[HealthRow]:
@@ -259,13 +297,61 @@ def _health_rows(health: pd.DataFrame) -> list[HealthRow]:
             for row in health.to_dict(orient="records")]
 
 
-def at_risk_accounts(rows: list[HealthRow], limit: int) -> list[AtRiskAccount]:
-    """The customers most at risk: lowest health first, larger MRR first on ties."""
-    scored = [r for r in rows if r.health is not None and r.band is not None and r.weakest is not None]
-    scored.sort(key=lambda r: (round(r.health or 0.0, 6), -r.mrr, r.account_id))
-    return [AtRiskAccount(account_id=r.account_id, name=r.name, segment=r.segment, mrr=r.mrr, health=r.health or 0.0,
-                          band=r.band or "red", weakest=r.weakest or "", weakest_score=getattr(r, r.weakest or "usage"))
-            for r in scored[:limit]]
+def at_risk_accounts(rows: list[HealthRow], limit: int, weights: dict[str, float],
+                     previous: dict[str, HealthRow] | None = None) -> list[AtRiskAccount]:
+    """The red-band customers with the most MRR at risk, ``limit`` at most.
+
+    Rule: among customers in the red band, order by MRR at risk = MRR · (100 − health) / 100,
+    largest first (ties: lower health, then account id). It weighs both: a $13.5k account at
+    health 13 ($11.7k at risk) comes before a $230 account at health 4 ($221).
+    ``previous``: last month's health rows by account, for the change and what moved it.
+    """
+    red = [r for r in rows if r.band == "red" and r.health is not None]
+    red.sort(key=lambda r: (-mrr_at_risk(r), round(r.health or 0.0, 6), r.account_id))
+    return [_at_risk(r, weights, (previous or {}).get(r.account_id)) for r in red[:limit]]
+
+
+def mrr_at_risk(row: HealthRow) -> float:
+    """MRR · (100 − health) / 100 (currency/month)."""
+    return row.mrr * (100.0 - (row.health or 0.0)) / 100.0
+
+
+def _components(row: HealthRow) -> dict[str, float | None]:
+    return {c: getattr(row, c) for c in COMPONENTS}
+
+
+def _at_risk(row: HealthRow, weights: dict[str, float], before: HealthRow | None) -> AtRiskAccount:
+    scores = _components(row)
+    weakest = weakest_components(scores, weights)
+    moved_by, points = health_move(scores, _components(before), weights) if before is not None else (None, None)
+    change = None if before is None or before.health is None else (row.health or 0.0) - before.health
+    return AtRiskAccount(account_id=row.account_id, name=row.name, segment=row.segment, csm=row.csm, mrr=row.mrr,
+                         health=row.health or 0.0, band=row.band or "red", mrr_at_risk=mrr_at_risk(row),
+                         weakest=weakest, weakest_score=float(scores[weakest[0]] or 0.0) if weakest else 0.0,
+                         health_previous=None if before is None else before.health, health_change=change,
+                         moved_by=moved_by, moved_by_points=points)
+
+
+def health_move(now: dict[str, float | None], before: dict[str, float | None],
+                weights: dict[str, float]) -> tuple[str | None, float | None]:
+    """The component that moved a customer's health most since last month, and by how many health points.
+
+    Each component's points are its weighted share of the score (:func:`contributions`). The
+    mover is the component with the largest change in the direction of the health change;
+    (None, None) when health did not change or the months used different components.
+    """
+    present = [c for c in COMPONENTS if now.get(c) is not None]
+    if not present or present != [c for c in COMPONENTS if before.get(c) is not None]:
+        return None, None
+    frame = pd.DataFrame([{c: now[c] for c in present}, {c: before[c] for c in present}])
+    points = contributions(frame, weights)
+    moves = points.iloc[0] - points.iloc[1]
+    total = round(float(moves.sum()), 6)
+    if total == 0:
+        return None, None
+    same_way = moves[moves * total > 0]
+    mover = str((same_way.abs()).idxmax())
+    return mover, float(moves[mover])
 
 
 def comment_sample(dataset: Dataset, period: Period, tz: str, limit: int) -> list[Comment]:
@@ -305,7 +391,32 @@ def _settings(config: Config) -> ReportSettings:
     return ReportSettings(company=config.report.company, title=config.report.title, paper=config.report.paper,
                           timezone=config.timezone, sla_hours=config.sla_hours, gross_margin=config.gross_margin,
                           health_weights=config.health.weights.model_dump(),
-                          health_bands=config.health.bands.model_dump())
+                          health_bands=config.health.bands.model_dump(),
+                          health_backtest_months=config.health.backtest_months)
+
+
+def health_missing(scored: pd.DataFrame, events_empty: bool) -> dict[str, str]:
+    """Each health component left out of the scores, with the reason (its table is missing or empty)."""
+    missing = {}
+    for component, table in COMPONENT_TABLE.items():
+        if component not in scored:
+            empty = table == "events" and events_empty
+            missing[component] = f"the {table} table has no rows" if empty else f"the data source has no {table} table"
+    return missing
+
+
+def unavailable_domains(metrics: dict[str, Any], notes: dict[str, str]) -> dict[str, str]:
+    """Metric domains whose every metric is null, with the reason of the first (e.g. 'no surveys table').
+
+    Such a domain has nothing to show: the report names it in one line instead of tables of n/a.
+    """
+    domains: dict[str, list[str]] = {}
+    for key in metrics:
+        info = BY_KEY.get(key)
+        if info is not None:
+            domains.setdefault(info.domain, []).append(key)
+    return {domain: notes.get(keys[0], "no data") for domain, keys in domains.items()
+            if all(metrics.get(k) is None for k in keys)}
 
 
 @dataclass
@@ -344,9 +455,13 @@ def build_model(dataset: Dataset, period: Period, config: Config, targets: Targe
                              _past(key, held_year, data_year))
                 for key, value in metrics.values.items() if not isinstance(value, dict)}
 
-    company = _scope(current, targets, None, compare(current, None))
-    segment_scopes = {name: _scope(seg, targets, name, compare(seg, name)) for name, seg in segments.items()}
+    empty = dataset.events is not None and calc.dataset.events is None
+    company = _scope(current, targets, None, compare(current, None), empty)
+    segment_scopes = {name: _scope(seg, targets, name, compare(seg, name), empty) for name, seg in segments.items()}
     rows = _health_rows(current.health) if options.details else []
+    before = calc.scope(previous, None) if options.details and options.comparisons else None
+    previous_rows = {r.account_id: r for r in _health_rows(before.health)} if before is not None else None
+    weights = config.health.weights.model_dump()
     tz = config.timezone
     return ReportModel(
         **company.model_dump(),
@@ -355,13 +470,18 @@ def build_model(dataset: Dataset, period: Period, config: Config, targets: Targe
         segments=segment_scopes,
         trends=_trends(dataset, config, period, current, recorded.get(ALL, {})) if options.trends else {},
         restatements=restatements,
-        at_risk=at_risk_accounts(rows, config.report.at_risk_shown) if options.details else [],
+        at_risk=at_risk_accounts(rows, config.report.at_risk_shown, weights, previous_rows) if options.details else [],
         comments=comment_sample(dataset, period, tz, config.report.comments_shown) if options.details else [],
         health_bands=_bands(rows),
         data_quality=_quality(dataset),
         provenance=Provenance(source=dataset.source, source_kind=dataset.source_kind, fingerprint=dataset.fingerprint,
                               csreport_version=__version__, generated_at=options.generated_at, timezone=tz),
         settings=_settings(config),
+        health_components=[c for c in COMPONENTS if c in current.health],
+        health_missing=health_missing(current.health, empty),
+        unavailable=unavailable_domains(company.metrics, company.notes),
+        csm_known="csm" in dataset.accounts,
+        at_risk_red_total=sum(1 for r in rows if r.band == "red"),
         health=rows,
     )
 

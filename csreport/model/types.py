@@ -11,6 +11,7 @@ Layout of the document::
     segments: {name: Scope}                  the same five sections for each segment
     previous_period, trends, restatements    context over time
     at_risk, comments, health_bands          the customers and voices behind the numbers
+    health_components, unavailable           what a section could not use, and why
     data_quality, provenance, settings       where the numbers come from
     book                                     a book of business (CSM or segment) with the company beside; null
 """
@@ -59,7 +60,8 @@ class Change(Frozen):
 
     ``previous_from`` / ``year_ago_from`` say where the earlier value came from: the history
     store when it holds that period and metric, otherwise the data, recomputed.
-    ``significant`` is the SPEC §3 test of the MoM change (survey metrics only; else null).
+    ``significant`` is the SPEC §3 test of the MoM change, ``yoy_significant`` of the YoY change
+    (survey metrics only; else null).
     """
 
     previous: float | None = None
@@ -69,6 +71,7 @@ class Change(Frozen):
     mom_delta: float | None = None
     yoy_delta: float | None = None
     significant: bool | None = None
+    yoy_significant: bool | None = None  # the same test against the year-ago month
 
 
 class Scope(Frozen):
@@ -89,11 +92,16 @@ class Scope(Frozen):
 
 
 class Trend(Frozen):
-    """One metric over up to 13 months ending with the period, oldest first."""
+    """One metric over up to 13 months ending with the period, oldest first.
+
+    ``moe95`` is the 95 % margin of error of each month's value in the metric's units (NPS:
+    nps_moe95; CSAT: 196 · sqrt(p(1 − p) / n) in percentage points), empty for other metrics.
+    """
 
     months: list[str]
     values: list[float | None]
     sources: list[ValueSource | None]
+    moe95: list[float | None] = []
 
 
 class Restatement(Frozen):
@@ -112,6 +120,7 @@ class HealthRow(Frozen):
     account_id: str
     name: str
     segment: str
+    csm: str | None = None  # accounts.csm, when the table has it
     mrr: float
     usage: float | None = None
     feedback: float | None = None
@@ -123,14 +132,30 @@ class HealthRow(Frozen):
 
 
 class AtRiskAccount(Frozen):
+    """A red-band customer, with what is weakest now and what moved its health since last month.
+
+    ``mrr_at_risk`` = mrr · (100 − health) / 100: the share of its MRR the health score says is
+    in danger; the list is ordered by it (see ``build.at_risk_accounts``). ``weakest`` lists every
+    component tied for the lowest score, heaviest weight first. ``health_change`` is health now −
+    health last month (None for a customer who was not one last month); ``moved_by`` is the
+    component whose weighted points changed most in the direction of that change, and
+    ``moved_by_points`` its change in health points.
+    """
+
     account_id: str
     name: str
     segment: str
+    csm: str | None = None
     mrr: float
     health: float
     band: Status
-    weakest: str
+    mrr_at_risk: float
+    weakest: list[str]
     weakest_score: float
+    health_previous: float | None = None
+    health_change: float | None = None
+    moved_by: str | None = None
+    moved_by_points: float | None = None
 
 
 class Comment(Frozen):
@@ -177,6 +202,7 @@ class ReportSettings(Frozen):
     gross_margin: float
     health_weights: dict[str, float]
     health_bands: dict[str, float]
+    health_backtest_months: int = 3
 
 
 class Book(Frozen):
@@ -207,6 +233,13 @@ class ReportModel(Scope):
     data_quality: dict[str, TableQuality]
     provenance: Provenance
     settings: ReportSettings
+    # the health components the scores were computed from, and each left-out one with the reason
+    health_components: list[str] = []
+    health_missing: dict[str, str] = {}
+    # metric domains (catalog 'domain': surveys, support, ...) with nothing to show, and why
+    unavailable: dict[str, str] = {}
+    csm_known: bool = False  # the accounts table has a csm column (the at-risk list shows owners)
+    at_risk_red_total: int = 0  # customers in the red band, of whom at_risk lists the first few
     health: list[HealthRow] = []  # per customer; written to health.csv, left out of metrics.json
     book: Book | None = None  # set for a book of business (one CSM's or segment's accounts)
 
@@ -222,6 +255,26 @@ class ReportModel(Scope):
         if found is None:
             return pd.Series(dtype=float)
         return pd.Series([float("nan") if v is None else v for v in found.values], index=found.months, dtype=float)
+
+    def trend_margin(self, key: str) -> pd.Series[float]:
+        """The 95 % margin of error of a trend (NPS, CSAT) as a Series like :meth:`trend`; empty for others."""
+        import pandas as pd
+
+        found = self.trends.get(key)
+        if found is None or not found.moe95:
+            return pd.Series(dtype=float)
+        return pd.Series([float("nan") if v is None else v for v in found.moe95], index=found.months, dtype=float)
+
+    def available(self, key: str) -> bool:
+        """Whether a metric's domain has data (a metric outside the catalog always counts as available)."""
+        from ..metrics.catalog import BY_KEY
+
+        info = BY_KEY.get(key)
+        return info is None or info.domain not in self.unavailable
+
+    def quarantined(self) -> dict[str, int]:
+        """Rows set aside as invalid, per table (only tables with any), in data-quality order."""
+        return {name: q.rejected for name, q in self.data_quality.items() if q.rejected}
 
     def target_value(self, key: str) -> float | None:
         """The company-wide target of a metric (for reference lines), or None."""

@@ -27,7 +27,8 @@
 # README, "Analyst guide", walks through each step.
 #
 # **Layout tags:** `report-exclude` keeps a cell out of the report, `report-page-break` starts a
-# new page, `report-appendix` moves a cell to the appendix.
+# new page, `report-appendix` moves a cell to the appendix, `report-needs-surveys` (or another
+# metric domain) leaves a cell out when that domain has no data. Add a section by adding cells.
 
 # %% tags=["parameters", "report-exclude"]
 # Parameters: `csreport run` injects the real values below this cell (README: "Report notebooks").
@@ -60,6 +61,9 @@ components.kpi_tiles(report)
 narrative.summary(report)
 
 # %%
+narrative.gaps(report)
+
+# %%
 charts.mrr_bridge(report.metrics, month_label(report.period), month_label(report.previous_period))
 
 # %%
@@ -69,52 +73,61 @@ book_view.beside_company(report)  # a book of business: its headline numbers nex
 # ## Revenue and retention
 
 # %%
-narrative.section(report, ["mrr_end", "nrr_pct", "grr_pct", "logo_churn_rate_pct", "nrr_ttm_pct"])
+narrative.section(report, ["nrr_pct", "grr_pct", "quick_ratio"])
 
 # %%
 components.figure_row(
     charts.trend({"Logo churn": report.trend("logo_churn_rate_pct")}, "Monthly logo churn",
-                 targets={"Logo churn": report.target_value("logo_churn_rate_pct")}),
+                 targets={"Logo churn": report.target_value("logo_churn_rate_pct")}, ylabel="% of customers"),
     charts.trend({"GRR": report.trend("grr_pct"), "NRR": report.trend("nrr_pct")}, "Revenue retention (monthly)",
-                 targets={"GRR": report.target_value("grr_pct"), "NRR": report.target_value("nrr_pct")}),
+                 targets={"GRR": report.target_value("grr_pct"), "NRR": report.target_value("nrr_pct")},
+                 ylabel="% of last month's MRR"),
 )
 
 # %%
 components.metric_table(report, ["mrr_end", "customers_end", "customers_new", "customers_reactivated",
                                  "customers_churned", "logo_churn_rate_pct", "grr_pct", "nrr_pct", "grr_ttm_pct",
-                                 "nrr_ttm_pct", "arpa", "cltv"], "Revenue")
+                                 "nrr_ttm_pct", "quick_ratio", "arpa", "cltv"], "Revenue")
 
-# %% [markdown] tags=["report-page-break"]
+# %% [markdown] tags=["report-needs-surveys"]
 # ## Customer voice
 
 # %%
-narrative.section(report, ["nps", "csat_pct", "ces_avg"])
+narrative.section(report, ["csat_pct", "ces_avg"])
 
 # %%
 components.metric_table(report, ["nps", "nps_promoters_pct", "nps_detractors_pct", "csat_pct", "ces_avg"], "Survey",
                         extras=components.survey_extras(report))
 
-# %%
+# %% tags=["report-needs-surveys"]
 components.figure_row(
-    charts.trend({"NPS": report.trend("nps")}, "NPS", unit="", targets={"NPS": report.target_value("nps")}),
-    charts.trend({"CSAT": report.trend("csat_pct")}, "CSAT", targets={"CSAT": report.target_value("csat_pct")}),
+    charts.trend({"NPS": report.trend("nps")}, "NPS", targets={"NPS": report.target_value("nps")},
+                 margins={"NPS": report.trend_margin("nps")}, ylabel="NPS (−100 to +100)", key="nps"),
+    charts.trend({"CSAT": report.trend("csat_pct")}, "CSAT", targets={"CSAT": report.target_value("csat_pct")},
+                 margins={"CSAT": report.trend_margin("csat_pct")}, ylabel="% satisfied (4–5 of 5)"),
 )
 
-# %% [markdown]
+# %% [markdown] tags=["report-needs-surveys"]
 # ### In their words
 
 # %%
 components.comments(report)
 
-# %% [markdown] tags=["report-page-break"]
-# ## Support and engagement
+# %% [markdown] tags=["report-needs-support"]
+# ## Support
 
 # %%
-narrative.section(report, ["frt_median_hours", "sla_met_pct", "backlog_end", "stickiness_pct", "active_accounts_pct"])
+narrative.section(report, ["frt_median_hours", "sla_met_pct", "backlog_end"])
 
 # %%
 components.metric_table(report, ["tickets_created", "frt_median_hours", "resolution_median_hours", "sla_met_pct",
                                  "backlog_end"], "Support")
+
+# %% [markdown] tags=["report-needs-engagement", "report-needs-referrals", "report-needs-onboarding"]
+# ## Engagement, referrals and onboarding
+
+# %%
+narrative.section(report, ["stickiness_pct", "active_accounts_pct"])
 
 # %%
 components.metric_table(report, ["mau", "dau_avg", "stickiness_pct", "active_accounts_pct", "referrals",
@@ -125,27 +138,28 @@ components.metric_table(report, ["mau", "dau_avg", "stickiness_pct", "active_acc
 adoption = report.value("feature_adoption_pct")
 charts.feature_adoption(adoption) if adoption else None
 
-# %% [markdown] tags=["report-page-break"]
+# %% [markdown] tags=["report-needs-health"]
 # ## Customer health
+
+# %%
+components.health_note(report)
 
 # %%
 narrative.section(report, ["health_avg", "health_red_pct"])
 
-# %%
+# %% tags=["report-needs-health"]
 charts.health_mix({band: share.customers for band, share in report.health_bands.items()})
 
 # %%
 components.metric_table(report, ["health_avg", "health_green_pct", "health_amber_pct", "health_red_pct"], "Health")
 
-# %% [markdown]
+# %% [markdown] tags=["report-needs-health"]
 # ### Customers most at risk
-#
-# Lowest health first; the weakest component says where to start.
 
 # %%
 components.at_risk(report)
 
-# %% [markdown] tags=["report-page-break"]
+# %% [markdown]
 # ## By segment
 
 # %%
@@ -156,12 +170,27 @@ components.segment_table(report, ["customers_end", "mrr_end", "logo_churn_rate_p
 components.company_metrics(report)  # the config's metrics_module; shows nothing when it declares none
 
 # %% [markdown] tags=["report-appendix"]
-# ## Data quality
+# ### Data quality
 #
-# Rows read per table and rows set aside as invalid (with `--on-invalid=quarantine`).
+# Rows read per table, and invalid rows set aside (when the run was told to quarantine them).
 
 # %% tags=["report-appendix"]
 components.data_quality(report)
+
+# %% [markdown] tags=["report-appendix"]
+# ### Restated months
+
+# %% tags=["report-appendix"]
+components.restatements(report)
+
+# %% [markdown] tags=["report-appendix"]
+# ### Definitions
+#
+# Every metric in this report: how it is computed, its unit and direction, the target it is
+# judged against, and the settings used. Generated from the code that computes the numbers.
+
+# %% tags=["report-appendix"]
+components.definitions(report)
 
 # %% tags=["report-appendix"]
 components.provenance(report)

@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from . import style
-from .formatting import money, month_label
+from .formatting import BRIDGE_STEPS, BridgeFigures, bridge_figures, fmt, money, month_label
 from .html import for_jupyter
 
 STYLE: dict[Any, Any] = {
@@ -87,55 +87,125 @@ def _figure(width: float = 7.0, height: float = 2.8) -> tuple[Figure, Any]:
     return fig, fig.add_subplot()
 
 
+# the bridge's y-axis is broken when the month's movements are this small a share of MRR: from 0,
+# a +4 % month would be a sliver; cut without a mark, it would look like +33 %
+BREAK_SHARE = 0.25
+
+
 def mrr_bridge(bridge: Mapping[str, Any], period_label: str, previous_label: str) -> Chart:
-    """Waterfall: start → new, reactivation, expansion, −contraction, −churned → end. The y-axis starts at 0."""
-    steps = [("mrr_new", "New", 1), ("mrr_reactivation", "Reactivation", 1), ("mrr_expansion", "Expansion", 1),
-             ("mrr_contraction", "Contraction", -1), ("mrr_churned", "Churned", -1)]
+    """Waterfall: start → new, reactivation, expansion, −contraction, −churned → end.
+
+    Bars start at 0. When the movements are small against MRR the y-axis is broken, and shown
+    broken: a short panel from 0 below, the range of the movements above, break marks between
+    them and a note naming the gap. Labels are the rounded amounts of the narrative
+    (:func:`~csreport.report.formatting.bridge_figures`), so chart and text add up alike.
+    """
+    figures = bridge_figures(bridge)
+    signs = [sign for _, _, sign in BRIDGE_STEPS]
+    amounts = [bridge[key] for key, _, _ in BRIDGE_STEPS]
+    levels = [bridge["mrr_start"]]
+    for sign, amount in zip(signs, amounts, strict=True):
+        levels.append(levels[-1] + sign * amount)
+    low, high = min(levels + [bridge["mrr_end"]]), max(levels + [bridge["mrr_end"]])
+    broken = low > 0 and (high - low) < BREAK_SHARE * high
     with rc_context(STYLE):
-        fig, ax = _figure(7.0, 2.6)
-        labels = [f"MRR {previous_label}"] + [s[1] for s in steps] + [f"MRR {period_label}"]
-        level = bridge["mrr_start"]
-        ax.bar(0, level, color=style.MUTED, width=0.6)
-        ax.text(0, level, money(level), ha="center", va="bottom", fontsize=8.5, color=style.INK)
-        for i, (key, _, sign) in enumerate(steps, start=1):
-            amount = bridge[key]
-            bottom = level if sign > 0 else level - amount
-            ax.bar(i, amount, bottom=bottom, color=style.GREEN if sign > 0 else style.RED, width=0.6)
-            ax.text(i, bottom + amount, ("+" if sign > 0 else "−") + money(amount), ha="center", va="bottom",
-                    fontsize=8.5, color=style.INK)
-            level += sign * amount
-        ax.bar(len(steps) + 1, bridge["mrr_end"], color=style.ACCENT, width=0.6)
-        ax.text(len(steps) + 1, bridge["mrr_end"], money(bridge["mrr_end"]), ha="center", va="bottom",
-                fontsize=8.5, color=style.INK, fontweight="bold")
-        ax.set_xticks(range(len(labels)), labels)
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: money(v)))
-        ax.set_ylim(bottom=0)
-        ax.set_ylabel("MRR ($ per month)")
-        ax.set_title("MRR bridge")
+        fig = Figure(figsize=(7.0, 2.5), layout="constrained")
+        if broken:
+            top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[5, 1])
+            axes = [top, bottom]
+        else:
+            top = bottom = fig.add_subplot()
+            axes = [top]
+        words = [word.capitalize() for _, word, _ in BRIDGE_STEPS]
+        labels = [f"MRR {previous_label}", *words, f"MRR {period_label}"]
+        texts = _bridge_labels(figures, bridge)
+        for ax in axes:
+            ax.set_axisbelow(True)  # gridlines behind the bars
+            ax.bar(0, bridge["mrr_start"], color=style.MUTED, width=0.6)
+            level = bridge["mrr_start"]
+            for i, (sign, amount) in enumerate(zip(signs, amounts, strict=True), start=1):
+                base = level if sign > 0 else level - amount
+                ax.bar(i, amount, bottom=base, color=style.GREEN if sign > 0 else style.RED, width=0.6)
+                level += sign * amount
+            ax.bar(len(signs) + 1, bridge["mrr_end"], color=style.ACCENT, width=0.6)
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: money(v)))
+        tops = [bridge["mrr_start"]] + [max(levels[i], levels[i + 1]) for i in range(len(signs))] + [bridge["mrr_end"]]
+        for i, (text, y) in enumerate(zip(texts, tops, strict=True)):
+            top.text(i, y, text, ha="center", va="bottom", fontsize=8.5, color=style.INK,
+                     fontweight="bold" if i == len(tops) - 1 else "normal")
+        if broken:
+            pad = 0.18 * (high - low) or 0.01 * high
+            top.set_ylim(low - pad, high + 1.6 * pad)
+            span = (high + 1.6 * pad) - (low - pad)
+            bottom.set_ylim(0, span / 5)  # the same scale as the top panel (height ratio 5 : 1)
+            bottom.set_yticks([0])
+            top.spines["bottom"].set_visible(False)
+            top.tick_params(axis="x", length=0, labelbottom=False)
+            _break_marks(top, bottom)
+            top.set_title(f"MRR bridge (y-axis broken between $0 and {money(low - pad)})")
+        else:
+            top.set_ylim(bottom=0)
+            top.set_title("MRR bridge")
+        bottom.set_xticks(range(len(labels)), labels)
+        fig.supylabel("MRR ($ per month)", fontsize=8, color=style.MUTED)
         return Chart.from_figure(fig)
 
 
+def _bridge_labels(figures: BridgeFigures | None, bridge: Mapping[str, Any]) -> list[str]:
+    """Bar labels: the narrative's rounded amounts (they add up), or plain money when a part is null."""
+    if figures is None:
+        keys = ["mrr_start", *(key for key, _, _ in BRIDGE_STEPS), "mrr_end"]
+        return [money(bridge[key]) for key in keys]
+    return [figures.text(figures.start)] + [figures.text(u, signed=True) for _, _, u in figures.parts] \
+        + [figures.text(figures.end)]
+
+
+def _break_marks(top: Any, bottom: Any) -> None:
+    """Diagonal marks on the y-axis where it is cut (matplotlib's broken-axis recipe)."""
+    marks = {"marker": [(-1, -0.5), (1, 0.5)], "markersize": 9, "linestyle": "none", "color": style.INK,
+             "mec": style.INK, "mew": 1, "clip_on": False}
+    top.plot([0], [0], transform=top.transAxes, **marks)
+    bottom.plot([0], [1], transform=bottom.transAxes, **marks)
+
+
 def trend(series: dict[str, pd.Series], title: str, unit: str = "%",
-          targets: dict[str, float | None] | None = None) -> Chart:
-    """Lines over periods (index 'YYYY-MM'); optional dashed target lines per series."""
+          targets: dict[str, float | None] | None = None, margins: dict[str, pd.Series] | None = None,
+          ylabel: str | None = None, key: str | None = None) -> Chart:
+    """Lines over periods (index 'YYYY-MM'), up to four series.
+
+    ``targets``: a dashed line per series; ``margins``: a shaded 95 % margin of error around a
+    series (± the value, in its units). Both are named in the legend. ``ylabel`` names the axis
+    unit; ``key`` formats the end labels as the report does (e.g. '+38' for NPS).
+    """
     with rc_context(STYLE):
-        fig, ax = _figure(3.45, 2.3)
+        fig, ax = _figure(3.45, 2.45)
+        index = next(iter(series.values())).index
+        position = {month: i for i, month in enumerate(index)}
         for color, (name, values) in zip(style.SERIES, series.items(), strict=False):  # up to 4 series
             values = values.dropna()
-            ax.plot(range(len(values)), values.to_numpy(), color=color, linewidth=2, marker="o", markersize=2.5,
-                    label=name)
+            x = [position[m] for m in values.index]
+            margin = (margins or {}).get(name)
+            if margin is not None and len(margin.dropna()):
+                band = margin.reindex(values.index)
+                ax.fill_between(x, (values - band).to_numpy(), (values + band).to_numpy(), color=color, alpha=0.14,
+                                linewidth=0, label="95% margin of error")
+            ax.plot(x, values.to_numpy(), color=color, linewidth=2, marker="o", markersize=2.5, label=name)
             if len(values):
-                ax.annotate(f"{values.iloc[-1]:.1f}{unit}", (len(values) - 1, values.iloc[-1]), xytext=(4, 0),
-                            textcoords="offset points", va="center", fontsize=8, color=color, fontweight="bold")
+                last = values.iloc[-1]
+                text = fmt(key, last) if key else f"{last:.1f}{unit}"
+                ax.annotate(text, (x[-1], last), xytext=(4, 0), textcoords="offset points", va="center", fontsize=8,
+                            color=color, fontweight="bold")
             if targets and targets.get(name) is not None:
-                ax.axhline(targets[name], color=color, linestyle=(0, (3, 3)), linewidth=1, alpha=0.7)
-        index = next(iter(series.values())).dropna().index
+                ax.axhline(targets[name], color=color, linestyle=(0, (3, 3)), linewidth=1, alpha=0.8,
+                           label=f"{name} target" if len(series) > 1 else "target")
         ticks = list(range(0, len(index), max(1, len(index) // 3)))
         ax.set_xticks(ticks, [month_label(str(index[i])) for i in ticks])
         ax.set_xlim(-0.5, len(index) - 0.2 + 0.8)
         ax.set_title(title)
-        if len(series) > 1:
-            ax.legend(loc="lower left", fontsize=7.5, ncols=len(series))
+        if ylabel:
+            ax.set_ylabel(ylabel, fontsize=7.5)
+        if ax.get_legend_handles_labels()[0]:
+            fig.legend(loc="outside lower center", fontsize=7, ncols=3, handlelength=1.6, columnspacing=1.0)
         return Chart.from_figure(fig)
 
 
@@ -174,5 +244,6 @@ def health_mix(counts: dict[str, int]) -> Chart:
         ax.set_xlim(0, 100)
         ax.set_yticks([])
         ax.grid(False)
+        ax.set_xlabel("% of customers active in the month", fontsize=7.5)
         ax.set_title("Customers by health band")
         return Chart.from_figure(fig)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import os
 import re
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,16 +42,33 @@ def kernel_env() -> dict[str, str]:
 
 @contextmanager
 def _kernel_environment() -> Iterator[None]:
-    """Start the kernel with only allow-listed variables (and never anything that looks like a secret)."""
+    """Start the kernel with only allow-listed variables (and never anything that looks like a secret).
+
+    A PostgreSQL source needs its password inside the kernel. It goes there the way libpq reads it
+    from a file: a private pgpass file (mode 0600, outside the report folder, deleted afterwards)
+    named by PGPASSFILE, so the password is never in the kernel's environment.
+    """
     saved = dict(os.environ)
     kept = kernel_env()
-    os.environ.clear()
-    os.environ.update(kept)
-    try:
-        yield
-    finally:
+    with tempfile.TemporaryDirectory(prefix="csreport-kernel-") as private:
+        if saved.get("PGPASSWORD"):
+            kept["PGPASSFILE"] = _pgpass_file(Path(private), saved["PGPASSWORD"])
         os.environ.clear()
-        os.environ.update(saved)
+        os.environ.update(kept)
+        try:
+            yield
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+
+
+def _pgpass_file(folder: Path, password: str) -> str:
+    """A pgpass file that gives ``password`` for any host, port, database and user (libpq format)."""
+    escaped = password.replace("\\", "\\\\").replace(":", "\\:")
+    path = folder / "pgpass"
+    path.touch(mode=0o600)
+    path.write_text(f"*:*:*:*:{escaped}\n", encoding="utf-8")
+    return str(path)
 
 
 def check_parameters(parameters: dict[str, Any]) -> None:
@@ -65,11 +83,22 @@ def _kernel_manager_class() -> type:
     from jupyter_client.manager import KernelManager
 
     class LocalKernelManager(KernelManager):
-        """Talks to the kernel over local IPC sockets: nothing listens on TCP, nothing to encrypt."""
+        """Talks to the kernel over local IPC sockets: nothing listens on TCP, nothing to encrypt.
+
+        At shutdown jupyter_client interrupts the kernel (SIGINT) before asking it to stop; a kernel
+        caught inside a message handler then logs "KeyboardInterrupt caught in kernel" to the
+        terminal or cron log. Our kernels are idle by then (every cell finished or failed), so the
+        shutdown request alone stops them; a kernel that does not stop is still killed after the wait.
+        """
 
         def __init__(self, **kwargs: Any) -> None:
             kwargs.setdefault("transport", "ipc")
             super().__init__(**kwargs)
+
+        async def _async_interrupt_kernel(self) -> None:
+            if self.shutting_down:
+                return
+            await super()._async_interrupt_kernel()
 
     return LocalKernelManager
 

@@ -15,12 +15,24 @@ from functools import cache
 from importlib import resources
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup, escape
 
 from . import style
 
 env = Environment(loader=PackageLoader("csreport", "templates"),
                   autoescape=select_autoescape(default=True, default_for_string=True), trim_blocks=True,
                   lstrip_blocks=True)
+
+# a signed amount ('+$72.4k', '−0.3 pp', '-3 pts') must not break across lines after its sign
+_SIGNED_AMOUNT = re.compile(r"[+−-]\$?[\d,.]+(?:k|M|%| pp| pts| h| days)?")
+
+
+def keep_amounts_whole(text: str) -> Markup:
+    """Escape ``text``, then keep each signed amount on one line (``<span class="nb">``)."""
+    return Markup(_SIGNED_AMOUNT.sub(lambda m: f'<span class="nb">{m.group(0)}</span>', str(escape(text))))
+
+
+env.filters["keep_amounts_whole"] = keep_amounts_whole
 
 # Jupyter only: the component sits on white "paper" of the report's width, also in a dark theme,
 # and JupyterLab's table defaults (centred, fixed layout, striped rows) give way to the report's

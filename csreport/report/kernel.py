@@ -33,6 +33,7 @@ from ..model import Calculator, ModelOptions, ReportModel, build_model
 from ..model.account import ACCOUNT_MONTHS, AccountBuilder, AccountModel
 from ..periods import Period
 from . import jupyter
+from .definitions import reset_shown
 from .protocol import ACCOUNT_MIME, ERROR_MIME, MODEL_MIME
 
 M = TypeVar("M", ReportModel, AccountModel)
@@ -55,6 +56,7 @@ def start(period: str | None, data_source: str, config_path: str | None = None, 
         raise ConfigError(f"on_invalid must be 'stop' or 'quarantine', not {on_invalid!r}")
     if model_path:
         model = _prebuilt(ReportModel, model_path, period)
+        reset_shown()  # a new report: the definitions appendix lists what this one shows
         publish(model)
         return model
     started = time.perf_counter()
@@ -71,6 +73,7 @@ def start(period: str | None, data_source: str, config_path: str | None = None, 
             history = History(history_path) if history_path else None
             model = build_model(dataset, month, config, targets, history)
         progress.say(f"{month.label}: data read and metrics computed in {time.perf_counter() - started:.1f} s", quiet)
+    reset_shown()  # a new report: the definitions appendix lists what this one shows
     publish(model)
     return model
 

@@ -1,47 +1,58 @@
 """Short generated sentences per report section: what changed and whether it matters.
 
-Example: "NPS +42 (±5, n=310), up 6 pts from September 2026 — significant; meets the target of +40."
-Every sentence is built from the model's numbers; the HTML is rendered with autoescaping.
+Example: "NPS +42 (±5, n=310), up 6 pts from Sep 2026 — significant; meets the target of ≥ +40."
+Every sentence is built from the model's numbers and must be true against the numbers the
+report shows: the MRR sentence names every part of the bridge with amounts that add up to
+the change (:func:`~csreport.report.formatting.bridge_figures`); a verdict follows the
+model's status ("just misses" only within the amber tolerance, with the gap stated); a
+change within sampling noise says so. Page 1 says each headline once: :data:`SUMMARY_KEYS`
+are left out of the section sentences, so no sentence is repeated on another page.
+The HTML is rendered with autoescaping.
 """
 from __future__ import annotations
 
 from ..metrics.catalog import BY_KEY
 from ..model import ReportModel
-from .formatting import fmt, money, month_label, unit_of
+from . import definitions as defs
+from .formatting import BRIDGE_STEPS, DIRECTION_SIGN, bridge_figures, change_size, fmt, money, month_label
 from .html import Fragment, env
 
 _LIST = env.get_template("fragments/narrative.html.j2")
-_VERDICT = {"green": "meets", "amber": "just misses", "red": "misses"}
 _RESPONSES = {"nps": "nps_responses", "csat_pct": "csat_responses", "ces_avg": "ces_responses"}
+# the metrics page 1 speaks about; the sections do not repeat them
+SUMMARY_KEYS = ("mrr_end", "nrr_ttm_pct", "grr_ttm_pct", "logo_churn_rate_pct", "nps", "health_red_pct")
+COMPONENT_WORDS = {"usage": "usage", "feedback": "feedback", "support": "support", "payment": "payment"}
+DOMAIN_WORDS = {"revenue": "revenue", "surveys": "customer voice", "support": "support",
+                "engagement": "product engagement", "referrals": "referrals", "onboarding": "onboarding",
+                "health": "customer health"}
 
 
 def change_words(key: str, now: float, before: float | None, month: str) -> str:
-    """'up 6 pts from September 2026', 'down 0.3 pp from ...', 'unchanged from ...'."""
+    """'up 6 pts from Sep 2026', 'down 0.3 pp from ...', 'unchanged from ...' (as shown: rounded)."""
     if before is None:
         return ""
-    change = now - before
-    unit = unit_of(key)
-    if abs(change) < 1e-9:
+    size = change_size(key, now, before)
+    if not any(ch in "123456789" for ch in size):
         return f"unchanged from {month}"
-    if unit == "currency":
-        size = f"{abs(100 * change / before):.1f}%" if before else money(abs(change))
-    elif unit == "pct":
-        size = f"{abs(change):.1f} pp"
-    elif unit == "count":
-        size = f"{abs(change):,.0f}"
-    elif key == "nps":
-        size = f"{abs(change):.0f} pts"
-    else:
-        size = f"{abs(change):.1f}" + {"hours": " h", "days": " days"}.get(unit, "")
-    return f"{'up' if change > 0 else 'down'} {size} from {month}"
+    return f"{'up' if now > before else 'down'} {size} from {month}"
 
 
 def target_words(model: ReportModel, key: str) -> str:
+    """'meets the target of ≤ 1.0%', 'just misses the target of ≥ 99.2% (by 0.3 pp, within the 0.5 pp
+    tolerance)', 'misses the target of ≥ +40 by 12 pts' — by the model's status, never by a guess."""
     status = model.status.get(key)
     target = model.targets.get(key)
-    if status is None or target is None:
+    value = model.value(key)
+    if status is None or target is None or value is None:
         return ""
-    return f"{_VERDICT[status]} the target of {fmt(key, target.target)}"
+    goal = f"the target of {DIRECTION_SIGN[target.direction]} {fmt(key, target.target)}"
+    if status == "green":
+        return f"meets {goal}"
+    gap = change_size(key, value, target.target)
+    if status == "amber":
+        tolerance = change_size(key, target.target + target.amber, target.target)
+        return f"just misses {goal} (by {gap}, within the {tolerance} tolerance)"
+    return f"misses {goal} by {gap}"
 
 
 def sentence(model: ReportModel, key: str) -> str | None:
@@ -57,8 +68,8 @@ def sentence(model: ReportModel, key: str) -> str | None:
     words = change_words(key, value, change.previous, month_label(model.previous_period))
     if words:
         text += f", {words}"
-        if change.significant is not None:
-            text += " — significant" if change.significant else " — within noise"
+        if change.significant is not None and not words.startswith("unchanged"):
+            text += " — a significant change" if change.significant else " — within sampling noise"
     verdict = target_words(model, key)
     return text + (f"; {verdict}" if verdict else "") + "."
 
@@ -68,22 +79,31 @@ def _render(sentences: list[str | None]) -> Fragment:
     return Fragment(_LIST.render(sentences=kept) if kept else "")  # no empty box when a section has no data
 
 
+def mrr_sentence(model: ReportModel) -> str | None:
+    """'MRR grew 4.1% from $4,712.3k to $4,907.2k (+$194.9k): +$141.6k new, +$14.7k reactivation,
+    +$72.4k expansion, −$9.5k contraction, −$24.2k churned.' The shown amounts add up."""
+    bridge = bridge_figures(model.metrics)
+    start = model.value("mrr_start")
+    if bridge is None or not start:
+        return None
+    growth = 100 * (model.value("mrr_end") - start) / start
+    verb = "grew" if growth > 0 else "fell" if growth < 0 else "held"
+    parts = ", ".join(f"{bridge.text(units, signed=True)} {word}" for _, word, units in bridge.parts)
+    return (f"MRR {verb} {abs(growth):.1f}% from {bridge.text(bridge.start)} to {bridge.text(bridge.end)} "
+            f"({bridge.text(bridge.change, signed=True)}): {parts}.")
+
+
 def summary_sentences(model: ReportModel) -> list[str]:
-    """Page 1: the month in five lines (also the email's summary)."""
-    lines: list[str | None] = []
-    start, end = model.value("mrr_start"), model.value("mrr_end")
-    if end is not None and start:
-        growth = 100 * (end - start) / start
-        lines.append(f"MRR {'grew' if growth >= 0 else 'fell'} {abs(growth):.1f}% to {fmt('mrr_end', end)}: "
-                     f"{fmt('mrr_new', model.value('mrr_new'))} new, "
-                     f"{fmt('mrr_expansion', model.value('mrr_expansion'))} expansion, "
-                     f"{fmt('mrr_churned', model.value('mrr_churned'))} churned.")
-    lines += [sentence(model, "nrr_pct"), sentence(model, "logo_churn_rate_pct"), sentence(model, "nps")]
+    """Page 1: the month in a few lines (also the email's summary)."""
+    lines: list[str | None] = [mrr_sentence(model)]
+    lines += [sentence(model, key) for key in SUMMARY_KEYS if key not in ("mrr_end", "health_red_pct")]
     lines.append(health_risk(model))
     return [line for line in lines if line]
 
 
 def summary(model: ReportModel) -> Fragment:
+    said = ["mrr_start", *(key for key, _, _ in BRIDGE_STEPS), *SUMMARY_KEYS]
+    defs.note_shown(key for key in said if model.value(key) is not None)
     return _render(list(summary_sentences(model)))
 
 
@@ -92,10 +112,58 @@ def health_risk(model: ReportModel) -> str | None:
     red = model.health_bands.get("red")
     if red_pct is None or red is None:
         return None
-    return (f"{red.customers:,} customers ({fmt('health_red_pct', red_pct)}) are in the red "
-            f"health band, holding {money(red.mrr)} of MRR.")
+    who = "1 customer (" if red.customers == 1 else f"{red.customers:,} customers ("
+    verb = "is" if red.customers == 1 else "are"
+    return f"{who}{fmt('health_red_pct', red_pct)}) {verb} in the red health band, holding {money(red.mrr)} of MRR."
 
 
 def section(model: ReportModel, keys: list[str]) -> Fragment:
-    """One sentence per metric of a section."""
-    return _render([sentence(model, key) for key in keys])
+    """One sentence per metric of a section; page 1's metrics are not said again."""
+    said = [key for key in keys if key not in SUMMARY_KEYS and model.value(key) is not None]
+    defs.note_shown(said)
+    return _render([sentence(model, key) for key in said])
+
+
+# -- honest gaps: one line each, on page 1 and in `csreport run`'s output ------------------------------
+def quarantine_line(model: ReportModel) -> str | None:
+    """'12 invalid rows were set aside and left out: tickets 10, surveys 2 (see Data quality).'"""
+    rejected = model.quarantined()
+    if not rejected:
+        return None
+    total = sum(rejected.values())
+    tables = ", ".join(f"{table} {count:,}" for table, count in rejected.items())
+    return (f"{total:,} invalid row{'s were' if total != 1 else ' was'} set aside and left out of every figure: "
+            f"{tables} (see Data quality).")
+
+
+def unavailable_line(model: ReportModel) -> str | None:
+    """'Not in this report: customer voice (not available: the data source has no surveys table); ...'"""
+    if not model.unavailable:
+        return None
+    parts = [f"{DOMAIN_WORDS.get(domain, domain)} ({_reason(reason)})" for domain, reason in model.unavailable.items()]
+    return "Not in this report: " + "; ".join(parts) + "."
+
+
+def _reason(note: str) -> str:
+    return note.removeprefix("not available: ")
+
+
+def health_caveat(model: ReportModel) -> str | None:
+    """'Health is scored from feedback and support only: usage left out (the data source has no events
+    table), payment left out (...). Weights are rescaled over the components used.'"""
+    if not model.health_missing or not model.health_components:
+        return None
+    used = " and ".join(COMPONENT_WORDS[c] for c in model.health_components) if len(model.health_components) < 3 \
+        else ", ".join(COMPONENT_WORDS[c] for c in model.health_components)
+    left = "; ".join(f"{COMPONENT_WORDS[c]} left out ({why})" for c, why in model.health_missing.items())
+    return f"Health is scored from {used} only: {left}. The weights are rescaled over the components used."
+
+
+def gaps(model: ReportModel) -> Fragment:
+    """Page 1's notes on what the numbers leave out: unavailable sections and quarantined rows."""
+    lines = [line for line in (unavailable_line(model), quarantine_line(model)) if line]
+    if model.restatements:
+        count = len(model.restatements)
+        lines.append(f"{count} recorded value{'s' if count != 1 else ''} of earlier months "
+                     f"{'differ' if count != 1 else 'differs'} from the data today (see Restated months).")
+    return Fragment(env.get_template("fragments/gaps.html.j2").render(lines=lines) if lines else "")

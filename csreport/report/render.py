@@ -31,7 +31,8 @@ def report_meta(model: ReportModel | None, config: Config, period: Period) -> di
             "title": settings.title, "paper": settings.paper, "version": __version__,
             "fingerprint": provenance.fingerprint if provenance else "n/a",
             "source_kind": provenance.source_kind if provenance else "",
-            "generated_at": provenance.generated_at if provenance else "", "palette_css": style.css_root()}
+            "generated_at": provenance.generated_at if provenance else "", "palette_css": style.css_root(),
+            "unavailable": list(model.unavailable) if model is not None else []}
 
 
 def to_html(executed: Path, meta: dict[str, Any]) -> str:

@@ -13,6 +13,7 @@ A failed notebook is kept as ``OUT/YYYY-MM.failed.ipynb`` for debugging.
 from __future__ import annotations
 
 import fcntl
+import os
 import shutil
 import sys
 import tempfile
@@ -30,6 +31,7 @@ from ..model import ReportModel, record
 from ..periods import Period
 from ..progress import say
 from .execute import execute_notebook, read_model
+from .narrative import quarantine_line
 from .outputs import REJECTS_FOLDER, report_filename, write_health_csv, write_metrics_json
 from .render import report_meta, to_html, to_pdf, warm_up
 
@@ -43,7 +45,9 @@ def packaged_notebook(name: str = DEFAULT_NOTEBOOK) -> resources.abc.Traversable
 
 def absolute_source(source: str) -> str:
     """The data source as the kernel must see it: URLs as given, local paths made absolute."""
-    return source if "://" in source else str(Path(source).resolve())
+    from ..data.postgres import is_url
+
+    return source if is_url(source) else str(Path(source).resolve())
 
 
 @contextmanager
@@ -73,6 +77,8 @@ def run_report(data_source: str, period: Period, config_path: Path | None, out: 
         source_notebook = notebook or stack.enter_context(resources.as_file(packaged_notebook()))
         stage = Path(tempfile.mkdtemp(prefix=f".{period}.staging-", dir=out))
         stack.callback(shutil.rmtree, stage, ignore_errors=True)
+        # mkdtemp makes 0700; the published folder is read by others (the team, a web server)
+        os.chmod(stage, 0o777 & ~_umask())
         executed = stage / source_notebook.name
         parameters = {"period": str(period), "data_source": absolute_source(data_source),
                       "config_path": str(config_path.resolve()) if config_path else None,
@@ -94,6 +100,9 @@ def run_report(data_source: str, period: Period, config_path: Path | None, out: 
         model = read_model(executed)
         if model is not None:
             model = _published_paths(model, stage, final)
+            quarantined = quarantine_line(model)
+            if quarantined:  # a warning, not progress: said even with --quiet
+                say(f"warning: {quarantined}")
         say(f"executed in {time.perf_counter() - started:.1f} s; rendering {', '.join(formats)} ...", quiet)
         html = to_html(executed, report_meta(model, config, period))
         if "html" in formats:
@@ -110,6 +119,13 @@ def run_report(data_source: str, period: Period, config_path: Path | None, out: 
         failed.unlink(missing_ok=True)
         say(f"report ready in {time.perf_counter() - started:.1f} s: {final}", quiet)
         return final, model
+
+
+def _umask() -> int:
+    """The process's file-creation mask (read by setting it, then restoring it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _with_context(exc: CsreportError, context: str) -> CsreportError:
