@@ -236,6 +236,16 @@ def test_books_by_hand(books):
     assert builder.data.events.passes == 1  # four books, one engine pass
 
 
+def test_a_segment_book_holds_that_segment_of_the_company_report(books, march):
+    """A segment's book equals the segment scope the company report computes its own way (split_segments)."""
+    builder, _ = books
+    book = builder.build("segment", "Enterprise")
+    expected = march["segments"]["Enterprise"]["metrics"]
+    assert book.book.accounts == 2  # E, F
+    for key, value in expected.items():
+        assert book.metrics[key] == (pytest.approx(value) if isinstance(value, float) else value), key
+
+
 # --- the command, end to end (notebooks: slow) ----------------------------------------------------
 
 def _batch(source: Path, out: Path, *args: str) -> tuple[int, str, str]:
@@ -255,6 +265,7 @@ def test_batch_by_account(account_batch):
     batch = json.loads((account_batch / "batch.json").read_text())
     groups = {g["key"]: g for g in batch["groups"]}
     assert set(groups) == {"A", "C", "E", "G", "O5"} and all(g["status"] == "ok" for g in groups.values())
+    assert batch["engine_passes"] == 1  # one aggregation of the events for every account
     for group in groups.values():
         folder = account_batch / group["folder"]
         assert SAFE.match(group["folder"]) and folder.parent == account_batch
@@ -301,7 +312,7 @@ def csm_batch(books_company, tmp_path_factory):
 def test_batch_by_csm(csm_batch):
     batch = json.loads((csm_batch / "batch.json").read_text())
     groups = {g["key"]: g for g in batch["groups"]}
-    assert set(groups) == {"Kim Lee", "kim/lee", "../<b>Eve</b>", ".."}
+    assert set(groups) == {"Kim Lee", "kim/lee", "../<b>Eve</b>", ".."} and batch["engine_passes"] == 1
     assert batch["without_group"] == ["G", "O1", "O2", "O3", "O4", "O6"]
     folders = [g["folder"] for g in groups.values()]
     assert len(set(folders)) == 4 and all(SAFE.match(f) for f in folders)

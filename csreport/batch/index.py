@@ -84,9 +84,9 @@ def book_headline(model: ReportModel) -> list[Figure]:
 
 
 def write_batch(folder: Path, period: Period, by: str, entries: list[Entry], without_group: list[str],
-                generated_at: str) -> None:
-    """batch.json and index.html of a batch folder."""
-    document = {"period": str(period), "by": by, "generated_at": generated_at,
+                generated_at: str, engine_passes: int) -> None:
+    """batch.json and index.html of a batch folder (``engine_passes``: event queries this batch made)."""
+    document = {"period": str(period), "by": by, "generated_at": generated_at, "engine_passes": engine_passes,
                 "groups": [asdict(e) for e in entries], "without_group": without_group}
     (folder / BATCH_FILE).write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     columns = next((e.headline for e in entries if e.headline), [])

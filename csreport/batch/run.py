@@ -109,8 +109,8 @@ def run_batch(data_source: str, period: Period, by: By, out: Path, config_path: 
             if entry.status == "failed" and entry.key not in {g.key for g in futures.values()}:
                 say(f"{_printable(entry.label)}: FAILED: {entry.error}", quiet)
         ordered = [entries[g.key] for g in groups]
-        final = publish(stage, out, period, by, ordered, without_group, generated_at)
         passes = planner.engine_passes()
+        final = publish(stage, out, period, by, ordered, without_group, generated_at, passes)
     result = BatchResult(final, ordered, passes, without_group)
     say(f"{len(ordered) - len(result.failed)} of {len(ordered)} reports in {time.perf_counter() - started:.1f} s "
         f"(one data load, {passes} engine pass{'es' if passes != 1 else ''}): {final / 'index.html'}", quiet)
@@ -239,7 +239,7 @@ def _swap(stage: Path, final: Path) -> None:
 
 
 def publish(stage: Path, out: Path, period: Period, by: str, entries: list[Entry], without_group: list[str],
-            generated_at: str) -> Path:
+            generated_at: str, engine_passes: int) -> Path:
     """Move the staged batch into OUT/P/<by>/ in one rename, keeping what this batch did not replace."""
     final = out / str(period) / by
     with period_lock(out, period):
@@ -262,6 +262,6 @@ def publish(stage: Path, out: Path, period: Period, by: str, entries: list[Entry
                     os.link(final / earlier.failed_notebook, stage / earlier.failed_notebook)
                 kept.append(earlier)
         ordered = sorted(entries + kept, key=lambda e: (e.label.casefold(), e.key))
-        write_batch(stage, period, by, ordered, without_group, generated_at)
+        write_batch(stage, period, by, ordered, without_group, generated_at, engine_passes)
         _swap(stage, final)
     return final

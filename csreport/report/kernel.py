@@ -61,10 +61,7 @@ def start(period: str | None, data_source: str, config_path: str | None = None, 
         return model
     started = time.perf_counter()
     with progress.sent_to(jupyter.ProgressLine()) if shell is not None else nullcontext():
-        config = load_config(config_path)
-        month = Period.parse(period) if period else Period.last_complete()
-        dataset = load_dataset(data_source, config, on_invalid="quarantine" if on_invalid == "quarantine" else "stop",
-                               rejects_dir=Path(rejects_dir) if rejects_dir else None, quiet=quiet)
+        config, month, dataset = _load(period, data_source, config_path, on_invalid, rejects_dir, quiet)
         progress.say(f"computing the metrics of {month.label} ...", quiet)
         targets = targets_for(config, targets_path)
         if book_by:
@@ -88,9 +85,7 @@ def start_account(period: str | None, data_source: str, account_id: str, config_
         return model
     started = time.perf_counter()
     with progress.sent_to(jupyter.ProgressLine()) if shell is not None else nullcontext():
-        config = load_config(config_path)
-        month = Period.parse(period) if period else Period.last_complete()
-        dataset = load_dataset(data_source, config, quiet=quiet)
+        config, month, dataset = _load(period, data_source, config_path, quiet=quiet)
         if account_id not in set(dataset.accounts["account_id"]):
             raise ConfigError(f"account {account_id!r} is not in the accounts table")
         progress.say(f"computing the account review of {month.label} ...", quiet)
@@ -98,6 +93,16 @@ def start_account(period: str | None, data_source: str, account_id: str, config_
         progress.say(f"{month.label}: data read and account computed in {time.perf_counter() - started:.1f} s", quiet)
     publish_account(model)
     return model
+
+
+def _load(period: str | None, data_source: str, config_path: str | None, on_invalid: str = "stop",
+          rejects_dir: str | None = None, quiet: bool = False) -> tuple[Config, Period, Dataset]:
+    """The config, the month (None: the last complete one) and the validated data."""
+    config = load_config(config_path)
+    month = Period.parse(period) if period else Period.last_complete()
+    dataset = load_dataset(data_source, config, on_invalid="quarantine" if on_invalid == "quarantine" else "stop",
+                           rejects_dir=Path(rejects_dir) if rejects_dir else None, quiet=quiet)
+    return config, month, dataset
 
 
 def account_models(dataset: Dataset, month: Period, config: Config) -> AccountBuilder:
