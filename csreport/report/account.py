@@ -263,14 +263,14 @@ def features_chart(model: AccountModel) -> Chart:
 def activity(model: AccountModel) -> Fragment:
     """The month's usage (sessions too when the model has them) and support numbers, side by side."""
     usage_keys = [k for k in ("mau", "dau_avg", "stickiness_pct", "sessions", "session_minutes_median",
-                              "sessions_per_user_avg", "time_in_product_hours_per_user") if k in model.metrics]
-    usage_rows = [(_label(k), _shown(k, model.value(k), model)) for k in usage_keys]
+                              "time_in_product_hours_per_user") if k in model.metrics]
+    usage_rows = [(_label(k), _shown(k, model.value(k))) for k in usage_keys]
     if model.active_days is not None:
         usage_rows.append(("Days with usage", f"{model.active_days} of {model.month.days}"))
         if not model.top_features:
             usage_rows.append(("Features used", "none"))
     support_keys = ["tickets_created", "frt_median_hours", "resolution_median_hours", "sla_met_pct", "backlog_end"]
-    support_rows = [(_label(k), _shown(k, model.value(k), model)) for k in support_keys]
+    support_rows = [(_label(k), _shown(k, model.value(k))) for k in support_keys]
     month = month_label(model.period)
     rows = list(zip_longest(usage_rows, support_rows))  # two blocks side by side in one table (prints reliably)
     return Fragment(_FACTS.render(titles=[f"Usage, {month}", f"Support, {month}"], rows=rows))
@@ -307,7 +307,7 @@ def voice(model: AccountModel) -> Fragment:
                               "survey": [r.survey.upper() for r in answers],
                               "score": [r.score for r in answers],
                               "comment": [r.text or "" for r in answers]})
-        parts.append(table(frame, title="Answers: comments first, newest first", max_rows=6).html)
+        parts.append(table(frame, title="Answers: comments first, newest first", max_rows=5).html)
     return Fragment("\n".join(parts))
 
 
@@ -328,9 +328,6 @@ def _label(key: str) -> str:
     return BY_KEY[key].label if key in BY_KEY else key.replace("_", " ")
 
 
-def _shown(key: str, value: Any, model: AccountModel) -> str:
-    if value is None:
-        return f"n/a ({model.notes[key]})" if key in model.notes else "n/a"
-    if key in ("session_minutes_median",):
-        return f"{value:.1f} min"
+def _shown(key: str, value: Any) -> str:
+    """A number of the compact usage and support table ('n/a' when there is none: no ticket, no session)."""
     return fmt(key, value) if key in BY_KEY else f"{value:,.2f}"

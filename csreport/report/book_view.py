@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ..metrics.catalog import BY_KEY
 from ..model import ReportModel
+from .components import STATUS_MARK, STATUS_MEANING
 from .formatting import change_text, fmt, unit_of
 from .html import Fragment, env
 
@@ -27,10 +28,14 @@ def beside_company(model: ReportModel, keys: list[str] | None = None) -> Fragmen
     rows = []
     for key in keys or BESIDE:
         mine, theirs = model.value(key), company.value(key)
-        rows.append({"label": BY_KEY[key].label, "book": fmt(key, mine), "status": model.status.get(key),
-                     "company": fmt(key, theirs), "company_status": company.status.get(key),
+        status, company_status = model.status.get(key), company.status.get(key)
+        rows.append({"label": BY_KEY[key].label, "book": fmt(key, mine), "status": status,
+                     "mark": STATUS_MARK.get(status or ""), "company": fmt(key, theirs),
+                     "company_status": company_status, "company_mark": STATUS_MARK.get(company_status or ""),
                      "difference": _difference(key, mine, theirs)})
-    return Fragment(_TABLE.render(rows=rows, by=BY_LABEL[book.by], name=book.name, accounts=book.accounts))
+    legend = [f"{STATUS_MARK[s]} {STATUS_MEANING[s]}" for s in ("green", "amber", "red")]
+    return Fragment(_TABLE.render(rows=rows, by=BY_LABEL[book.by], name=book.name, accounts=book.accounts,
+                                  legend=legend))
 
 
 def _difference(key: str, mine: object, theirs: object) -> str:
