@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -248,38 +249,49 @@ def batch_benchmark(folder: Path, period: str, accounts: int, workers: int | Non
     out.mkdir(parents=True)
     extra = ["--workers", str(workers)] if workers else []
 
-    def batch(n: int) -> float:
-        return timed([BIN / "csreport", "batch", "--data", folder, "--period", period, "--by", "account", "--only",
-                      ",".join(ids[:n]), "--out", out / f"batch-{n}", "--quiet", *extra])[0]
+    def batch(n: int) -> tuple[float, float]:
+        seconds = timed([BIN / "csreport", "batch", "--data", folder, "--period", period, "--by", "account",
+                         "--only", ",".join(ids[:n]), "--out", out / f"batch-{n}", "--quiet", *extra])[0]
+        return seconds, CPU_SECONDS[-1]
 
     load_before = load_average()
-    big = batch(accounts)
+    big, big_cpu = batch(accounts)
     small_n = max(1, accounts // 5)
-    small = batch(small_n)
+    small, small_cpu = batch(small_n)
+    load_batch = load_average()
     loop_out = out / "loop"
     loop_out.mkdir()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     for account in ids:
         subprocess.run([sys.executable, "-c", SINGLE_ACCOUNT, str(folder), period, account, str(loop_out)],
                        check=True, capture_output=True)
     loop = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    loop_cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     per_report = (big - small) / (accounts - small_n)
+    per_report_cpu = (big_cpu - small_cpu) / (accounts - small_n)
     setup = big - accounts * per_report
     total = len((folder / "accounts.csv").read_text().splitlines()) - 1
-    return {"accounts": accounts, "batch": big, "small_n": small_n, "small": small, "loop": loop,
-            "speedup": loop / big, "per_report": per_report, "setup": setup, "all_accounts": total,
+    return {"accounts": accounts, "batch": big, "batch_cpu": big_cpu, "small_n": small_n, "small": small,
+            "loop": loop, "loop_cpu": loop_cpu, "speedup": loop / big, "speedup_cpu": loop_cpu / big_cpu,
+            "per_report": per_report, "per_report_cpu": per_report_cpu, "setup": setup, "all_accounts": total,
             "projected": setup + total * per_report, "loop_projected": loop / accounts * total,
-            "load_before": load_before, "load_after": load_average(), "workers": workers or os.cpu_count()}
+            "load_before": load_before, "load_batch": load_batch, "load_after": load_average(),
+            "workers": workers or os.cpu_count()}
 
 
 def print_batch(r: dict) -> None:
     print(f"\naccount reviews (HTML + PDF), {r['accounts']} accounts, {r['workers']} workers: "
-          f"csreport batch {r['batch']:.1f} s; loop of run-style executions {r['loop']:.1f} s "
-          f"({r['loop'] / r['accounts']:.1f} s each); speed-up {r['speedup']:.1f}x")
+          f"csreport batch {r['batch']:.1f} s wall, {r['batch_cpu']:.0f} CPU s; loop of run-style executions "
+          f"{r['loop']:.1f} s wall ({r['loop'] / r['accounts']:.1f} s each), {r['loop_cpu']:.0f} CPU s; "
+          f"speed-up {r['speedup']:.1f}x wall, {r['speedup_cpu']:.1f}x CPU")
     print(f"batch split (from {r['small_n']} accounts in {r['small']:.1f} s): setup {r['setup']:.1f} s + "
-          f"{r['per_report']:.2f} s per report; projected for all {r['all_accounts']:,} accounts: "
-          f"{r['projected'] / 60:.1f} min (the loop: {r['loop_projected'] / 3600:.1f} h)")
-    print(f"load average (1/5/15 min) before: {r['load_before']}; after: {r['load_after']}")
+          f"{r['per_report']:.2f} s ({r['per_report_cpu']:.2f} CPU s) per report; projected for all "
+          f"{r['all_accounts']:,} accounts: {r['projected'] / 60:.1f} min "
+          f"(the loop: {r['loop_projected'] / 3600:.1f} h)")
+    print(f"load average (1/5/15 min) before: {r['load_before']}; after the batches: {r['load_batch']}; "
+          f"after the loop: {r['load_after']}")
 
 
 def main() -> None:

@@ -38,6 +38,7 @@ from ..errors import CsreportError, PartialFailure
 from ..model import ModelOptions
 from ..model.account import AccountBuilder
 from ..model.books import BookBuilder, BookBy
+from ..model.shared import SharedEvents
 from ..periods import Period
 from ..progress import say
 from ..report.kernel import account_models
@@ -145,9 +146,10 @@ class _Planner:
             self.books = BookBuilder(dataset, period, config, targets_for(config, targets_path), generated_at)
 
     def engine_passes(self) -> int:
-        data = self.accounts.data if self.accounts is not None else self.books.data if self.books else None
-        events = getattr(data, "events", None)
-        return int(getattr(events, "passes", 0))
+        """Event queries the engine answered for this batch (0 without an events table)."""
+        builder = self.accounts if self.accounts is not None else self.books
+        events = builder.data.events if builder is not None else None
+        return events.passes if isinstance(events, SharedEvents) else 0
 
     def plan(self, group: Group) -> tuple[Entry, Task | None]:
         folder = self.stage / group.folder
