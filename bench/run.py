@@ -104,10 +104,11 @@ def csreport_engagement(folder: Path, period: str) -> tuple[dict, set[str]]:
     from csreport.periods import Period
 
     p = Period.parse(period)
-    data = load_dataset(folder, Config(), quiet=True)
-    customers = active_accounts(mrr_matrix(data.revenue), p)
+    dataset = load_dataset(folder, Config(), quiet=True)
+    assert dataset.events is not None, f"{folder} has no events table"
+    customers = active_accounts(mrr_matrix(dataset.revenue), p)
     start = time.perf_counter()
-    month = data.events.aggregates(p, p, sessions=False).for_month(p)  # the same work as the pandas version
+    month = dataset.events.aggregates(p, p, sessions=False).for_month(p)  # the same work as the pandas version
     values = engagement_metrics(month, customers, p.days).values
     return values, customers, time.perf_counter() - start
 
@@ -179,10 +180,10 @@ def big_month(scale: float, end: str) -> None:
     seconds, peak, _ = timed([BIN / "csreport", "metrics", "--data", folder, "--period", end, "--quiet"])
     print(f"10^8: {events:,} events ({month:,} in {end}); DuckDB `csreport metrics` {seconds:.1f} s "
           f"({CPU_SECONDS[-1]:.1f} CPU s), peak RSS {peak:.0f} MB", flush=True)
-    config = DATA / "spark-bench.yaml"
-    config.write_text(SPARK_CONFIG.format(cores=os.cpu_count(), partitions=4 * (os.cpu_count() or 1)))
+    config_path = DATA / "spark-bench.yaml"
+    config_path.write_text(SPARK_CONFIG.format(cores=os.cpu_count(), partitions=4 * (os.cpu_count() or 1)))
     spark_s, spark_peak, _ = timed([BIN / "csreport", "metrics", "--data", folder, "--period", end, "--quiet",
-                                   "--config", config])
+                                   "--config", config_path])
     print(f"10^8: Spark local[{os.cpu_count()}] `csreport metrics` {spark_s:.1f} s (driver process RSS "
           f"{spark_peak:.0f} MB, JVM not included)", flush=True)
     # per-row costs, in-process, session already up: the full validation scans and the month's aggregates

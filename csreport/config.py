@@ -150,13 +150,13 @@ class Config(_Strict):
         return value
 
 
-def load_config(path: str | Path | None) -> Config:
+def load_config(config_path: str | Path | None) -> Config:
     """Read and validate a YAML config; ``None`` gives the defaults.
 
     The config's company metrics are loaded and registered in the metric catalog (replacing
     those of a config loaded before), so targets, tables and deltas know them.
     """
-    config = _read_config(path)
+    config = _read_config(config_path)
     from .metrics import catalog  # late: the metrics package imports this module
     from .metrics.custom import load_metrics_module
 
@@ -166,10 +166,10 @@ def load_config(path: str | Path | None) -> Config:
     return config
 
 
-def _read_config(path: str | Path | None) -> Config:
-    if path is None:
+def _read_config(config_path: str | Path | None) -> Config:
+    if config_path is None:
         return Config()
-    path = Path(path)
+    path = Path(config_path)
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist; pass an existing YAML file to --config")
     try:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import tempfile
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
@@ -130,6 +132,13 @@ def write_company(folder: Path, **overrides) -> Path:
     return folder
 
 
+@pytest.fixture(autouse=True)
+def _run_elsewhere(tmp_path_factory, monkeypatch):
+    """Every test runs in an empty folder: defaults relative to the working directory (reports/history.sqlite,
+    csreport-rejects/) never read or write a developer's own reports."""
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
 @pytest.fixture
 def company(tmp_path: Path) -> Path:
     return write_company(tmp_path / "company")
@@ -185,8 +194,14 @@ def run_cli(*args: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
+# a history store that never exists: metrics_of compares with no history unless a test passes --history
+NO_HISTORY = Path(tempfile.gettempdir()) / f"csreport-tests-{os.getpid()}-no-history" / "history.sqlite"
+
+
 def metrics_of(source: Path, period: str = "2026-03", *extra: str) -> dict:
-    code, out, err = run_cli("metrics", "--data", source, "--period", period, "--quiet", *extra)
+    """metrics.json of ``source`` for ``period`` (no history store unless ``extra`` names one)."""
+    history = () if "--history" in extra else ("--history", NO_HISTORY)
+    code, out, err = run_cli("metrics", "--data", source, "--period", period, "--quiet", *history, *extra)
     assert code == 0, err
     return json.loads(out)
 

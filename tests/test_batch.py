@@ -186,10 +186,11 @@ def test_accounts_without_data_in_the_period(accounts):
 def test_account_without_an_events_table(tmp_path):
     data = load_dataset(write_company(tmp_path / "company", events=None), Config(), quiet=True)
     a = account_models(data, MARCH, Config()).build("A")
-    # health without usage: the other weights rescaled (0.3, 0.2, 0.1 of 0.6); no usage numbers, no sessions lines
+    # health without usage: the other weights rescaled (0.3, 0.2, 0.1 of 0.6); usage and sessions not available
     assert a.now.usage is None
     assert a.now.health == pytest.approx((0.3 * 100 + 0.2 * 50 + 0.1 * 100 / 3) / 0.6)
-    assert a.metrics["mau"] is None and "not available" in a.notes["mau"] and "sessions" not in a.metrics
+    assert a.metrics["mau"] is None and "not available" in a.notes["mau"]
+    assert a.metrics["sessions"] is None and "not available" in a.notes["sessions"]
     assert a.active_days is None and a.top_features == [] and {m.value for m in a.active_users} == {None}
 
 

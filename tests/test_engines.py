@@ -31,8 +31,8 @@ def test_company_is_identical_on_csv_duckdb_postgresql_and_spark(company, tmp_pa
     con.close()
     assert _everything(metrics_of(db)) == expected
     for engine in ("postgresql", "spark"):
-        data, extra = on_engine(engine, company, request)
-        assert _everything(metrics_of(data, "2026-03", *extra)) == expected, engine
+        data_source, extra = on_engine(engine, company, request)
+        assert _everything(metrics_of(data_source, "2026-03", *extra)) == expected, engine
 
 
 def test_typed_postgresql_columns_give_the_same_metrics(company, pg):
@@ -58,19 +58,20 @@ def test_spark_over_a_typed_parquet_folder_and_a_catalog_table(company, tmp_path
     # a table of the session's catalog, and no events in the data folder
     shutil.move(parts / "events", tmp_path / "warehouse")
     spark_ready.read.parquet(str(tmp_path / "warehouse")).createOrReplaceTempView("crm_events")
-    config = tmp_path / "catalog.yaml"
-    config.write_text("engine: spark\nspark:\n  events_table: crm_events\n")
-    assert _everything(metrics_of(parts, "2026-03", "--config", config)) == expected
+    config_path = tmp_path / "catalog.yaml"
+    config_path.write_text("engine: spark\nspark:\n  events_table: crm_events\n")
+    assert _everything(metrics_of(parts, "2026-03", "--config", config_path)) == expected
 
 
 @pytest.mark.parametrize("engine", ["postgresql", "spark"])
 def test_time_zones_are_identical_on_every_engine(engine, tmp_path, request):
     src = _tz_company(tmp_path)
-    config = tmp_path / "ny.yaml"
-    config.write_text("timezone: America/New_York\n")
-    data, extra = on_engine(engine, src, request)
-    for args in (["--config", str(config)], []):
-        assert _everything(metrics_of(data, "2026-03", *args, *extra)) == _everything(metrics_of(src, "2026-03", *args))
+    config_path = tmp_path / "ny.yaml"
+    config_path.write_text("timezone: America/New_York\n")
+    data_source, extra = on_engine(engine, src, request)
+    for args in (["--config", str(config_path)], []):
+        on_it = metrics_of(data_source, "2026-03", *args, *extra)
+        assert _everything(on_it) == _everything(metrics_of(src, "2026-03", *args))
 
 
 def test_postgresql_password_comes_from_the_environment_only(company, pg, monkeypatch):
@@ -95,8 +96,8 @@ def test_postgresql_bad_rows_are_reported_like_files(company, pg, tmp_path):
         ("ZZZ", "u1", "login", "2026-03-02T10:00:00Z"),  # unknown account
         ("A", "", "login", "2026-03-03T10:00:00Z"),  # empty user
     ], revenue=[("A", "2026-03", "lots")])
-    for data in (str(bad), load_into_postgres(pg, bad)):
-        code, _, err = run_cli("metrics", "--data", data, "--period", "2026-03")
+    for data_source in (str(bad), load_into_postgres(pg, bad)):
+        code, _, err = run_cli("metrics", "--data", data_source, "--period", "2026-03")
         assert code == 3 and "revenue.mrr: unparsable float in 1 row (rows 1; values 'lots')" in err, err
     fixed = write_company(tmp_path / "bad-events", events=[
         ("A", "u1", "login", "2026-03-01T00:00:00Z"),
@@ -105,8 +106,8 @@ def test_postgresql_bad_rows_are_reported_like_files(company, pg, tmp_path):
         ("A", "", "login", "2026-03-03T10:00:00Z"),
     ])
     messages = []
-    for data in (str(fixed), load_into_postgres(pg, fixed)):
-        code, _, err = run_cli("metrics", "--data", data, "--period", "2026-03")
+    for data_source in (str(fixed), load_into_postgres(pg, fixed)):
+        code, _, err = run_cli("metrics", "--data", data_source, "--period", "2026-03")
         assert code == 3
         messages.append(sorted(line for line in err.splitlines() if line.startswith("  - ")))
     assert messages[0] == messages[1]
@@ -150,9 +151,9 @@ def test_csreport_run_gives_the_same_numbers_on_postgresql_and_spark(company, tm
     # password through PGPASSWORD, and --engine through the environment
     documents = {}
     for engine in ENGINES:
-        data, extra = on_engine(engine, company, request)
+        data_source, extra = on_engine(engine, company, request)
         out = tmp_path / f"out-{engine}"
-        code, _, err = run_cli("run", "--data", data, "--period", "2026-03", "--out", out, "--format", "html",
+        code, _, err = run_cli("run", "--data", data_source, "--period", "2026-03", "--out", out, "--format", "html",
                                "--quiet", *extra)
         assert code == 0, err
         documents[engine] = json.loads((out / "2026-03" / "metrics.json").read_text())

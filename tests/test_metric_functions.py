@@ -104,7 +104,8 @@ def test_sla_boundaries_exactly_at_sla_hours():
 
 def test_nps_bands_and_csat_threshold_have_one_home():
     scores = pd.Series([0, 6, 7, 8, 9, 10])
-    assert list(surveys.nps_category(scores)) == ["detractor", "detractor", "passive", "passive", "promoter", "promoter"]
+    assert list(surveys.nps_category(scores)) == ["detractor", "detractor", "passive", "passive",
+                                                  "promoter", "promoter"]
     assert list(surveys.satisfied(pd.Series([1, 3, 4, 5]))) == [False, False, True, True]
     # health's feedback points follow the same bands: 6 -> detractor 0, 7 -> passive 50, 9 -> promoter 100
     end = pd.Timestamp("2026-04-01", tz="UTC")
@@ -220,11 +221,45 @@ def test_backtest_reads_month_L_even_when_the_aggregates_cover_only_P(company):
     from csreport.metrics import compute_metrics
 
     config = Config(health={"backtest_months": 1})
-    data = load_dataset(company, config, quiet=True)
+    dataset = load_dataset(company, config, quiet=True)
+    assert dataset.events is not None
     p = Period(2026, 3)
-    full = compute_metrics(data, p, config)
-    narrow = compute_metrics(data, p, config, data.events.aggregates(p, p))
+    full = compute_metrics(dataset, p, config)
+    narrow = compute_metrics(dataset, p, config, dataset.events.aggregates(p, p))
     assert narrow.values == full.values
     # A's usage at L = 2026-02 comes from its one event on 02-28: 100 / 28
     usage = full.backtest.set_index("account_id")["usage"]
     assert usage["A"] == pytest.approx(100 / 28)
+
+
+def test_a_missing_table_makes_every_catalog_key_of_it_not_available(tmp_path):
+    from conftest import metrics_of, write_company
+
+    from csreport.data.schema import TABLE_NAMES, TABLES
+    from csreport.metrics import catalog
+
+    src = write_company(tmp_path / "s", surveys=None, tickets=None, events=None, referrals=None, invoices=None)
+    doc = metrics_of(src)
+    optional = [name for name in TABLE_NAMES if not TABLES[name].required]
+    assert {name: len(catalog.keys_of_table(name)) for name in optional} == \
+        {"surveys": 11, "tickets": 5, "events": 11, "referrals": 3, "invoices": 0}
+    for name in optional:
+        for key in catalog.keys_of_table(name):
+            assert doc["metrics"][key] is None, key
+            assert doc["notes"][key] == f"not available: the data source has no {name} table", key
+
+
+def test_a_key_added_to_the_catalog_is_not_available_with_its_table(monkeypatch):
+    from csreport.metrics import catalog, referrals, support
+    from csreport.metrics.base import MetricSet
+
+    added = catalog.MetricInfo("tickets_reopened", "Reopened tickets", "count", False, "support", "tickets")
+    monkeypatch.setattr(catalog, "CATALOG", (*catalog.CATALOG, added))
+    start, end = pd.Timestamp("2026-03-01", tz="UTC"), pd.Timestamp("2026-04-01", tz="UTC")
+    out = support.support_metrics(None, start, end, 48.0)
+    assert list(out.values) == ["tickets_created", "frt_median_hours", "resolution_median_hours", "sla_met_pct",
+                                "backlog_end", "tickets_reopened"]
+    assert set(out.values.values()) == {None}
+    assert set(out.notes.values()) == {"not available: the data source has no tickets table"}
+    # every module answers a missing table the same way
+    assert referrals.referral_metrics(None, set(), start, end) == MetricSet.table_missing("referrals")

@@ -256,9 +256,9 @@ def test_health_backtest_default_three_months_has_no_population(march):
 
 
 def test_health_backtest_one_month(company, tmp_path):
-    config = tmp_path / "c.yaml"
-    config.write_text("health: {backtest_months: 1}\n")
-    doc = metrics_of(company, "2026-03", "--config", str(config))
+    config_path = tmp_path / "c.yaml"
+    config_path.write_text("health: {backtest_months: 1}\n")
+    doc = metrics_of(company, "2026-03", "--config", str(config_path))
     m, notes = doc["metrics"], doc["notes"]
     # L = 2026-02 (28 days, end 2026-03-01): customers A B E F; E is not active in March -> churned
     # A: usage 1 day (02-28 23:59:59) of 28; NPS 3 (2025-06) -> 0; no Feb ticket -> 100; I1 on time, I2 late -> 50

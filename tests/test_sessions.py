@@ -54,8 +54,8 @@ def sessions_company(tmp_path_factory):
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_session_metrics_by_hand(engine, sessions_company, request):
-    data, extra = on_engine(engine, sessions_company, request)
-    m = metrics_of(data, "2026-03", *extra)["metrics"]
+    data_source, extra = on_engine(engine, sessions_company, request)
+    m = metrics_of(data_source, "2026-03", *extra)["metrics"]
     assert m["sessions"] == 6
     # sorted 0, 0, 10, 15, 25, 30: an even count, the mean of the two middle values (10 + 15) / 2
     assert m["session_minutes_median"] == pytest.approx(12.5)
@@ -68,12 +68,12 @@ def test_session_metrics_by_hand(engine, sessions_company, request):
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_a_wider_gap_and_a_two_month_scan(engine, sessions_company, tmp_path, request):
-    data, extra = on_engine(engine, sessions_company, request)
-    config = tmp_path / "gap.yaml"
-    config.write_text("session_gap_minutes: 20\n")
+    data_source, extra = on_engine(engine, sessions_company, request)
+    config_path = tmp_path / "gap.yaml"
+    config_path.write_text("session_gap_minutes: 20\n")
     if extra:
-        config.write_text("session_gap_minutes: 20\nengine: spark\n")
-    m = metrics_of(data, "2026-03", "--config", str(config))["metrics"]
+        config_path.write_text("session_gap_minutes: 20\nengine: spark\n")
+    m = metrics_of(data_source, "2026-03", "--config", str(config_path))["metrics"]
     # gap 20 min: A/s1 00:10 follows 23:50 by exactly 20 min -> still February's; 00:30 likewise.
     # A/s2: 10:00 | 10:30 | 11:00:01 -> three sessions of 0; A/s3: 09:00..09:10 = 10;
     # B/s1: 23:40..23:55 = 15; B/s2: 0; C/s1: 00:00 (30 min after Feb) .. 00:25 is 25 min apart -> 0 and 0;
@@ -85,10 +85,10 @@ def test_a_wider_gap_and_a_two_month_scan(engine, sessions_company, tmp_path, re
     # one scan over February and March (what the report does): March is unchanged, and February has
     # A/s1 (23:50, truncated at end(Feb): 0 min) and C/s2 (23:30 alone in Feb: 0 min); C/s1's 23:29:59 is a
     # third February session of 0 min
-    settings = load_config(None)
+    config = load_config(None)
     if extra:
-        settings = settings.model_copy(update={"engine": "spark"})
-    events = load_dataset(data, settings, quiet=True).events
+        config = config.model_copy(update={"engine": "spark"})
+    events = load_dataset(data_source, config, quiet=True).events
     both = events.aggregates(Period(2026, 2), Period(2026, 3))
     march = session_metrics(both.for_month(Period(2026, 3)).account_sessions,
                             both.for_month(Period(2026, 3)).account_session_users).values
@@ -101,11 +101,11 @@ def test_active_events_by_hand(company, tmp_path, request):
     # company events in March: A/u1 login (Mar 1), A/u1 search (Mar 1), A/u2 login (Mar 2), B/u1 export (Mar 31),
     # G/u9 login (Mar 15); customers in March: A, B, C, D, F
     default = metrics_of(company)["metrics"]
-    config = tmp_path / "active.yaml"
-    config.write_text("engagement:\n  active_events: [login]\n")
+    config_path = tmp_path / "active.yaml"
+    config_path.write_text("engagement:\n  active_events: [login]\n")
     for engine in ENGINES:
-        data, extra = on_engine(engine, company, request)
-        m = metrics_of(data, "2026-03", "--config", str(config), *extra)["metrics"]
+        data_source, extra = on_engine(engine, company, request)
+        m = metrics_of(data_source, "2026-03", "--config", str(config_path), *extra)["metrics"]
         # only logins make users active: A/u1 (Mar 1), A/u2 (Mar 2), G/u9 (Mar 15) -> MAU 3, 3 user-days
         assert m["mau"] == 3 and m["dau_avg"] == pytest.approx(3 / 31)
         assert m["stickiness_pct"] == pytest.approx(100 * (3 / 31) / 3)
@@ -121,10 +121,10 @@ def test_active_events_by_hand(company, tmp_path, request):
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_an_active_event_that_never_occurs_is_reported(engine, company, tmp_path, request):
-    data, extra = on_engine(engine, company, request)
-    config = tmp_path / "typo.yaml"
-    config.write_text("engagement:\n  active_events: [login, logni]\n")
-    code, out, err = run_cli("metrics", "--data", data, "--period", "2026-03", "--config", config, *extra)
+    data_source, extra = on_engine(engine, company, request)
+    config_path = tmp_path / "typo.yaml"
+    config_path.write_text("engagement:\n  active_events: [login, logni]\n")
+    code, out, err = run_cli("metrics", "--data", data_source, "--period", "2026-03", "--config", config_path, *extra)
     assert code == 0, err
     problems = json.loads(out)["data_quality"]["events"]["problems"]
     assert any("'logni'" in p and "never occur" in p for p in problems) and not any("'login'" in p for p in problems)
@@ -133,17 +133,17 @@ def test_an_active_event_that_never_occurs_is_reported(engine, company, tmp_path
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_zero_denominators(engine, sessions_company, tmp_path, request):
-    data, extra = on_engine(engine, sessions_company, request)
-    doc = metrics_of(data, "2026-06", *extra)  # no event in June
+    data_source, extra = on_engine(engine, sessions_company, request)
+    doc = metrics_of(data_source, "2026-06", *extra)  # no event in June
     m, notes = doc["metrics"], doc["notes"]
     assert m["sessions"] == 0 and m["session_users"] == 0
     for key in ("session_minutes_median", "session_minutes_avg", "sessions_per_user_avg",
                 "time_in_product_hours_per_user", "stickiness_pct"):
         assert m[key] is None and notes[key], key
     # an active-events list that matches nothing: MAU 0, so stickiness is null; active accounts 0.0 of 5
-    config = tmp_path / "none.yaml"
-    config.write_text("engagement:\n  active_events: [never]\n")
-    m = metrics_of(data, "2026-03", "--config", str(config), *extra)["metrics"]
+    config_path = tmp_path / "none.yaml"
+    config_path.write_text("engagement:\n  active_events: [never]\n")
+    m = metrics_of(data_source, "2026-03", "--config", str(config_path), *extra)["metrics"]
     assert m["mau"] == 0 and m["stickiness_pct"] is None and m["active_accounts_pct"] == 0.0
 
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from conftest import metrics_of, run_cli, write_company
 
-TABLES = ("accounts", "revenue", "surveys", "tickets", "events", "referrals", "invoices")
+from csreport.data.schema import TABLE_NAMES as TABLES
 
 
 def test_parquet_folder_gives_the_same_metrics(company, march, tmp_path):
@@ -59,9 +59,9 @@ def _tz_company(tmp_path):
 
 def test_time_zone_moves_month_and_day_boundaries(tmp_path):
     src = _tz_company(tmp_path)
-    config = tmp_path / "ny.yaml"
-    config.write_text("timezone: America/New_York\n")
-    ny = metrics_of(src, "2026-03", "--config", str(config))["metrics"]
+    config_path = tmp_path / "ny.yaml"
+    config_path.write_text("timezone: America/New_York\n")
+    ny = metrics_of(src, "2026-03", "--config", str(config_path))["metrics"]
     utc = metrics_of(src, "2026-03")["metrics"]
     # New York: A/u1 (Mar 1), B/u1 (Mar 31), A/u2 (Mar 15), A/u3 (Mar 31): 4 users, 4 user-days
     assert ny["mau"] == 4 and ny["dau_avg"] == pytest.approx(4 / 31)

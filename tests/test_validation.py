@@ -144,27 +144,28 @@ def test_column_mapping_from_config(tmp_path):
     src = write_company(tmp_path / "s")
     frame = pd.read_csv(src / "accounts.csv").rename(columns={"account_id": "Customer ID", "segment": "Tier"})
     frame.to_csv(src / "accounts.csv", index=False)
-    config = tmp_path / "c.yaml"
-    config.write_text("columns:\n  accounts: {account_id: Customer ID, segment: Tier}\n")
-    code, out, err = run_cli("metrics", "--data", src, "--period", "2026-03", "--config", config, "--quiet")
+    config_path = tmp_path / "c.yaml"
+    config_path.write_text("columns:\n  accounts: {account_id: Customer ID, segment: Tier}\n")
+    code, out, err = run_cli("metrics", "--data", src, "--period", "2026-03", "--config", config_path, "--quiet")
     assert code == 0, err
     assert json.loads(out)["metrics"]["customers_end"] == 5
 
 
 def test_missing_mapped_column_names_the_mapping(tmp_path):
     src = write_company(tmp_path / "s")
-    config = tmp_path / "c.yaml"
-    config.write_text("columns:\n  accounts: {segment: Tier}\n")
-    code, _, err = run_cli("metrics", "--data", src, "--period", "2026-03", "--config", config, "--quiet")
+    config_path = tmp_path / "c.yaml"
+    config_path.write_text("columns:\n  accounts: {segment: Tier}\n")
+    code, _, err = run_cli("metrics", "--data", src, "--period", "2026-03", "--config", config_path, "--quiet")
     assert code == 3
     assert "accounts.segment: required column is missing" in err and "'Tier'" in err
 
 
 def test_invalid_config_is_reported(tmp_path):
     src = write_company(tmp_path / "s")
-    config = tmp_path / "c.yaml"
-    config.write_text("timezone: Mars/Olympus\nhealth: {weights: {usage: 0.9}, backtest_months: 0}\nsla_hourz: 4\n")
-    code, _, err = run_cli("metrics", "--data", src, "--period", "2026-03", "--config", config)
+    config_path = tmp_path / "c.yaml"
+    config_path.write_text("timezone: Mars/Olympus\nhealth: {weights: {usage: 0.9}, backtest_months: 0}\n"
+                           "sla_hourz: 4\n")
+    code, _, err = run_cli("metrics", "--data", src, "--period", "2026-03", "--config", config_path)
     assert code == 2
     assert "timezone" in err and "Mars/Olympus" in err
     assert "health.weights" in err and "add up to 1.0" in err

@@ -74,11 +74,11 @@ def read_history(path: str | Path) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["period", "metric", "value"])
 
 
-def last_months(history: pd.DataFrame, months: int) -> list[str]:
+def last_months(rows: pd.DataFrame, months: int) -> list[str]:
     """The last ``months`` recorded periods 'YYYY-MM', oldest first; an error if the store holds fewer."""
     if months < 1:
         raise ConfigError(f"--months must be at least 1, got {months}")
-    recorded = sorted(history["period"].unique())
+    recorded = sorted(rows["period"].unique())
     if len(recorded) < months:
         held = f" ({recorded[0]} … {recorded[-1]})" if recorded else ""
         raise HistoryError(f"the history store holds {len(recorded)} month(s) of company-wide metrics{held}, "
@@ -114,11 +114,11 @@ def spread_of(values: pd.Series, baseline: float) -> float:
     return float((values - baseline).abs().median())
 
 
-def suggest(history: pd.DataFrame, months: list[str], benchmarks: Targets) -> tuple[list[Suggestion], list[str]]:
+def suggest(rows: pd.DataFrame, months: list[str], benchmarks: Targets) -> tuple[list[Suggestion], list[str]]:
     """(suggestions in catalog order, keys with a direction but no value in ``months``)."""
-    window = history[history["period"].isin(months) & history["value"].notna()]
-    by_metric = {key: rows.set_index("period")["value"].sort_index() for key, rows in window.groupby("metric")}
-    recorded = set(history["metric"])
+    window = rows[rows["period"].isin(months) & rows["value"].notna()]
+    by_metric = {key: group.set_index("period")["value"].sort_index() for key, group in window.groupby("metric")}
+    recorded = set(rows["metric"])
     out, empty = [], []
     for key, info in BY_KEY.items():
         # volumes have no "better", and a status needs a number, not a per-feature or per-cohort object

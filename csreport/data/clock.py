@@ -47,8 +47,11 @@ def wall_us(period: Period) -> int:
 
 
 def _offset_us(zone: ZoneInfo, at_us: int) -> int:
-    moment = _EPOCH + timedelta(microseconds=at_us)
-    return int(moment.astimezone(zone).utcoffset() // timedelta(microseconds=1))
+    moment = (_EPOCH + timedelta(microseconds=at_us)).astimezone(zone)
+    offset = moment.utcoffset()
+    if offset is None:  # an aware datetime always has one; None would be a bug in the zone data
+        raise ValueError(f"time zone {zone.key!r} gives no UTC offset at {moment.isoformat()}")
+    return offset // timedelta(microseconds=1)
 
 
 def utc_offsets(tz: str, lo_us: int, hi_us: int) -> list[tuple[int, int]]:
@@ -77,10 +80,14 @@ def utc_offsets(tz: str, lo_us: int, hi_us: int) -> list[tuple[int, int]]:
 
 
 def _piecewise(value: str, bounds: list[int], results: list[int]) -> str:
-    """SQL: results[0] if value < bounds[0], results[1] if value < bounds[1], ..., else results[-1]."""
+    """SQL: results[0] if value < bounds[0], results[1] if value < bounds[1], ..., else results[-1].
+
+    There is one result more than bounds: the last is the ELSE.
+    """
     if len(results) == 1:
         return str(results[0])
-    whens = " ".join(f"WHEN {value} < {b} THEN {r}" for b, r in zip(bounds, results))
+    # strict: a bound without its result (or one too many) would shift every later piece
+    whens = " ".join(f"WHEN {value} < {b} THEN {r}" for b, r in zip(bounds, results[:-1], strict=True))
     return f"CASE {whens} ELSE {results[-1]} END"
 
 

@@ -99,8 +99,11 @@ class EventStore:
         checks = self.table.checks()
         row = self.engine.rows(self.table.validation_sql(active))[0]
         self.rows = int(row[0])
-        found = {label: int(n) for label, n in zip(checks, row[1:1 + len(checks)]) if n}
-        never = [e for e, n in zip(active, row[1 + len(checks):]) if not n]
+        # the row is: total, one count per check, one count per active event (strict: a column too few or
+        # too many would pair a count with the wrong check)
+        per_check, per_event = row[1:1 + len(checks)], row[1 + len(checks):]
+        found = {label: int(n) for label, n in zip(checks, per_check, strict=True) if n}
+        never = [e for e, n in zip(active, per_event, strict=True) if not n]
         if never:
             self.notes.append(
                 f"engagement.active_events names {', '.join(repr(e) for e in never)}, which never occur(s) in the "
@@ -124,16 +127,17 @@ class EventStore:
                 "events", column, rule, rows=[], total=count,
                 values=[f"account_id={a}, user_id={u}, event={e}, occurred_at={t}" for a, u, e, t in examples],
             ))
-        if self.problems and quarantine_to is None:
+        if not self.problems:
+            return
+        if quarantine_to is None:
             raise InvalidDataError(self.problems)
-        if self.problems:
-            any_bad = " OR ".join(f"({checks[label]})" for label in found)
-            quarantine_to.parent.mkdir(parents=True, exist_ok=True)
-            self.engine.write_csv(self.table.rejects_sql(any_bad), quarantine_to, list(SPEC_COLUMNS))
-            self.rejected = sum(found.values()) if len(found) == 1 else int(
-                self.engine.rows(f"SELECT count(*) FROM ({self.table.rejects_sql(any_bad)}) AS r")[0][0])
-            self.table = EventsTable(self.table.relation, self.table.columns, self.table.kinds,
-                                     f"coalesce({any_bad}, false)")
+        any_bad = " OR ".join(f"({checks[label]})" for label in found)
+        quarantine_to.parent.mkdir(parents=True, exist_ok=True)
+        self.engine.write_csv(self.table.rejects_sql(any_bad), quarantine_to, list(SPEC_COLUMNS))
+        self.rejected = sum(found.values()) if len(found) == 1 else int(
+            self.engine.rows(f"SELECT count(*) FROM ({self.table.rejects_sql(any_bad)}) AS r")[0][0])
+        self.table = EventsTable(self.table.relation, self.table.columns, self.table.kinds,
+                                 f"coalesce({any_bad}, false)")
 
     def aggregates(self, first: Period, last: Period, sessions: bool = True) -> EngagementAggregates:
         """Per-account aggregates for months first..last (see the module docstring), computed in the engine.
@@ -170,4 +174,4 @@ class EventStore:
         keys = [["month", "account_id", "day"], ["month", "account_id"], ["month", "account_id", "event"],
                 ["month", "account_id", "duration_minutes"], ["month", "account_id"]]
         return EngagementAggregates(*(f.sort_values(k, kind="stable").reset_index(drop=True)
-                                      for f, k in zip(frames, keys)))
+                                      for f, k in zip(frames, keys, strict=True)))

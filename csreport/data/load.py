@@ -14,7 +14,7 @@ from ..progress import say
 from .engines import Engine
 from .events import EventStore
 from .schema import FRAME_TABLES, TABLES
-from .source import open_source
+from .source import SourceReader, open_source
 from .validate import InvalidDataError, Problem, validate_table
 
 OnInvalid = Literal["stop", "quarantine"]
@@ -45,7 +45,7 @@ class Dataset:
     invoices: pd.DataFrame | None
     events: EventStore | None
     timezone: str
-    source: str
+    source: str  # the data source as shown in messages and provenance (a URL never holds a password)
     source_kind: str
     fingerprint: str
     quality: dict[str, TableQuality]
@@ -61,19 +61,20 @@ class Dataset:
 
 
 def load_dataset(
-    location: str | Path,
+    data_source: str | Path,
     config: Config,
     on_invalid: OnInvalid = "stop",
     rejects_dir: str | Path | None = None,
     quiet: bool = False,
 ) -> Dataset:
-    """Read every table, validate it (SPEC §1) and return typed frames.
+    """Read every table of ``data_source`` (``--data``: a folder, a DuckDB file or a PostgreSQL URL),
+    validate it (SPEC §1) and return typed frames.
 
     With ``on_invalid="stop"`` any bad row raises :class:`InvalidDataError`
     naming table, column and rows. With ``"quarantine"`` bad rows are written to
     ``rejects_dir/<table>.csv``, counted in ``Dataset.quality`` and left out.
     """
-    source = open_source(location, config)
+    reader = open_source(data_source, config)
     quarantine = on_invalid == "quarantine"
     rejects_path = Path(rejects_dir or "csreport-rejects")
     frames: dict[str, pd.DataFrame | None] = {}
@@ -83,19 +84,19 @@ def load_dataset(
 
     for name in FRAME_TABLES:
         spec = TABLES[name]
-        if not source.has(name):
+        if not reader.has(name):
             if spec.required:
                 raise InvalidDataError([Problem(name, "", "required table is missing", blocking=True,
-                                                detail=f"Put {name}.csv or {name}.parquet in {location}, "
+                                                detail=f"Put {name}.csv or {name}.parquet in {data_source}, "
                                                 f"or name its file under 'tables:' in the config.")])
             frames[name], quality[name] = None, TableQuality(name, None)
             continue
-        raw = source.read_raw(name)
-        result = validate_table(spec, raw, config.timezone, known, source.mapping(name))
+        raw = reader.read_raw(name)
+        result = validate_table(spec, raw, config.timezone, known, reader.mapping(name))
         if spec.required and raw.empty:
             raise InvalidDataError([Problem(name, "", "the table has no rows", blocking=True,
-                                            detail=f"{source.describe(name)} has a header but no data.")])
-        entry = TableQuality(name, source.describe(name), rows=len(raw), rejected=len(result.rejects),
+                                            detail=f"{reader.describe(name)} has a header but no data.")])
+        entry = TableQuality(name, reader.describe(name), rows=len(raw), rejected=len(result.rejects),
                              problems=[p.message() for p in result.problems])
         if result.problems and quarantine:
             rejects_path.mkdir(parents=True, exist_ok=True)
@@ -105,23 +106,24 @@ def load_dataset(
             say(f"{name}: set aside {len(result.rejects)} invalid row(s) in {target}", quiet)
         problems.extend(result.problems)
         frames[name], quality[name] = result.frame.reset_index(drop=True), entry
-        say(f"{name}: {len(raw):,} rows from {source.describe(name)}", quiet)
+        say(f"{name}: {len(raw):,} rows from {reader.describe(name)}", quiet)
         if len(spec.key) == 1:
             known[name] = set(result.frame[spec.key[0]])
         if problems and not quarantine:
             # stop at the first bad table: later tables' reference checks (account_id, ticket_id) depend on it
             raise InvalidDataError(problems)
 
+    accounts, revenue = _required(frames, "accounts"), _required(frames, "revenue")
     events = None
-    engine, where = events_engine(source, config)
+    engine, where = events_engine(reader, config)
     if engine is not None:
         say(f"events: validating {where} in {engine.name} ...", quiet)
-        events = EventStore(engine, config, frames["accounts"]["account_id"], where)
-        target = rejects_path / "events.csv" if quarantine else None
-        events.validate(target)
+        events = EventStore(engine, config, accounts["account_id"], where)
+        events_rejects = rejects_path / "events.csv" if quarantine else None
+        events.validate(events_rejects)
         quality["events"] = TableQuality("events", where, rows=events.rows, rejected=events.rejected,
                                          problems=[p.message() for p in events.problems] + events.notes,
-                                         rejects_file=str(target) if events.rejected else None)
+                                         rejects_file=str(events_rejects) if events.rejected else None)
         say(f"events: {events.rows:,} rows from {where} (kept in {engine.name})", quiet)
         for note in events.notes:
             say(f"events: {note}", quiet)
@@ -131,11 +133,19 @@ def load_dataset(
     # files are hashed whole; events that live in a database or a Spark catalog add their validation counts
     summary = f"events:{events.rows}:{events.rejected}" if events is not None else ""
     return Dataset(
-        accounts=frames["accounts"], revenue=frames["revenue"], surveys=frames["surveys"],
+        accounts=accounts, revenue=revenue, surveys=frames["surveys"],
         tickets=frames["tickets"], referrals=frames["referrals"], invoices=frames["invoices"],
-        events=events, timezone=config.timezone, source=source.display, source_kind=source.kind,
-        fingerprint=source.fingerprint(summary), quality=quality,
+        events=events, timezone=config.timezone, source=reader.display, source_kind=reader.kind,
+        fingerprint=reader.fingerprint(summary), quality=quality,
     )
+
+
+def _required(frames: dict[str, pd.DataFrame | None], name: str) -> pd.DataFrame:
+    """A required table's frame; the loop above has already stopped the run when the source lacks it."""
+    frame = frames.get(name)
+    if frame is None:
+        raise InvalidDataError([Problem(name, "", "required table is missing", blocking=True)])
+    return frame
 
 
 def engine_name(config: Config) -> str:
@@ -146,7 +156,7 @@ def engine_name(config: Config) -> str:
     return chosen
 
 
-def events_engine(source, config: Config) -> tuple[Engine | None, str]:
+def events_engine(reader: SourceReader, config: Config) -> tuple[Engine | None, str]:
     """The engine that aggregates the events, and where they come from; (None, "") without events.
 
     Spark reads the events itself (Parquet or a catalog table); otherwise the source's own
@@ -155,11 +165,11 @@ def events_engine(source, config: Config) -> tuple[Engine | None, str]:
     if engine_name(config) == "spark":
         from .spark import SparkEngine
 
-        if not (config.spark.events_table or config.spark.events_path or source.events_path()):
-            if not source.has("events"):
-                return None, ""
-        engine = SparkEngine(config, source.events_path())
+        named = config.spark.events_table or config.spark.events_path or reader.events_path()
+        if not named and not reader.has("events"):
+            return None, ""
+        engine = SparkEngine(config, reader.events_path())
         return engine, engine.where
-    if not source.has("events"):
+    if not reader.has("events"):
         return None, ""
-    return source.events_engine(), source.describe("events")
+    return reader.events_engine(), reader.describe("events")

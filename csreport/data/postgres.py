@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import pandas as pd
@@ -74,17 +75,19 @@ class PgUrl:
     def connect(self):
         try:
             import psycopg
+            from psycopg.conninfo import make_conninfo
         except ImportError as exc:  # pragma: no cover - psycopg is a dependency
             raise ConfigError("reading PostgreSQL needs psycopg: pip install 'psycopg[binary]'") from exc
         # the session is pinned to UTC (as-of rule and epoch arithmetic never depend on the server's zone)
-        params = dict(self.options, host=self.host, dbname=self.database, options="-c TimeZone=UTC",
-                      application_name="csreport")
+        params: dict[str, str | int] = dict(self.options, host=self.host, dbname=self.database,
+                                            options="-c TimeZone=UTC", application_name="csreport")
         if self.port:
             params["port"] = self.port
         if self.user:
             params["user"] = self.user
         try:
-            return psycopg.connect(autocommit=True, **params)
+            # one conninfo string, as psycopg.connect builds from keywords itself (it quotes the values)
+            return psycopg.connect(make_conninfo("", **params), autocommit=True)
         except psycopg.Error as exc:
             raise DataError(f"could not connect to {self.display()}: {str(exc).strip()}. Check host, port, "
                             "database and user; the password comes from PGPASSWORD or ~/.pgpass.") from exc
@@ -126,22 +129,22 @@ class PostgresEngine(Engine):
         except psycopg.Error as exc:
             raise DataError(f"PostgreSQL ({self.where}) refused a query: {str(exc).strip()}") from exc
 
-    def write_csv(self, sql: str, path, header: list[str]) -> None:
+    def write_csv(self, sql: str, path: Path, header: list[str]) -> None:
         from .dialect import transpile
 
-        with open(path, "wb") as handle, self.con.cursor() as cursor:
-            with cursor.copy(f"COPY ({transpile(sql, self.name)}) TO STDOUT WITH (FORMAT csv, HEADER true)") as copy:
-                for block in copy:
-                    handle.write(block)
+        statement = f"COPY ({transpile(sql, self.name)}) TO STDOUT WITH (FORMAT csv, HEADER true)"
+        with open(path, "wb") as handle, self.con.cursor() as cursor, cursor.copy(statement) as copy:
+            for block in copy:
+                handle.write(block)
 
 
-class PostgresSource:
-    """The seven tables in one PostgreSQL schema."""
+class PostgresReader:
+    """The seven tables in one PostgreSQL schema (a :class:`~csreport.data.source.SourceReader`)."""
 
     kind = "postgresql"
 
-    def __init__(self, location: str, config: Config):
-        self.url = PgUrl.parse(location)
+    def __init__(self, data_source: str, config: Config):
+        self.url = PgUrl.parse(data_source)
         self.config = config
         self.connection = self.url.connect()
         self._digest = hashlib.blake2b(digest_size=8)
@@ -172,19 +175,19 @@ class PostgresSource:
         """The table as text (COPY ... CSV), validated like a CSV file; rows in the table's stored order."""
         relation = f"{ident(self.url.schema)}.{ident(self._name(table))}"
         chunks = []
-        with self.connection.cursor() as cursor:
-            with cursor.copy(f"COPY (SELECT * FROM {relation}) TO STDOUT WITH (FORMAT csv, HEADER true)") as copy:
-                for block in copy:
-                    chunks.append(bytes(block))
-        data = b"".join(chunks)
-        self._digest.update(table.encode() + data)
-        return spec_columns(table, read_csv_text(data.decode("utf-8")), self.mapping(table))
+        statement = f"COPY (SELECT * FROM {relation}) TO STDOUT WITH (FORMAT csv, HEADER true)"
+        with self.connection.cursor() as cursor, cursor.copy(statement) as copy:
+            for block in copy:
+                chunks.append(bytes(block))
+        content = b"".join(chunks)
+        self._digest.update(table.encode() + content)
+        return spec_columns(table, read_csv_text(content.decode("utf-8")), self.mapping(table))
 
     def events_engine(self) -> Engine:
         return PostgresEngine(self.connection, self.url.schema, self._name("events"), self.display)
 
-    def events_path(self):
-        return None
+    def events_path(self) -> Path | None:
+        return None  # the events are a PostgreSQL table
 
     def fingerprint(self, events_summary: str = "") -> str:
         """A hash of the tables read (as COPY text) and of the events' validation summary."""

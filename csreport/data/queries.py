@@ -160,7 +160,8 @@ class EventsTable:
     def account_days_sql(self, scan: Scan, active_events: list[str] | None) -> str:
         """SQL: month_index, account_id, day_index, users: distinct users per account and local day (active events)."""
         return (f"SELECT month_index, account_id, day_index, count(DISTINCT user_id) AS users "
-                f"FROM ({self._calendar(scan)}) AS c {_active(active_events)} GROUP BY month_index, account_id, day_index")
+                f"FROM ({self._calendar(scan)}) AS c {_active(active_events)} "
+                "GROUP BY month_index, account_id, day_index")
 
     def account_months_sql(self, scan: Scan, active_events: list[str] | None) -> str:
         """SQL: month_index, account_id, users: distinct users per account and month (active events)."""

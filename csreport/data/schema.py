@@ -126,7 +126,7 @@ TABLES: dict[str, Table] = {
 
 # the one list of table names, in SPEC §1 order (config validation, file lookup and loading use it)
 TABLE_NAMES: tuple[str, ...] = tuple(TABLES)
-# the tables read into pandas and validated row by row (events stay in their engine), in load order: a table comes after those it references
-# (every table names accounts; surveys.ticket_id must name a ticket)
+# the tables read into pandas and validated row by row (events stay in their engine), in load order: a table
+# comes after those it references (every table names accounts; surveys.ticket_id must name a ticket)
 FRAME_TABLES: tuple[str, ...] = ("accounts", "revenue", "tickets", "surveys", "referrals", "invoices")
 assert sorted(FRAME_TABLES) == sorted(name for name in TABLE_NAMES if name != "events")

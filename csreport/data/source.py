@@ -1,16 +1,18 @@
 """Where the tables live: a folder of CSV/Parquet files, a DuckDB database file, or PostgreSQL by URL.
 
-A :class:`Source` finds each table, reads the small ones raw (as strings for CSV,
-so that the validator sees exactly what the file holds) and exposes every table
-to DuckDB as SQL, which is how the large ``events`` table is read.
-:func:`open_source` picks the kind from ``--data``; PostgreSQL lives in
-:mod:`csreport.data.postgres`.
+The data source (``--data``, ``data_source``) is always a string or path. Opening it gives a
+:class:`SourceReader`: a :class:`FileReader` finds each table, reads the small ones raw (as strings
+for CSV, so that the validator sees exactly what the file holds) and exposes every table to DuckDB
+as SQL, which is how the large ``events`` table is read. :func:`open_source` picks the reader from
+the data source; PostgreSQL lives in :mod:`csreport.data.postgres`.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 from pathlib import Path
+from typing import Protocol
 
 import duckdb
 import pandas as pd
@@ -26,32 +28,68 @@ from .validate import InvalidDataError, Problem, unmapped_columns
 DUCKDB_SUFFIXES = (".duckdb", ".ddb", ".db")
 
 
-class Source:
-    """A data source (SPEC §1) with the config's table names and column mapping applied."""
+class SourceReader(Protocol):
+    """An opened data source (SPEC §1) with the config's table names and column mapping applied."""
 
-    def __init__(self, location: str | Path, config: Config):
-        self.location = Path(location)
+    kind: str  # folder, duckdb or postgresql
+
+    @property
+    def display(self) -> str:
+        """The data source as shown in messages and provenance (never with a password)."""
+        ...
+
+    def has(self, table: str) -> bool: ...
+
+    def describe(self, table: str) -> str:
+        """Where a table comes from, for messages."""
+        ...
+
+    def mapping(self, table: str) -> dict[str, str]:
+        """SPEC column name -> source column name, from the config."""
+        ...
+
+    def read_raw(self, table: str) -> pd.DataFrame:
+        """The whole table with SPEC column names and 1-based row numbers as index."""
+        ...
+
+    def events_engine(self) -> Engine:
+        """The engine of the source itself, over its events table."""
+        ...
+
+    def events_path(self) -> Path | None:
+        """The events file or folder of Parquet parts, for another engine to read; None if there is none."""
+        ...
+
+    def fingerprint(self, events_summary: str = "") -> str:
+        """A short content hash of the input: the report's provenance."""
+        ...
+
+
+class FileReader:
+    """A folder of CSV/Parquet files or a DuckDB database file (a :class:`SourceReader`)."""
+
+    def __init__(self, data_source: str | Path, config: Config):
+        self.path = Path(data_source)
         self.config = config
-        if self.location.is_dir():
+        if self.path.is_dir():
             self.kind = "folder"
-        elif self.location.is_file() and self.location.suffix in DUCKDB_SUFFIXES:
+        elif self.path.is_file() and self.path.suffix in DUCKDB_SUFFIXES:
             self.kind = "duckdb"
-        elif not self.location.exists():
-            raise DataError(f"data source {self.location} does not exist; pass a folder of CSV/Parquet files "
+        elif not self.path.exists():
+            raise DataError(f"data source {self.path} does not exist; pass a folder of CSV/Parquet files "
                             "or a DuckDB file to --data (or create demo data with 'csreport demo --out DIR')")
         else:
-            raise DataError(f"data source {self.location} is neither a folder nor a DuckDB file "
+            raise DataError(f"data source {self.path} is neither a folder nor a DuckDB file "
                             f"({', '.join(DUCKDB_SUFFIXES)})")
         self.connection = duckdb.connect()
         # pinned to UTC: the events queries compute with epoch microseconds, never with a session zone
         self.connection.execute("SET TimeZone = 'UTC'")
-        try:  # no DuckDB progress bar: stdout carries metrics.json
+        # no DuckDB progress bar: stdout carries metrics.json. In a Jupyter kernel without ipywidgets DuckDB
+        # shows no bar and refuses the setting (duckdb#7590)
+        with contextlib.suppress(duckdb.InvalidInputException):
             self.connection.execute("SET enable_progress_bar = false")
-        except duckdb.InvalidInputException:
-            # in a Jupyter kernel without ipywidgets DuckDB shows no bar and refuses the setting (duckdb#7590)
-            pass
         if self.kind == "duckdb":
-            self.connection.execute(f"ATTACH {_sql_str(self.location)} AS src (READ_ONLY)")
+            self.connection.execute(f"ATTACH {_sql_str(str(self.path))} AS src (READ_ONLY)")
         self._files = self._find_files() if self.kind == "folder" else {}
 
     # -- locating -----------------------------------------------------------------
@@ -60,17 +98,17 @@ class Source:
         for table in TABLE_NAMES:
             explicit = self.config.tables.get(table)
             if explicit:
-                path = self.location / explicit
+                path = self.path / explicit
                 if not path.exists():
                     raise DataError(f"table {table}: config 'tables.{table}' names {explicit}, "
-                                    f"which does not exist in {self.location}")
+                                    f"which does not exist in {self.path}")
                 found[table] = path
                 continue
-            candidates = [self.location / f"{table}.{ext}" for ext in ("parquet", "csv")]
-            candidates.append(self.location / table)  # a folder of Parquet parts (events)
+            candidates = [self.path / f"{table}.{ext}" for ext in ("parquet", "csv")]
+            candidates.append(self.path / table)  # a folder of Parquet parts (events)
             existing = [p for p in candidates if p.exists()]
             if len(existing) > 1:
-                raise DataError(f"table {table}: found {', '.join(p.name for p in existing)} in {self.location}; "
+                raise DataError(f"table {table}: found {', '.join(p.name for p in existing)} in {self.path}; "
                                 "keep one, or pick one with 'tables:' in the config")
             if existing:
                 found[table] = existing[0]
@@ -86,7 +124,7 @@ class Source:
     @property
     def display(self) -> str:
         """The location as shown in messages and provenance."""
-        return str(self.location)
+        return str(self.path)
 
     def events_engine(self) -> Engine:
         """DuckDB over the events file(s) or the database's events table."""
@@ -105,7 +143,7 @@ class Source:
         """Where a table comes from, for messages."""
         if self.kind == "folder":
             return str(self._files[table])
-        return f"{self.location}:{self.config.tables.get(table, table)}"
+        return f"{self.path}:{self.config.tables.get(table, table)}"
 
     def mapping(self, table: str) -> dict[str, str]:
         """SPEC column name -> source column name, from the config."""
@@ -118,11 +156,11 @@ class Source:
             return f"src.main.{_ident(self.config.tables.get(table, table))}"
         path = self._files[table]
         if path.is_dir():
-            return f"read_parquet({_sql_str(path / '**' / '*.parquet')}, union_by_name = true)"
+            return f"read_parquet({_sql_str(str(path / '**' / '*.parquet'))}, union_by_name = true)"
         if path.suffix == ".parquet":
-            return f"read_parquet({_sql_str(path)})"
+            return f"read_parquet({_sql_str(str(path))})"
         # every column as text: the validator, not the CSV sniffer, decides what parses
-        return f"read_csv({_sql_str(path)}, header = true, all_varchar = true)"
+        return f"read_csv({_sql_str(str(path))}, header = true, all_varchar = true)"
 
     def read_raw(self, table: str) -> pd.DataFrame:
         """The whole table as a DataFrame with SPEC column names and 1-based row numbers as index."""
@@ -141,7 +179,7 @@ class Source:
         from elsewhere, e.g. a Spark catalog table): the report's provenance."""
         digest = hashlib.blake2b(digest_size=8)
         digest.update(events_summary.encode())
-        paths = [self.location] if self.kind == "duckdb" else sorted(self._files.values())
+        paths = [self.path] if self.kind == "duckdb" else sorted(self._files.values())
         for path in paths:
             files = sorted(path.rglob("*.parquet")) if path.is_dir() else [path]
             for file in files:
@@ -170,27 +208,27 @@ def read_csv_text(text: str) -> pd.DataFrame:
 
 
 def _read_csv(table: str, path: Path) -> pd.DataFrame:
-    data = path.read_bytes()
-    if not data.strip():
+    content = path.read_bytes()
+    if not content.strip():
         raise InvalidDataError([Problem(table, "", "the file is empty", blocking=True,
                                         detail=f"{path} has no header and no rows; export the table again.")])
     try:
-        text = data.decode("utf-8-sig")
+        text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
+        line = content[: exc.start].count(b"\n") + 1
         raise InvalidDataError([Problem(
             table, "", "the file is not UTF-8", blocking=True,
-            detail=f"{path} line {line} holds byte 0x{data[exc.start]:02x}, which is not valid UTF-8. "
+            detail=f"{path} line {line} holds byte 0x{content[exc.start]:02x}, which is not valid UTF-8. "
             "Re-export the file as UTF-8 (e.g. 'iconv -f latin1 -t utf-8 in.csv > out.csv').")]) from exc
     return read_csv_text(text)
 
 
-def open_source(location: str | Path, config: Config):
-    """The source behind ``--data``: a PostgreSQL URL, else a folder or a DuckDB file."""
+def open_source(data_source: str | Path, config: Config) -> SourceReader:
+    """The reader of ``data_source`` (``--data``): a PostgreSQL URL, else a folder or a DuckDB file."""
     from .postgres import is_url
 
-    if is_url(str(location)):
-        from .postgres import PostgresSource
+    if is_url(str(data_source)):
+        from .postgres import PostgresReader
 
-        return PostgresSource(str(location), config)
-    return Source(location, config)
+        return PostgresReader(str(data_source), config)
+    return FileReader(data_source, config)

@@ -131,7 +131,8 @@ def validate_table(
         found.append(_problem(spec.name, col.name, f"unparsable {col.kind}", bad, raw[col.name], _KIND_HINT[col.kind]))
         if not col.nullable:
             empty = values.isna() & ~bad
-            found.append(_problem(spec.name, col.name, "empty value", empty, raw[col.name], "This column must be filled."))
+            found.append(_problem(spec.name, col.name, "empty value", empty, raw[col.name],
+                                  "This column must be filled."))
 
     if spec.key:
         complete = typed[list(spec.key)].notna().all(axis=1)
@@ -151,7 +152,7 @@ def validate_table(
     bad_rows = sorted({r for p in problems for r in p.rows})
     rejects = raw.loc[bad_rows].copy()
     if bad_rows:
-        reasons = {r: [] for r in bad_rows}
+        reasons: dict[int, list[str]] = {r: [] for r in bad_rows}
         for p in problems:
             for r in p.rows:
                 reasons[r].append(f"{p.column}: {p.rule}")
@@ -188,16 +189,17 @@ def _range_checks(spec: Table, typed: pd.DataFrame, raw: pd.DataFrame) -> list[P
     if spec.name == "surveys":
         kind = typed["survey"]
         unknown = kind.notna() & ~kind.isin(list(SURVEY_SCALES))
-        out.append(_problem("surveys", "survey", "unknown survey type", unknown, raw["survey"], "Use nps, csat or ces."))
+        *others, last = SURVEY_SCALES
+        out.append(_problem("surveys", "survey", "unknown survey type", unknown, raw["survey"],
+                            f"Use {', '.join(others)} or {last}."))
         for name, (low, high) in SURVEY_SCALES.items():
             score = typed["score"].astype("Float64")
-            outside = (kind == name) & score.notna() & ((score < low) | (score > high))
-            out.append(
-                _problem("surveys", "score", f"score out of range {low}-{high} for {name}", outside.fillna(False).astype(bool),
-                         raw["score"], f"{name.upper()} scores run from {low} to {high}.")
-            )
+            outside = ((kind == name) & score.notna() & ((score < low) | (score > high))).fillna(False).astype(bool)
+            out.append(_problem("surveys", "score", f"score out of range {low}-{high} for {name}", outside,
+                                raw["score"], f"{name.upper()} scores run from {low} to {high}."))
     if spec.name == "accounts" and "onboarded_at" in typed:
-        early = typed["onboarded_at"].notna() & typed["signup_date"].notna() & (typed["onboarded_at"] < typed["signup_date"])
+        onboarded, signup = typed["onboarded_at"], typed["signup_date"]
+        early = onboarded.notna() & signup.notna() & (onboarded < signup)
         out.append(_problem("accounts", "onboarded_at", "earlier than signup_date", early, raw["onboarded_at"],
                             "An account cannot finish onboarding before it signed up."))
     if spec.name == "tickets":

@@ -21,10 +21,7 @@ import pandas as pd
 
 from ..periods import Period
 from .base import MetricSet, pct
-
-BANDS = ("green", "amber", "red")
-BACKTEST_KEYS = ["health_backtest_customers", "health_backtest_churned", "health_backtest_auc"] + [
-    f"health_backtest_{band}_churn_pct" for band in BANDS]
+from .health import BANDS
 
 
 def mann_whitney_auc(score: pd.Series, positive: pd.Series) -> float | None:

@@ -7,11 +7,14 @@ gives null, and every null carries a reason in ``notes``.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from .catalog import keys_of_table, not_available
 
 Value = float | int | dict | None
 
@@ -58,9 +61,18 @@ class MetricSet:
         if value is None:
             self.notes[key] = reason_if_null or "not computable"
 
-    def unavailable(self, keys: list[str], reason: str) -> None:
+    def unavailable(self, keys: Iterable[str], reason: str) -> None:
+        """Store every key as null with the same reason."""
         for key in keys:
             self.put(key, None, reason)
+
+    @classmethod
+    def table_missing(cls, table: str) -> MetricSet:
+        """Every metric of ``table`` (the catalog's keys of that table) as "not available": the one answer
+        of every metric module when the data source lacks the table its metrics come from."""
+        out = cls()
+        out.unavailable(keys_of_table(table), not_available(table))
+        return out
 
     def update(self, other: MetricSet) -> None:
         self.values.update(other.values)

@@ -111,7 +111,35 @@ BUILT_IN: frozenset[str] = frozenset(KEYS)
 
 
 def keys_of(domain: str) -> list[str]:
+    """The built-in metric keys of a domain (revenue, surveys, support, ...), in catalog order."""
     return [m.key for m in CATALOG if m.domain == domain]
+
+
+def keys_of_table(table: str) -> list[str]:
+    """The built-in metric keys computed from ``table`` (a SPEC §1 table name), in catalog order.
+
+    When the data source lacks the table these are the keys reported "not available"
+    (:func:`not_available`), so a metric added here with its table is covered without more code.
+    """
+    return [m.key for m in CATALOG if m.table == table]
+
+
+NOT_AVAILABLE = "not available"
+
+
+def not_available(table: str, column: str | None = None, empty: bool = False) -> str:
+    """The reason of a metric that cannot be computed because the data source lacks ``table``
+    (or the table lacks ``column``, or has no rows): SPEC §1 says "not available", never 0."""
+    return f"{NOT_AVAILABLE}: {why_unavailable(table, column, empty)}"
+
+
+def why_unavailable(table: str, column: str | None = None, empty: bool = False) -> str:
+    """'the data source has no surveys table', 'tickets has no resolved_at column', 'the events table has no rows'."""
+    if empty:
+        return f"the {table} table has no rows"
+    if column is None:
+        return f"the data source has no {table} table"
+    return f"{table} has no {column} column"
 
 
 def use_custom(metrics: Iterable[MetricInfo]) -> None:

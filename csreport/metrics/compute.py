@@ -11,10 +11,10 @@ from ..data.load import Dataset
 from ..periods import Period
 from . import backtest, cohorts, custom, engagement, health, onboarding, referrals, revenue, sessions, support, surveys
 from .base import MetricSet
-from .catalog import KEYS
+from .catalog import KEYS, keys_of
 
-HEALTH_KEYS = ["health_avg", "health_green_pct", "health_amber_pct", "health_red_pct"]
-NO_HEALTH = "not available: no events, surveys, tickets or invoices table to score health from"
+*_others, _last = health.COMPONENT_TABLES.values()
+NO_HEALTH = f"not available: no {', '.join(_others)} or {_last} table to score health from"
 
 
 @dataclass
@@ -46,32 +46,32 @@ def backtest_month(period: Period, config: Config) -> Period:
     return period.shift(-config.health.backtest_months)
 
 
-def with_month(data: Dataset, aggregates: EngagementAggregates, month: Period) -> EngagementAggregates:
+def with_month(dataset: Dataset, aggregates: EngagementAggregates, month: Period) -> EngagementAggregates:
     """``aggregates`` plus those of ``month``, queried when they hold no row of it.
 
     Aggregates hold whole months, so one row of ``month`` proves it is there. Without one it may
     lie outside the months they were made for (a caller that asked for P-1 … P only), so it is
     queried rather than read as "no events".
     """
-    if data.events is None or (aggregates.account_months["month"] == str(month)).any():
+    if dataset.events is None or (aggregates.account_months["month"] == str(month)).any():
         return aggregates
-    return aggregates.concat(data.events.aggregates(month, month))
+    return aggregates.concat(dataset.events.aggregates(month, month))
 
 
-def event_aggregates(data: Dataset, period: Period, config: Config,
+def event_aggregates(dataset: Dataset, period: Period, config: Config,
                      aggregates: EngagementAggregates | None = None) -> EngagementAggregates | None:
     """The event aggregates :func:`compute_metrics` reads: P's (``aggregates``, which must hold P, or a
     query) and the backtest month L's. Two one-month scans, not one of L … P: the months between
     are never read. None without an events table."""
-    if data.events is None:
+    if dataset.events is None:
         return None
     if aggregates is None:
-        aggregates = data.events.aggregates(period, period)
-    return with_month(data, aggregates, backtest_month(period, config))
+        aggregates = dataset.events.aggregates(period, period)
+    return with_month(dataset, aggregates, backtest_month(period, config))
 
 
 def compute_metrics(
-    data: Dataset, period: Period, config: Config, aggregates: EngagementAggregates | None = None,
+    dataset: Dataset, period: Period, config: Config, aggregates: EngagementAggregates | None = None,
     segment: str | None = None,
 ) -> PeriodMetrics:
     """Compute every metric of ``period``: the built-ins of SPEC §3, then the company's own (config).
@@ -79,12 +79,12 @@ def compute_metrics(
     ``aggregates`` may cover many months (backfill) and must hold P; without them P is queried.
     The health backtest month L is read from them, or queried when they hold none of it
     (:func:`with_month`); :func:`event_aggregates` prepares both for many calls (segments).
-    ``segment`` names the scope ``data`` holds, for the error message of a failing company metric.
+    ``segment`` names the scope ``dataset`` holds, for the error message of a failing company metric.
     """
     tz = config.timezone
     start, end = period.start(tz), period.end(tz)
     result = MetricSet()
-    matrix = revenue.mrr_matrix(data.revenue)
+    matrix = revenue.mrr_matrix(dataset.revenue)
     moves = revenue.movements(matrix, period)
     result.update(revenue.revenue_metrics(matrix, period, config.gross_margin, moves))
     result.update(cohorts.cohort_metrics(matrix, period))
@@ -92,32 +92,35 @@ def compute_metrics(
     lookback = backtest_month(period, config)
     past_customers = revenue.active_accounts(matrix, lookback)
 
-    this_month = past_month = None
-    if data.events is not None:
+    this_month: EngagementAggregates | None = None
+    past_month: EngagementAggregates | None = None
+    if dataset.events is not None:
         if aggregates is None:
-            aggregates = data.events.aggregates(period, period)
+            aggregates = dataset.events.aggregates(period, period)
         if past_customers:  # L's events matter only when someone was a customer then
-            aggregates = with_month(data, aggregates, lookback)
+            aggregates = with_month(dataset, aggregates, lookback)
         this_month, past_month = aggregates.for_month(period), aggregates.for_month(lookback)
 
-    result.update(surveys.survey_metrics(data.surveys, start, end))
-    result.update(support.support_metrics(data.tickets, start, end, config.sla_hours))
-    result.update(engagement.engagement_metrics(this_month, customers, period.days))
-    result.update(sessions.session_metrics(this_month and this_month.account_sessions,
-                                           this_month and this_month.account_session_users))
-    result.update(referrals.referral_metrics(data.referrals, customers, start, end))
-    result.update(onboarding.onboarding_metrics(data.accounts, period))
+    result.update(surveys.survey_metrics(dataset.surveys, start, end))
+    result.update(support.support_metrics(dataset.tickets, start, end, config.sla_hours))
+    if this_month is None:
+        result.update(MetricSet.table_missing("events"))
+    else:
+        result.update(engagement.engagement_metrics(this_month, customers, period.days))
+        result.update(sessions.session_metrics(this_month.account_sessions, this_month.account_session_users))
+    result.update(referrals.referral_metrics(dataset.referrals, customers, start, end))
+    result.update(onboarding.onboarding_metrics(dataset.accounts, period))
 
-    scores, missing = _health_table(data, period, config, customers, this_month, matrix)
-    past, _ = _health_table(data, lookback, config, past_customers, past_month, matrix)
+    scores, missing = _health_table(dataset, period, config, customers, this_month, matrix)
+    past, _ = _health_table(dataset, lookback, config, past_customers, past_month, matrix)
     past["churned"] = backtest.churned_by(past["account_id"], customers)
     if len(missing) == len(health.COMPONENTS):
-        result.unavailable(HEALTH_KEYS + backtest.BACKTEST_KEYS, NO_HEALTH)
+        result.unavailable(keys_of("health"), NO_HEALTH)  # the health scores and their backtest
     else:
         result.update(_noting_missing(health.health_summary(scores), missing))
         result.update(_noting_missing(backtest.backtest_metrics(past, lookback, period), missing))
-    result.update(custom.compute_custom(config.custom_metrics, data, period, tz, segment))
-    stats = surveys.survey_stats(data.surveys, start, end)
+    result.update(custom.compute_custom(config.custom_metrics, dataset, period, tz, segment))
+    stats = surveys.survey_stats(dataset.surveys, start, end)
     return PeriodMetrics(period, result.values, result.notes, scores, moves, stats, backtest=past)
 
 
@@ -133,52 +136,52 @@ def _noting_missing(metrics: MetricSet, missing: list[str]) -> MetricSet:
 SegmentParts = dict[str, tuple[Dataset, "EngagementAggregates | None"]]
 
 
-def split_segments(data: Dataset, aggregates: EngagementAggregates | None) -> SegmentParts:
+def split_segments(dataset: Dataset, aggregates: EngagementAggregates | None) -> SegmentParts:
     """The dataset (and event aggregates) of each segment; split once, reuse for many periods."""
-    parts = {}
-    for segment, accounts in data.accounts.groupby("segment")["account_id"]:
+    parts: SegmentParts = {}
+    for segment, accounts in dataset.accounts.groupby("segment")["account_id"]:
         ids = set(accounts)
-        parts[str(segment)] = (data.subset(ids), aggregates.subset(ids) if aggregates is not None else None)
+        parts[str(segment)] = (dataset.subset(ids), aggregates.subset(ids) if aggregates is not None else None)
     return parts
 
 
-def compute_segments(data: Dataset, period: Period, config: Config,
+def compute_segments(dataset: Dataset, period: Period, config: Config,
                      aggregates: EngagementAggregates | None = None,
                      parts: SegmentParts | None = None) -> dict[str, PeriodMetrics]:
     """Every metric per segment of the accounts table (SMB, Mid-Market, ... as the data holds them)."""
     if parts is None:
-        parts = split_segments(data, event_aggregates(data, period, config, aggregates))
+        parts = split_segments(dataset, event_aggregates(dataset, period, config, aggregates))
     return {name: compute_metrics(subset, period, config, sub_aggregates, segment=name)
             for name, (subset, sub_aggregates) in parts.items()}
 
 
-def _health_table(data: Dataset, period: Period, config: Config, customers: set[str],
+def _health_table(dataset: Dataset, period: Period, config: Config, customers: set[str],
                   month_events: EngagementAggregates | None, matrix: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     tz = config.timezone
     start, end = period.start(tz), period.end(tz)
     index = pd.Index(sorted(customers), name="account_id")
     parts: dict[str, pd.Series] = {}
-    missing = []
+    missing: list[str] = []
     if month_events is not None:
         parts["usage"] = health.usage_component(month_events.account_days, index, period.days)
     else:
         missing.append("usage")
-    if data.surveys is not None:
-        parts["feedback"] = health.feedback_component(data.surveys, index, end)
+    if dataset.surveys is not None:
+        parts["feedback"] = health.feedback_component(dataset.surveys, index, end)
     else:
         missing.append("feedback")
-    if data.tickets is not None:
-        parts["support"] = health.support_component(data.tickets, index, start, end, config.sla_hours)
+    if dataset.tickets is not None:
+        parts["support"] = health.support_component(dataset.tickets, index, start, end, config.sla_hours)
     else:
         missing.append("support")
-    if data.invoices is not None:
-        parts["payment"] = health.payment_component(data.invoices, index, period.end_date)
+    if dataset.invoices is not None:
+        parts["payment"] = health.payment_component(dataset.invoices, index, period.end_date)
     else:
         missing.append("payment")
     components = pd.DataFrame(parts, index=index)
     bands = config.health.bands
     scores = health.health_scores(components, config.health.weights.model_dump(), bands.green, bands.amber)
-    accounts = data.accounts.set_index("account_id")
+    accounts = dataset.accounts.set_index("account_id")
     mrr = revenue.mrr_by_account(matrix, period)
     scores.insert(0, "name", accounts["name"].reindex(index))
     scores.insert(1, "segment", accounts["segment"].reindex(index))

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 import pandas as pd
 
+from ..data.schema import FRAME_TABLES, TABLE_NAMES
 from ..errors import ConfigError, MetricError
 from .base import MetricSet
 from .catalog import BUILT_IN, CUSTOM_DOMAIN, UNITS, MetricInfo
@@ -47,8 +48,9 @@ if TYPE_CHECKING:
     from ..data.load import Dataset
     from ..periods import Period
 
-# the tables a company metric receives (events stay in the engine: they may be 10^8 rows)
-TABLES = ("accounts", "revenue", "surveys", "tickets", "referrals", "invoices")
+# the tables a company metric receives, in SPEC §1 order: those read into pandas (events stay in the
+# engine: they may be 10^8 rows)
+TABLES = tuple(name for name in TABLE_NAMES if name in FRAME_TABLES)
 DIRECTIONS = ("higher", "lower")
 # a key is a metrics.json key, a history row and a targets entry: plain snake_case
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -213,13 +215,13 @@ def _describe(exc: BaseException, path: Path | None) -> str:
     return text + (f" ({path.name}, line {lines[-1]})" if lines else "")
 
 
-def compute_custom(metrics: tuple[CustomMetric, ...], data: Dataset, period: Period, timezone: str,
+def compute_custom(metrics: tuple[CustomMetric, ...], dataset: Dataset, period: Period, timezone: str,
                    segment: str | None = None) -> MetricSet:
-    """The company metrics of ``period`` for ``data`` (all customers, or one segment's subset)."""
+    """The company metrics of ``period`` for ``dataset`` (all customers, or one segment's subset)."""
     result = MetricSet()
     if not metrics:
         return result
-    frames = {name: frame for name in TABLES if (frame := getattr(data, name)) is not None}
+    frames = {name: frame for name in TABLES if (frame := getattr(dataset, name)) is not None}
     bounds = MetricPeriod.of(period, timezone)
     for declared in metrics:
         # a copy per function: one metric that changes its frames in place cannot change another's numbers

@@ -8,9 +8,14 @@ event. A user is the pair (account_id, user_id), so distinct users add up across
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
 from .base import MetricSet, pct
+
+if TYPE_CHECKING:
+    from ..data.events import EngagementAggregates
 
 
 def mau(account_months: pd.DataFrame) -> int:
@@ -38,27 +43,26 @@ def feature_adoption_pct(account_features: pd.DataFrame, customers: set[str]) ->
     return {str(event): 100.0 * count / engaged for event, count in per_feature.items()}
 
 
-def engagement_metrics(aggregates, customers: set[str], days_in_period: int) -> MetricSet:
-    """Every engagement metric of SPEC §3; ``aggregates`` is the month's slice, None without events.
+def engagement_metrics(aggregates: EngagementAggregates, customers: set[str], days_in_period: int) -> MetricSet:
+    """Every engagement metric of SPEC §3 from the month's slice of the aggregates.
 
     mau                  = # distinct users (account, user) with an event in P
     dau_avg              = mean over the days of P of the distinct users that day (a day with none counts 0)
     stickiness_pct       = 100 · dau_avg / mau
     active_accounts_pct  = 100 · customers active in P with an event in P / customers_end
     feature_adoption_pct = per feature: 100 · customers that used it in P / customers with any event in P
+
+    Without an events table there are none: :func:`csreport.metrics.compute.compute_metrics` reports
+    every events metric "not available" (:meth:`MetricSet.table_missing`).
     """
     out = MetricSet()
-    keys = ["mau", "dau_avg", "stickiness_pct", "active_accounts_pct", "feature_adoption_pct"]
-    if aggregates is None:
-        out.unavailable(keys, "not available: the data source has no events table")
-        return out
     monthly_users = mau(aggregates.account_months)
     daily = dau_avg(aggregates.account_days, days_in_period)
     out.put("mau", monthly_users)
     out.put("dau_avg", daily)
     out.put("stickiness_pct", pct(daily, monthly_users), "no events in the period (MAU is 0)")
-    out.put("active_accounts_pct", pct(len(accounts_with_events(aggregates.account_months, customers)), len(customers)),
-            "no customers active in the period")
+    engaged = accounts_with_events(aggregates.account_months, customers)
+    out.put("active_accounts_pct", pct(len(engaged), len(customers)), "no customers active in the period")
     out.put("feature_adoption_pct", feature_adoption_pct(aggregates.account_features, customers),
             "no active customer had an event in the period")
     return out

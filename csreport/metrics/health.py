@@ -20,7 +20,10 @@ from .base import MetricSet, pct
 from .support import created_in, sla_outcome
 from .surveys import nps_category
 
-COMPONENTS = ("usage", "feedback", "support", "payment")
+# the table each component is scored from; without it the component is left out
+COMPONENT_TABLES = {"usage": "events", "feedback": "surveys", "support": "tickets", "payment": "invoices"}
+COMPONENTS = tuple(COMPONENT_TABLES)
+BANDS = ("green", "amber", "red")  # best first
 FEEDBACK_POINTS = {"promoter": 100.0, "passive": 50.0, "detractor": 0.0}
 NO_FEEDBACK_POINTS = 50.0
 
@@ -40,7 +43,8 @@ def feedback_component(surveys: pd.DataFrame, customers: pd.Index, end: pd.Times
     return value.reindex(customers, fill_value=NO_FEEDBACK_POINTS)
 
 
-def support_component(tickets: pd.DataFrame, customers: pd.Index, start, end, sla_hours: float) -> pd.Series:
+def support_component(tickets: pd.DataFrame, customers: pd.Index, start: pd.Timestamp, end: pd.Timestamp,
+                      sla_hours: float) -> pd.Series:
     created = created_in(tickets, start, end)
     outcome = sla_outcome(created, end, sla_hours)
     counted = created.assign(met=outcome)[outcome.notna()]
@@ -116,6 +120,6 @@ def health_summary(scores: pd.DataFrame) -> MetricSet:
     n = len(scores)
     none = "no customers active in the period"
     out.put("health_avg", float(scores["health"].mean()) if n else None, none)
-    for colour in ("green", "amber", "red"):
+    for colour in BANDS:
         out.put(f"health_{colour}_pct", pct((scores["band"] == colour).sum(), n), none)
     return out

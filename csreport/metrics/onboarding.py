@@ -5,6 +5,7 @@ import pandas as pd
 
 from ..periods import Period
 from .base import MetricSet, median, pct
+from .catalog import keys_of, not_available
 
 WINDOW = pd.Timedelta(days=30)
 
@@ -28,7 +29,7 @@ def onboarding_median_days(accounts: pd.DataFrame, period: Period) -> float | No
 
 
 def onboarding_metrics(accounts: pd.DataFrame, period: Period) -> MetricSet:
-    """Both onboarding metrics of SPEC §3 (accounts.onboarded_at is optional).
+    """Both onboarding metrics of SPEC §3; both need the optional column accounts.onboarded_at.
 
     onboarding_completion_pct = 100 · share of the accounts that signed up in [start(P) − 30 days,
                                 end(P) − 30 days) and were onboarded within 30 days of signing up
@@ -36,10 +37,10 @@ def onboarding_metrics(accounts: pd.DataFrame, period: Period) -> MetricSet:
     """
     out = MetricSet()
     if "onboarded_at" not in accounts:
-        out.unavailable(["onboarding_completion_pct", "onboarding_median_days"],
-                        "not available: accounts has no onboarded_at column")
+        out.unavailable(keys_of("onboarding"), not_available("accounts", "onboarded_at"))
         return out
     out.put("onboarding_completion_pct", onboarding_completion_pct(accounts, period),
             "no account signed up in the 30-day-shifted window of the period")
-    out.put("onboarding_median_days", onboarding_median_days(accounts, period), "no account was onboarded in the period")
+    out.put("onboarding_median_days", onboarding_median_days(accounts, period),
+            "no account was onboarded in the period")
     return out

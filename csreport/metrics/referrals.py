@@ -21,18 +21,17 @@ def referral_conversion_pct(in_period: pd.DataFrame) -> float | None:
     return pct(in_period["converted"].astype(bool).sum(), len(in_period))
 
 
-def referral_metrics(referrals: pd.DataFrame | None, customers: set[str], start, end) -> MetricSet:
-    """Every referral metric of SPEC §3 for the period [start, end).
+def referral_metrics(referrals: pd.DataFrame | None, customers: set[str], start: pd.Timestamp,
+                     end: pd.Timestamp) -> MetricSet:
+    """Every referral metric of SPEC §3 for the period [start, end); None: the source has no referrals table.
 
     referral_rate_pct       = 100 · customers active in P that referred someone in P / customers_end
     referrals               = # referrals made in P
     referral_conversion_pct = 100 · share of the referrals made in P that converted
     """
-    out = MetricSet()
     if referrals is None:
-        out.unavailable(["referral_rate_pct", "referrals", "referral_conversion_pct"],
-                        "not available: the data source has no referrals table")
-        return out
+        return MetricSet.table_missing("referrals")
+    out = MetricSet()
     in_period = referrals_in(referrals, start, end)
     out.put("referral_rate_pct", referral_rate_pct(in_period, customers), "no customers active in the period")
     out.put("referrals", len(in_period))

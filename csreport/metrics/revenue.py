@@ -117,9 +117,10 @@ def cltv(arpa: float | None, churn_rates: list[float | None], gross_margin: floa
 
     None when ARPA is unknown, any of the three rates is null, or c is 0 (no churn in window).
     """
-    if arpa is None or any(rate is None for rate in churn_rates):
+    known = [rate for rate in churn_rates if rate is not None]
+    if arpa is None or not known or len(known) < len(churn_rates):
         return None
-    mean_churn = sum(churn_rates) / len(churn_rates)
+    mean_churn = sum(known) / len(known)
     return None if mean_churn == 0 else arpa * gross_margin / (mean_churn / 100.0)
 
 
@@ -168,7 +169,8 @@ def revenue_metrics(matrix: pd.DataFrame, period: Period, gross_margin: float,
     out.put("customer_retention_rate_pct", pct(end - new - reactivated, start), no_start)
 
     bridge = mrr_bridge(moves)
-    for key in ("mrr_start", "mrr_end", "mrr_new", "mrr_reactivation", "mrr_expansion", "mrr_contraction", "mrr_churned"):
+    for key in ("mrr_start", "mrr_end", "mrr_new", "mrr_reactivation", "mrr_expansion", "mrr_contraction",
+                "mrr_churned"):
         out.put(key, bridge[key])
     out.put("quick_ratio", quick_ratio(bridge),
             f"no MRR was lost in {period}: contraction and churned MRR are 0 (zero denominator)")

@@ -18,9 +18,6 @@ import pandas as pd
 
 from .base import MetricSet
 
-KEYS = ["sessions", "session_minutes_median", "session_minutes_avg", "session_users", "sessions_per_user_avg",
-        "time_in_product_hours_per_user"]
-
 
 def weighted_median(values: pd.Series, weights: pd.Series) -> float | None:
     """Median of ``values`` each repeated ``weights`` times (even count: mean of the two middle values)."""
@@ -36,8 +33,9 @@ def weighted_median(values: pd.Series, weights: pd.Series) -> float | None:
                   + sorted_values[np.searchsorted(cumulative, high + 1)]) / 2)
 
 
-def session_metrics(account_sessions: pd.DataFrame | None, account_session_users: pd.DataFrame | None) -> MetricSet:
-    """Every session metric of SPEC §3 for one period; None inputs mean the source has no events table.
+def session_metrics(account_sessions: pd.DataFrame, account_session_users: pd.DataFrame) -> MetricSet:
+    """Every session metric of SPEC §3 for one period (without an events table there are none:
+    :func:`csreport.metrics.compute.compute_metrics` reports every events metric "not available").
 
     sessions                       = Σ sessions                                     (count)
     session_minutes_median         = median duration over the sessions              (minutes)
@@ -48,16 +46,13 @@ def session_metrics(account_sessions: pd.DataFrame | None, account_session_users
     time_in_product_hours_per_user = Σ duration / 60 / session_users                (hours per user)
     """
     out = MetricSet()
-    if account_sessions is None or account_session_users is None:
-        out.unavailable(KEYS, "not available: the data source has no events table")
-        return out
     count = int(account_sessions["sessions"].sum())
     users = int(account_session_users["users"].sum())
     minutes = float((account_sessions["duration_minutes"] * account_sessions["sessions"]).sum())
     none = "no sessions in the period"
     out.put("sessions", count)
-    out.put("session_minutes_median", weighted_median(account_sessions["duration_minutes"], account_sessions["sessions"]),
-            none)
+    durations, weights = account_sessions["duration_minutes"], account_sessions["sessions"]
+    out.put("session_minutes_median", weighted_median(durations, weights), none)
     out.put("session_minutes_avg", minutes / count if count else None, none)
     out.put("session_users", users)
     out.put("sessions_per_user_avg", count / users if users else None, "no user had a session in the period")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .base import MetricSet, hours, median, pct
+from .catalog import not_available
 
 
 def created_in(tickets: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
@@ -60,8 +61,9 @@ def backlog_end(tickets: pd.DataFrame, end: pd.Timestamp) -> int:
     return int(open_at_end.sum())
 
 
-def support_metrics(tickets: pd.DataFrame | None, start: pd.Timestamp, end: pd.Timestamp, sla_hours: float) -> MetricSet:
-    """Every support metric of SPEC §3 for the period [start, end).
+def support_metrics(tickets: pd.DataFrame | None, start: pd.Timestamp, end: pd.Timestamp,
+                    sla_hours: float) -> MetricSet:
+    """Every support metric of SPEC §3 for the period [start, end); None: the source has no tickets table.
 
     tickets_created         = # tickets created in P
     frt_median_hours        = median hours from created_at to first_response_at, over tickets created in P
@@ -72,18 +74,16 @@ def support_metrics(tickets: pd.DataFrame | None, start: pd.Timestamp, end: pd.T
                               than sla_hours, else not counted
     backlog_end             = # tickets created before the end of P and not resolved before it
     """
-    out = MetricSet()
     if tickets is None:
-        out.unavailable(["tickets_created", "frt_median_hours", "resolution_median_hours", "sla_met_pct", "backlog_end"],
-                        "not available: the data source has no tickets table")
-        return out
+        return MetricSet.table_missing("tickets")
+    out = MetricSet()
     out.put("tickets_created", len(created_in(tickets, start, end)))
     out.put("frt_median_hours", frt_median_hours(tickets, start, end),
             "no ticket created in the period had a first response before its end"
-            if "first_response_at" in tickets else "not available: tickets has no first_response_at column")
+            if "first_response_at" in tickets else not_available("tickets", "first_response_at"))
     out.put("resolution_median_hours", resolution_median_hours(tickets, start, end),
             "no ticket was resolved in the period" if "resolved_at" in tickets
-            else "not available: tickets has no resolved_at column")
+            else not_available("tickets", "resolved_at"))
     out.put("sla_met_pct", sla_met_pct(tickets, start, end, sla_hours),
             "no ticket created in the period was resolved or past its SLA by the period's end")
     out.put("backlog_end", backlog_end(tickets, end))

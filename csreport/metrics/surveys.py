@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .base import MetricSet, pct
+from .catalog import not_available
 
 PROMOTER_MIN = 9  # NPS 9–10: promoter
 DETRACTOR_MAX = 6  # NPS 0–6: detractor; 7–8: passive
@@ -102,7 +103,7 @@ def is_significant(delta: float, var1: float, n1: int, var2: float, n2: int) -> 
 
 
 def survey_metrics(surveys: pd.DataFrame | None, start: pd.Timestamp, end: pd.Timestamp) -> MetricSet:
-    """Every survey metric of SPEC §3 for the period [start, end).
+    """Every survey metric of SPEC §3 for the period [start, end); None: the source has no surveys table.
 
     nps                = 100 · (p − d), p and d the shares of promoters (9–10) and detractors (0–6) among the
                          NPS answers in P
@@ -115,12 +116,9 @@ def survey_metrics(surveys: pd.DataFrame | None, start: pd.Timestamp, end: pd.Ti
     ces_avg            = mean CES answer in P (1–7, higher = less effort)
     ces_responses      = # CES answers in P
     """
-    out = MetricSet()
     if surveys is None:
-        out.unavailable(["nps", "nps_responses", "nps_promoters_pct", "nps_detractors_pct", "nps_moe95",
-                         "csat_pct", "csat_responses", "ces_avg", "ces_responses"] + SUPPORT_CSAT_KEYS,
-                        "not available: the data source has no surveys table")
-        return out
+        return MetricSet.table_missing("surveys")
+    out = MetricSet()
     nps_scores = responses_in(surveys, "nps", start, end)
     none = "no {} responses in the period"
     shares = nps_shares(nps_scores)
@@ -147,7 +145,7 @@ def support_csat_metrics(surveys: pd.DataFrame, start: pd.Timestamp, end: pd.Tim
     """
     out = MetricSet()
     if "ticket_id" not in surveys:
-        out.unavailable(SUPPORT_CSAT_KEYS, "not available: surveys has no ticket_id column")
+        out.unavailable(SUPPORT_CSAT_KEYS, not_available("surveys", "ticket_id"))
         return out
     scores = support_csat_scores(surveys, start, end)
     out.put("support_csat_pct", csat_pct(scores), "no CSAT response about a support ticket in the period")

@@ -354,12 +354,15 @@ class AccountBuilder:
         out = MetricSet()
         month = self._account_events(account_id)
         customers = {account_id} if customer else set()
-        out.update(engagement_metrics(month, customers, self.period.days))
+        if month is None:  # as compute_metrics: no events table, every events metric "not available"
+            out.update(MetricSet.table_missing("events"))
+        else:
+            out.update(engagement_metrics(month, customers, self.period.days))
+            out.update(session_metrics(month.account_sessions, month.account_session_users))
         tickets = self._tickets.get(account_id, _empty_like(self.data.tickets))
         out.update(support_metrics(tickets, start, end, self.config.sla_hours))
         surveys = self._surveys.get(account_id, _empty_like(self.data.surveys))
         out.update(survey_metrics(surveys, start, end))
-        out.update(_session_metrics(month))
         shown = [k for k in PERIOD_KEYS + SESSION_KEYS if k in out.values]
         return MetricSet(values={k: out.values[k] for k in shown},
                          notes={k: out.notes[k] for k in shown if k in out.notes})
@@ -431,14 +434,6 @@ def _number(value: Any) -> float | int | None:
 
 def _empty_like(frame: pd.DataFrame | None) -> pd.DataFrame | None:
     return None if frame is None else frame.iloc[0:0]
-
-
-def _session_metrics(month: EngagementAggregates | None) -> MetricSet:
-    """The account's session metrics of the month (SPEC §3, from the engine's per-account session histograms);
-    nothing without an events table (the review then shows no sessions lines)."""
-    if month is None:
-        return MetricSet()
-    return session_metrics(month.account_sessions, month.account_session_users)
 
 
 def discussion(history: list[MonthHealth], green: float, weights: dict[str, float]) -> list[Topic]:

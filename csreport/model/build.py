@@ -29,8 +29,9 @@ from ..config import Config
 from ..data import Dataset
 from ..data.events import EngagementAggregates
 from ..metrics import BY_KEY, KEYS, PeriodMetrics, compute_metrics
+from ..metrics.catalog import not_available, why_unavailable
 from ..metrics.compute import SegmentParts, backtest_month, health_table, split_segments
-from ..metrics.health import COMPONENTS, contributions, weakest_components
+from ..metrics.health import BANDS, COMPONENT_TABLES, COMPONENTS, contributions, weakest_components
 from ..metrics.revenue import mrr_matrix, revenue_metrics
 from ..metrics.surveys import nps_category, survey_metrics
 from ..periods import Period
@@ -62,7 +63,6 @@ SAME_VALUE_TOLERANCE = 1e-9
 # the 95 % normal quantile of SPEC §3 (nps_moe95 = 196 · ..., i.e. 1.96 in share units · 100)
 Z95_PCT = 196.0
 # the table behind each health component, for saying why one was left out
-COMPONENT_TABLE = {"usage": "events", "feedback": "surveys", "support": "tickets", "payment": "invoices"}
 
 HistoryRows = dict[str, dict[str, tuple[float | None, int | None, float | None]]]  # period -> metric -> row
 
@@ -225,7 +225,7 @@ def _restatements(period: Period, segment: str, held: dict[str, tuple] | None,
     return out
 
 
-EMPTY_EVENTS = "not available: the events table has no rows"
+EMPTY_EVENTS = not_available("events", empty=True)
 
 
 def _scope(metrics: PeriodMetrics, targets: Targets, segment: str | None, comparison: dict[str, Change],
@@ -378,7 +378,7 @@ def comment_sample(dataset: Dataset, period: Period, tz: str, limit: int) -> lis
 def _bands(rows: list[HealthRow]) -> dict[str, BandShare]:
     return {band: BandShare(customers=sum(1 for r in rows if r.band == band),
                             mrr=float(sum(r.mrr for r in rows if r.band == band)))
-            for band in ("green", "amber", "red")}
+            for band in BANDS}
 
 
 def _quality(dataset: Dataset) -> dict[str, TableQuality]:
@@ -398,10 +398,9 @@ def _settings(config: Config) -> ReportSettings:
 def health_missing(scored: pd.DataFrame, events_empty: bool) -> dict[str, str]:
     """Each health component left out of the scores, with the reason (its table is missing or empty)."""
     missing = {}
-    for component, table in COMPONENT_TABLE.items():
+    for component, table in COMPONENT_TABLES.items():
         if component not in scored:
-            empty = table == "events" and events_empty
-            missing[component] = f"the {table} table has no rows" if empty else f"the data source has no {table} table"
+            missing[component] = why_unavailable(table, empty=table == "events" and events_empty)
     return missing
 
 

@@ -19,6 +19,7 @@ from matplotlib import rc_context
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+from ..metrics.health import BANDS
 from . import style
 from .formatting import BRIDGE_STEPS, BridgeFigures, bridge_figures, fmt, money, month_label
 from .html import for_jupyter
@@ -234,7 +235,7 @@ def health_mix(counts: dict[str, int]) -> Chart:
         fig, ax = _figure(7.0, 1.1)
         total = sum(counts.values()) or 1
         left = 0.0
-        for band in ("green", "amber", "red"):
+        for band in BANDS:
             share = 100.0 * counts.get(band, 0) / total
             ax.barh([0], [share], left=left, color=style.RAG[band], height=0.55)
             if share >= 7:

@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any
 
 from ..metrics.catalog import BY_KEY, custom_keys
+from ..metrics.health import BANDS
 from ..model import ReportModel
 from ..model.types import Scope, TargetInfo
 from . import definitions as defs
@@ -74,7 +75,7 @@ def kpi_tiles(model: ReportModel, keys: list[str] | None = None) -> Fragment:
         if tile["key"] == "health_green_pct":  # say plainly what the number is, and show the whole mix
             tile["explain"] = f"share of customers with health ≥ {bands['green']:g} of 100"
             tile["mix"] = {band: fmt(f"health_{band}_pct", model.value(f"health_{band}_pct"))
-                           for band in ("green", "amber", "red")}
+                           for band in BANDS}
             tile["caveat"] = _short_caveat(model)
     return Fragment(_TILES.render(tiles=tiles, previous=month_label(model.previous_period),
                                   year_ago=month_label(model.month.shift(-12))))

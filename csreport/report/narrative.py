@@ -11,7 +11,7 @@ The HTML is rendered with autoescaping.
 """
 from __future__ import annotations
 
-from ..metrics.catalog import BY_KEY
+from ..metrics.catalog import BY_KEY, NOT_AVAILABLE
 from ..model import ReportModel
 from . import definitions as defs
 from .formatting import BRIDGE_STEPS, DIRECTION_SIGN, bridge_figures, change_size, fmt, money, month_label
@@ -145,7 +145,7 @@ def unavailable_line(model: ReportModel) -> str | None:
 
 
 def _reason(note: str) -> str:
-    return note.removeprefix("not available: ")
+    return note.removeprefix(f"{NOT_AVAILABLE}: ")
 
 
 def health_caveat(model: ReportModel) -> str | None:
