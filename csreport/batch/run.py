@@ -47,7 +47,7 @@ from ..report.render import report_meta
 from ..report.run import _published_paths, absolute_source, packaged_notebook, period_lock
 from .groups import By, Group, find_groups
 from .index import Entry, account_headline, book_headline, read_batch, write_batch
-from .worker import Outcome, Task, render, start_worker
+from .worker import Outcome, Task, ready, render, start_worker
 
 BOOK_NOTEBOOK = "executive_summary.ipynb"
 ACCOUNT_NOTEBOOK = "account_review.ipynb"
@@ -83,9 +83,10 @@ def run_batch(data_source: str, period: Period, by: By, out: Path, config_path: 
         stage = Path(tempfile.mkdtemp(prefix=f".{period}-{by}.staging-", dir=out))
         stack.callback(shutil.rmtree, stage, ignore_errors=True)
         os.chmod(stage, 0o755)  # mkdtemp makes 0700; the published folder is read by the team
-        # the renderers and kernels start while the parent loads the data
         pool = stack.enter_context(ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
                                                        initializer=start_worker))
+        for _ in range(workers):  # the pool starts a worker per task submitted: start them all now, so their
+            pool.submit(ready)    # kernels and renderers get ready while the parent loads the data
         dataset = load_dataset(data_source, config, on_invalid="quarantine" if on_invalid == "quarantine" else "stop",
                                rejects_dir=stage / "rejects", quiet=quiet)
         groups, without_group = find_groups(dataset.accounts, by, only)

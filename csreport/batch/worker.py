@@ -53,6 +53,10 @@ def start_worker() -> None:
     warm_up()
 
 
+def ready() -> None:
+    """Nothing: submitted once per worker when the pool opens, so every worker (and its kernel) starts at once."""
+
+
 def render(task: Task) -> Outcome:
     """Execute and render one group; every failure becomes an Outcome, never an exception."""
     started = time.perf_counter()
