@@ -147,8 +147,10 @@ def generate_demo(out: str | Path, seed: int = 7, scale: float = 1.0, end: Perio
     active_by_month = {m: set(g["account_id"]) for m, g in revenue_df.groupby("month")}
     index_of = {a: i for i, a in enumerate(ids)}
 
+    # in-app CSAT (no ticket) from a stream of its own, so the tables drawn from ``rng`` stay as they were
+    in_app = np.random.default_rng([seed, 1])
     surveys_df, tickets_df, referrals_df, invoices_df = _activity(rng, periods, active_by_month, index_of, segment,
-                                                                  propensity, revenue_df, extracted)
+                                                                  propensity, revenue_df, extracted, in_app)
     out.joinpath("accounts.csv").write_text(accounts_df.to_csv(index=False), encoding="utf-8")
     revenue_df.to_csv(out / "revenue.csv", index=False)
     surveys_df.to_csv(out / "surveys.csv", index=False)
@@ -157,7 +159,8 @@ def generate_demo(out: str | Path, seed: int = 7, scale: float = 1.0, end: Perio
     invoices_df.to_csv(out / "invoices.csv", index=False)
     say(f"wrote {accounts:,} accounts, {len(revenue_df):,} revenue rows, {len(surveys_df):,} survey answers, "
          f"{len(tickets_df):,} tickets, {len(invoices_df):,} invoices")
-    n_events = _events(rng, periods, active_by_month, index_of, segment, propensity, scale, out / "events.parquet")
+    n_events = _events(rng, periods, active_by_month, index_of, segment, propensity, scale, out / "events.parquet",
+                       np.random.default_rng([seed, 2]))
     say(f"wrote {n_events:,} usage events to {out / 'events.parquet'}")
     return out
 
@@ -173,8 +176,9 @@ def _fmt(stamps) -> pd.Series:
     return pd.Series(stamps).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _activity(rng, periods, active_by_month, index_of, segment, propensity, revenue_df, extracted):
-    surveys, tickets, referrals, invoices = [], [], [], []
+def _activity(rng, periods, active_by_month, index_of, segment, propensity, revenue_df, extracted, in_app):
+    surveys, tickets, referrals, invoices, product = [], [], [], [], []
+    seen = 0  # tickets generated so far: a ticket's number until the ticket ids are given out
     for p in periods:
         start = p.start_date
         accts = np.array(sorted(active_by_month.get(str(p), ())))
@@ -204,7 +208,10 @@ def _activity(rng, periods, active_by_month, index_of, segment, propensity, reve
         open_still = rng.random(len(owner)) < 0.01
         resolved = pd.Series(resolved).where(~open_still & (resolved < extracted))
         first = pd.Series(first).where(first < extracted)
-        frame = pd.DataFrame({"account_id": owner, "created_at": _fmt(created), "first_response_at": _fmt(first),
+        number = np.arange(seen, seen + len(owner))
+        seen += len(owner)
+        frame = pd.DataFrame({"_number": number, "account_id": owner, "created_at": _fmt(created),
+                              "first_response_at": _fmt(first),
                               "resolved_at": _fmt(resolved),
                               "priority": rng.choice(["low", "normal", "high", "urgent"], len(owner),
                                                      p=[.3, .45, .2, .05]),
@@ -219,7 +226,12 @@ def _activity(rng, periods, active_by_month, index_of, segment, propensity, reve
         when = pd.Series(resolved[done]) + pd.Timedelta(hours=20)
         keep = (when < extracted).to_numpy()
         surveys.append(pd.DataFrame({"account_id": owner[done][keep], "survey": "csat", "score": csat[keep],
-                                     "responded_at": _fmt(when[keep])}))
+                                     "responded_at": _fmt(when[keep]), "_number": number[done][keep]}))
+        # in-app CSAT: ~3% of customers rate the product itself each month (no ticket)
+        ask = in_app.random(len(accts)) < 0.03
+        rating = np.clip(np.round(in_app.normal(3.0 + 1.8 * prop[ask], 0.9)), 1, 5).astype(int)
+        product.append(pd.DataFrame({"account_id": accts[ask], "survey": "csat", "score": rating,
+                                     "responded_at": _fmt(_times_in(in_app, start, int(ask.sum()), p.days))}))
         # referrals: rare, from happy customers
         refs = rng.poisson(0.012 + 0.03 * prop ** 3)
         who = np.repeat(accts, refs)
@@ -240,14 +252,21 @@ def _activity(rng, periods, active_by_month, index_of, segment, propensity, reve
                                       "amount": month_rev["mrr"].to_numpy()}))
 
     surveys_df = pd.concat(surveys, ignore_index=True).sort_values("responded_at", kind="stable", ignore_index=True)
-    surveys_df.insert(0, "response_id", [f"R-{i:07d}" for i in range(1, len(surveys_df) + 1)])
     sentiment = nps_category(surveys_df["score"])
     with_comment = (surveys_df["survey"] == "nps").to_numpy() & (rng.random(len(surveys_df)) < 0.4)
     surveys_df["comment"] = [rng.choice(COMMENTS[s]) if c else None
                              for s, c in zip(sentiment, with_comment, strict=True)]
     surveys_df["contact"] = [f"user{rng.integers(1, 60)}@{a.lower()}.example" for a in surveys_df["account_id"]]
+    in_app_df = pd.concat(product, ignore_index=True)
+    in_app_df["contact"] = [f"user{in_app.integers(1, 60)}@{a.lower()}.example" for a in in_app_df["account_id"]]
+    surveys_df = pd.concat([surveys_df, in_app_df], ignore_index=True).sort_values("responded_at", kind="stable",
+                                                                                   ignore_index=True)
+    surveys_df.insert(0, "response_id", [f"R-{i:07d}" for i in range(1, len(surveys_df) + 1)])
     tickets_df = pd.concat(tickets, ignore_index=True).sort_values("created_at", kind="stable", ignore_index=True)
     tickets_df.insert(0, "ticket_id", [f"T-{i:07d}" for i in range(1, len(tickets_df) + 1)])
+    # a CSAT answered after a ticket names it (surveys.ticket_id): support CSAT
+    ticket_of = dict(zip(tickets_df.pop("_number"), tickets_df["ticket_id"], strict=True))
+    surveys_df["ticket_id"] = surveys_df.pop("_number").map(ticket_of)
     referrals_df = pd.concat(referrals, ignore_index=True)
     referrals_df.insert(0, "referral_id", [f"REF-{i:05d}" for i in range(1, len(referrals_df) + 1)])
     invoices_df = pd.concat(invoices, ignore_index=True)
@@ -255,8 +274,26 @@ def _activity(rng, periods, active_by_month, index_of, segment, propensity, reve
     return surveys_df, tickets_df, referrals_df, invoices_df
 
 
-def _events(rng, periods, active_by_month, index_of, segment, propensity, scale, path: Path) -> int:
-    """Usage events, generated month by month and streamed to one Parquet file."""
+def _in_sessions(hours: np.ndarray, count: np.ndarray, clock: np.random.Generator) -> np.ndarray:
+    """Seconds into the day of each event: a user's events of one day make one visit.
+
+    ``hours`` holds a time of day (seconds, around working hours) per event and ``count`` the
+    events per user-day, in order; the day's visit starts at the time of its first event and
+    each next event follows the one before by a few minutes (exponential, mean 4 min).
+    """
+    first = np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.int64)
+    follow = clock.exponential(240.0, len(hours))
+    follow[first] = 0.0
+    elapsed = np.cumsum(follow)
+    day_of_event = np.repeat(np.arange(len(count)), count)
+    into_visit = elapsed - elapsed[first][day_of_event]
+    return np.clip(hours[first][day_of_event] + into_visit, 0, 86399).astype(np.int64)
+
+
+def _events(rng, periods, active_by_month, index_of, segment, propensity, scale, path: Path,
+            clock: np.random.Generator) -> int:
+    """Usage events, generated month by month and streamed to one Parquet file; ``clock`` spaces a
+    visit's events (a stream apart, so who used what on which day is drawn as before)."""
     n_accounts = len(segment)
     lo = np.array([SEGMENTS[s]["users"][0] for s in segment])
     hi = np.array([SEGMENTS[s]["users"][1] for s in segment])
@@ -301,7 +338,7 @@ def _events(rng, periods, active_by_month, index_of, segment, propensity, scale,
             feature = rng.choice(len(FEATURES), size=len(ev_user), p=popularity)
             not_adopted = ~adopted[owner, feature]
             feature[not_adopted] = feature[not_adopted] % CORE
-            seconds = np.clip(rng.normal(13.5 * 3600, 3.3 * 3600, len(ev_user)), 0, 86399).astype(np.int64)
+            seconds = _in_sessions(rng.normal(13.5 * 3600, 3.3 * 3600, len(ev_user)), count, clock)
             start_us = int(pd.Timestamp(p.start_date).value // 1000)
             stamps = start_us + (ev_day.astype(np.int64) * 86400 + seconds) * 1_000_000
             order = np.argsort(stamps, kind="stable")

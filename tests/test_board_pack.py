@@ -23,7 +23,7 @@ from pypdf import PdfReader
 from csreport.demo import generate_demo
 from csreport.model import ReportModel
 from csreport.periods import Period
-from csreport.report.formatting import HEADLINE, bridge_figures, fmt
+from csreport.report.formatting import HEADLINE, bridge_figures, fmt, month_label
 
 pytestmark = pytest.mark.slow
 
@@ -96,7 +96,9 @@ def test_page_one_holds_the_bridge_and_the_ttm_figures(packs, paper):
     assert figures.text(figures.end) in text
     # and the narrative's MRR sentence (its first words; the line may wrap)
     assert "MRR grew" in text or "MRR fell" in text
-    assert len(reader.pages) <= 9
+    # no growth by near-empty pages (see test_no_page_is_mostly_empty): 12 at most, the pack of issue 10 (9) plus
+    # issue 11's cohort heatmaps (about a page), health backtest panel, session rows and their definitions
+    assert len(reader.pages) <= 12
 
 
 def _lowest_text(page) -> float | None:
@@ -232,3 +234,32 @@ def test_quarantine_is_said_in_run_output_and_points_at_published_rejects(tmp_pa
     assert rejects == str(folder / "rejects" / "tickets.csv") and Path(rejects).exists()
     html = (folder / "customer-success-report-2026-03.html").read_text()
     assert line in html  # on page 1 too
+
+
+def test_issue11_sections_show_the_model(packs):
+    """Cohort heatmaps (revenue), the health backtest panel, sessions (engagement) and support CSAT, each
+    with the model's numbers, and each metric defined in the appendix."""
+    soup, model = _html(packs["A4"]), _model(packs["A4"])
+    titles = [t.get_text() for t in soup.select("figure.chart svg text")]
+    assert any(t.startswith("Logo retention by cohort") for t in titles)
+    assert any(t.startswith("MRR retention by cohort") for t in titles)
+    assert len(model.cohort_sizes) == 12  # twelve cohorts, each labelled with its size in both heatmaps
+    for month, n in model.cohort_sizes.items():
+        assert titles.count(f"{month_label(month)} (n={n:,})") == 2, month
+    panel = soup.select_one(".backtest")
+    assert panel.select_one("h3").get_text() == "Does our health score predict churn?"
+    assert panel.select_one(".kpi-value").get_text() == fmt("health_backtest_auc", model.value("health_backtest_auc"))
+    lookback = model.backtest_month.start_date.strftime("%b %Y")
+    assert f"{model.value('health_backtest_customers'):,} customers active in {lookback}" in panel.get_text()
+    counts = [[int(td.get_text().replace(",", "")) for td in tr.select("td.num")[:2]]
+              for tr in panel.select("tbody tr")]
+    bands = model.backtest_bands
+    assert counts == [[bands[b].customers, bands[b].churned] for b in ("green", "amber", "red")]
+    for key in ("sessions", "session_minutes_median", "time_in_product_hours_per_user", "support_csat_pct"):
+        row = soup.select_one(f'table.metric-table tr[data-key="{key}"]')
+        assert row.select_one("td.num.strong").get_text() == fmt(key, model.value(key)), key
+    assert f"n={model.value('support_csat_responses'):,}" in \
+        soup.select_one('tr[data-key="support_csat_pct"]').get_text()
+    defined = {d["data-key"] for d in soup.select(".definition[data-key]")}
+    assert {"cohort_logo_retention_pct", "cohort_mrr_retention_pct", "health_backtest_auc",
+            "health_backtest_red_churn_pct", "support_csat_responses", "sessions_per_user_avg"} <= defined

@@ -2,7 +2,7 @@
 
   mom_delta = value(P) − value(P−1);  yoy_delta = value(P) − value(P−12)  (metric units)
   significant (survey metrics only): |Δ| > 1.96 · sqrt(var₁/n₁ + var₂/n₂), with Δ and var in share
-  units for NPS, CSAT and the promoter/detractor shares (Δ = points / 100), in score units for CES.
+  units for NPS, CSAT, support CSAT and the promoter/detractor shares (Δ = points / 100), in score units for CES.
 
 A delta is null when either value is null; significance is null without responses on both sides.
 """
@@ -12,7 +12,7 @@ from ..metrics.surveys import is_significant
 
 # metric units per variance unit: NPS points and CSAT percent are 100 x shares
 SIGNIFICANCE_SCALE = {"nps": 100.0, "csat_pct": 100.0, "ces_avg": 1.0, "nps_promoters_pct": 100.0,
-                      "nps_detractors_pct": 100.0}
+                      "nps_detractors_pct": 100.0, "support_csat_pct": 100.0}
 
 
 def delta(now: float | None, before: float | None) -> float | None:

@@ -76,8 +76,10 @@ def cohort_mrr_retention_pct(matrix: pd.DataFrame, period: Period) -> Curves | N
 def cohort_metrics(matrix: pd.DataFrame, period: Period) -> MetricSet:
     """Both cohort keys of SPEC §3 for ``period``.
 
-    cohort_logo_retention_pct = per cohort month c in P-12 … P-1: [logo retention at age 0, 1, …] (see above)
-    cohort_mrr_retention_pct  = per cohort month c in P-12 … P-1: [MRR retention at age 0, 1, …] (see above)
+    cohort_logo_retention_pct = per cohort month c in P-12 … P-1 (first month with mrr > 0): [100 · #accounts
+        of c active in c + k / n_c for k = 0 … P] (percent)
+    cohort_mrr_retention_pct  = per cohort month c in P-12 … P-1: [100 · Σ mrr(a, c + k) / Σ mrr(a, c) over
+        the accounts of c, for k = 0 … P] (percent)
     """
     out = MetricSet()
     reason = f"no cohort in the window: no account's first active month is in {period.shift(-WINDOW_MONTHS)} … " \

@@ -154,9 +154,10 @@ def support_csat_metrics(surveys: pd.DataFrame, start: pd.Timestamp, end: pd.Tim
 
 
 def survey_stats(surveys: pd.DataFrame | None, start: pd.Timestamp, end: pd.Timestamp) -> dict[str, tuple]:
-    """(n, per-response variance) behind nps, csat_pct and ces_avg, for significance tests.
+    """(n, per-response variance) behind nps, csat_pct, ces_avg (and support_csat_pct with a ticket_id
+    column), for significance tests.
 
-    Variances are in share units for NPS (p + d − (p − d)²), CSAT (p(1 − p)) and the promoter
+    Variances are in share units for NPS (p + d − (p − d)²), CSAT and support CSAT (p(1 − p)) and the promoter
     and detractor shares (p(1 − p), d(1 − d)), and in score units for CES (sample variance,
     n − 1 in the denominator).
     """
@@ -173,4 +174,8 @@ def survey_stats(surveys: pd.DataFrame | None, start: pd.Timestamp, end: pd.Time
     stats["csat_pct"] = (len(csat), None if share is None else share * (1 - share))
     ces = responses_in(surveys, "ces", start, end)
     stats["ces_avg"] = (len(ces), float(ces.var(ddof=1)) if len(ces) > 1 else None)
+    if "ticket_id" in surveys:
+        rated = support_csat_scores(surveys, start, end)
+        share = None if rated.empty else float(satisfied(rated).mean())
+        stats["support_csat_pct"] = (len(rated), None if share is None else share * (1 - share))
     return stats

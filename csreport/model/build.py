@@ -30,6 +30,7 @@ from ..data import Dataset
 from ..data.events import EngagementAggregates
 from ..metrics import BY_KEY, KEYS, PeriodMetrics, compute_metrics
 from ..metrics.catalog import not_available, why_unavailable
+from ..metrics.cohorts import window as cohort_window
 from ..metrics.compute import SegmentParts, backtest_month, health_table, split_segments
 from ..metrics.health import BANDS, COMPONENT_TABLES, COMPONENTS, contributions, weakest_components
 from ..metrics.revenue import mrr_matrix, revenue_metrics
@@ -37,6 +38,7 @@ from ..metrics.surveys import nps_category, survey_metrics
 from ..periods import Period
 from .types import (
     AtRiskAccount,
+    BandChurn,
     BandShare,
     Change,
     Comment,
@@ -381,6 +383,21 @@ def _bands(rows: list[HealthRow]) -> dict[str, BandShare]:
             for band in BANDS}
 
 
+def backtest_bands(population: pd.DataFrame) -> dict[str, BandChurn]:
+    """{band: customers in it at L, of whom churned by P} from the backtest population (band, churned)."""
+    if population.empty or "band" not in population:
+        return {}
+    return {band: BandChurn(customers=int((population["band"] == band).sum()),
+                            churned=int(population.loc[population["band"] == band, "churned"].astype(bool).sum()))
+            for band in BANDS}
+
+
+def cohort_sizes(revenue: pd.DataFrame, period: Period) -> dict[str, int]:
+    """n_c, the accounts of each cohort c in P-12 … P-1 (the cohorts of the cohort retention keys)."""
+    members, _ = cohort_window(mrr_matrix(revenue), period)
+    return {str(c): int(n) for c, n in members.value_counts().sort_index().items()}
+
+
 def _quality(dataset: Dataset) -> dict[str, TableQuality]:
     return {name: TableQuality(table=q.table, location=q.location, rows=q.rows, rejected=q.rejected,
                                problems=list(q.problems), rejects_file=q.rejects_file)
@@ -481,6 +498,8 @@ def build_model(dataset: Dataset, period: Period, config: Config, targets: Targe
         unavailable=unavailable_domains(company.metrics, company.notes),
         csm_known="csm" in dataset.accounts,
         at_risk_red_total=sum(1 for r in rows if r.band == "red"),
+        backtest_bands=backtest_bands(current.backtest),
+        cohort_sizes=cohort_sizes(dataset.revenue, period) if options.details else {},
         health=rows,
     )
 

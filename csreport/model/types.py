@@ -11,6 +11,7 @@ Layout of the document::
     segments: {name: Scope}                  the same five sections for each segment
     previous_period, trends, restatements    context over time
     at_risk, comments, health_bands          the customers and voices behind the numbers
+    backtest_bands, cohort_sizes             the n behind the health backtest and the cohort curves
     health_components, unavailable           what a section could not use, and why
     data_quality, provenance, settings       where the numbers come from
     book                                     a book of business (CSM or segment) with the company beside; null
@@ -173,6 +174,14 @@ class BandShare(Frozen):
     mrr: float
 
 
+class BandChurn(Frozen):
+    """The health backtest in one band: customers in that band at L = P − h months, and how many
+    of them churned by P (not active in P). churn % = 100 · churned / customers."""
+
+    customers: int
+    churned: int
+
+
 class TableQuality(Frozen):
     table: str
     location: str | None
@@ -240,12 +249,21 @@ class ReportModel(Scope):
     unavailable: dict[str, str] = {}
     csm_known: bool = False  # the accounts table has a csm column (the at-risk list shows owners)
     at_risk_red_total: int = 0  # customers in the red band, of whom at_risk lists the first few
+    # the n behind the per-band backtest churn: {band: customers at L, churned by P} (empty without health)
+    backtest_bands: dict[str, BandChurn] = {}
+    # accounts in each cohort of the cohort retention keys: {'YYYY-MM': n_c}, the cohorts of P-12 … P-1
+    cohort_sizes: dict[str, int] = {}
     health: list[HealthRow] = []  # per customer; written to health.csv, left out of metrics.json
     book: Book | None = None  # set for a book of business (one CSM's or segment's accounts)
 
     @property
     def month(self) -> Period:
         return Period.parse(self.period)
+
+    @property
+    def backtest_month(self) -> Period:
+        """L = P − h months (config health.backtest_months): the month the health backtest scored."""
+        return self.month.shift(-self.settings.health_backtest_months)
 
     def trend(self, key: str) -> pd.Series[float]:
         """A metric's trend as a Series indexed by 'YYYY-MM' (NaN where the value is null)."""

@@ -89,6 +89,9 @@ components.metric_table(report, ["mrr_end", "customers_end", "customers_new", "c
                                  "customers_churned", "logo_churn_rate_pct", "grr_pct", "nrr_pct", "grr_ttm_pct",
                                  "nrr_ttm_pct", "quick_ratio", "arpa", "cltv"], "Revenue")
 
+# %%
+components.cohort_retention(report)
+
 # %% [markdown] tags=["report-needs-surveys"]
 # ## Customer voice
 
@@ -117,22 +120,27 @@ components.comments(report)
 # ## Support
 
 # %%
-narrative.section(report, ["frt_median_hours", "sla_met_pct", "backlog_end"])
+narrative.section(report, ["frt_median_hours", "sla_met_pct", "backlog_end", "support_csat_pct"])
 
 # %%
 components.metric_table(report, ["tickets_created", "frt_median_hours", "resolution_median_hours", "sla_met_pct",
-                                 "backlog_end"], "Support")
+                                 "backlog_end", "support_csat_pct"], "Support",
+                        extras=components.response_counts(report, {"support_csat_pct": "support_csat_responses"}))
 
 # %% [markdown] tags=["report-needs-engagement", "report-needs-referrals", "report-needs-onboarding"]
 # ## Engagement, referrals and onboarding
 
 # %%
-narrative.section(report, ["stickiness_pct", "active_accounts_pct"])
+narrative.section(report, ["stickiness_pct", "active_accounts_pct", "time_in_product_hours_per_user"])
 
 # %%
-components.metric_table(report, ["mau", "dau_avg", "stickiness_pct", "active_accounts_pct", "referrals",
-                                 "referral_rate_pct", "referral_conversion_pct", "onboarding_completion_pct",
-                                 "onboarding_median_days"], "Engagement, referrals, onboarding")
+components.metric_table(report, ["mau", "dau_avg", "stickiness_pct", "active_accounts_pct", "sessions",
+                                 "session_users", "sessions_per_user_avg", "session_minutes_median",
+                                 "session_minutes_avg", "time_in_product_hours_per_user"], "Engagement")
+
+# %%
+components.metric_table(report, ["referrals", "referral_rate_pct", "referral_conversion_pct",
+                                 "onboarding_completion_pct", "onboarding_median_days"], "Referrals, onboarding")
 
 # %%
 adoption = report.value("feature_adoption_pct")
@@ -152,6 +160,9 @@ charts.health_mix({band: share.customers for band, share in report.health_bands.
 
 # %%
 components.metric_table(report, ["health_avg", "health_green_pct", "health_amber_pct", "health_red_pct"], "Health")
+
+# %%
+components.health_backtest(report)
 
 # %% [markdown] tags=["report-needs-health"]
 # ### Customers most at risk

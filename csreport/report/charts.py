@@ -13,9 +13,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from cycler import cycler
 from matplotlib import rc_context
+from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
@@ -247,4 +249,49 @@ def health_mix(counts: dict[str, int]) -> Chart:
         ax.grid(False)
         ax.set_xlabel("% of customers active in the month", fontsize=7.5)
         ax.set_title("Customers by health band")
+        return Chart.from_figure(fig)
+
+
+# the heatmap's one-hue scale runs over at least 50 … 100 %, from white to a light accent that dark
+# numbers stay readable on, in colour and printed in grey
+HEAT_LOW, HEAT_HIGH = 50.0, 100.0
+HEAT_DARKEST = "#8db0ed"  # the accent (#2f6fde) 45 % of the way to white
+
+
+def cohort_heatmap(curves: Mapping[str, list[float]], title: str, sizes: Mapping[str, int] | None = None) -> Chart:
+    """Cohorts (rows, oldest first) by months since the cohort's first paying month (columns).
+
+    Every cell holds its retention in percent as a number; the shade (one hue, darker = more
+    retained) only groups them, so the chart reads in black and white and without colour vision.
+    The scale runs from 50 % (or the lowest value) to 100 % (or the highest: MRR retention can
+    pass 100), the same for every cohort chart of a report. ``sizes``: accounts per cohort,
+    shown next to each month.
+    """
+    months = list(curves)
+    ages = max(len(v) for v in curves.values())
+    grid = np.full((len(months), ages), np.nan)
+    for row, month in enumerate(months):
+        grid[row, :len(curves[month])] = curves[month]
+    low, high = min(HEAT_LOW, float(np.nanmin(grid))), max(HEAT_HIGH, float(np.nanmax(grid)))
+    with rc_context(STYLE):
+        fig, ax = _figure(7.0, 0.55 + 0.19 * len(months))
+        shades = LinearSegmentedColormap.from_list("retention", ["#ffffff", HEAT_DARKEST])
+        # vector cells (pcolormesh, not imshow): no raster picture in the SVG or the PDF
+        ax.pcolormesh(np.arange(ages + 1) - 0.5, np.arange(len(months) + 1) - 0.5, np.ma.masked_invalid(grid),
+                      cmap=shades, vmin=low, vmax=high, edgecolors="white", linewidth=0.6)
+        ax.set_xlim(-0.5, ages - 0.5)
+        ax.set_ylim(len(months) - 0.5, -0.5)  # the oldest cohort on top
+        for (row, age), value in np.ndenumerate(grid):
+            if not np.isnan(value):
+                ax.text(age, row, f"{value:.0f}", ha="center", va="center", fontsize=7, color=style.INK)
+        labels = [month_label(m) + (f" (n={sizes[m]:,})" if sizes and m in sizes else "") for m in months]
+        ax.set_yticks(range(len(months)), labels, fontsize=7.5)
+        ax.set_xticks(range(ages), [str(age) for age in range(ages)], fontsize=7.5)
+        ax.xaxis.set_ticks_position("top")
+        ax.xaxis.set_label_position("top")
+        ax.set_xlabel("months since the cohort's first paying month", fontsize=7.5)
+        ax.grid(False)
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+        ax.set_title(title, pad=4)
         return Chart.from_figure(fig)

@@ -18,14 +18,32 @@ from ..metrics.health import BANDS
 from ..model import ReportModel
 from ..model.types import Scope, TargetInfo
 from . import definitions as defs
-from .charts import Chart
+from .charts import Chart, cohort_heatmap
 from .formatting import DIRECTION_SIGN, HEADLINE, display_source, fmt, mom, money, month_label, yoy
 from .html import Fragment, env
-from .narrative import health_caveat
+from .narrative import AUC_SCALE, backtest_reading, health_caveat
 from .tables import table
 
-__all__ = ["at_risk", "comments", "company_metrics", "data_quality", "definitions", "figure_row", "health_note",
-           "kpi_tiles", "metric_table", "provenance", "restatements", "segment_table", "survey_extras", "table"]
+__all__ = [
+    "at_risk",
+    "cohort_retention",
+    "comments",
+    "company_metrics",
+    "data_quality",
+    "definitions",
+    "figure_row",
+    "figure_stack",
+    "health_backtest",
+    "health_note",
+    "kpi_tiles",
+    "metric_table",
+    "provenance",
+    "response_counts",
+    "restatements",
+    "segment_table",
+    "survey_extras",
+    "table",
+]
 
 TILE_LABELS = {"grr_ttm_pct": "GRR (12 months)", "nrr_ttm_pct": "NRR (12 months)",
                "health_green_pct": "Healthy customers"}
@@ -117,6 +135,74 @@ def survey_extras(model: ReportModel) -> dict[str, str]:
             extras[key] = f"n={n:,}" + (f", ±{moe:.0f}" if moe is not None else "")
             defs.note_shown([n_key] + (["nps_moe95"] if moe is not None else []))
     return extras
+
+
+def response_counts(model: ReportModel, pairs: dict[str, str]) -> dict[str, str]:
+    """'n=755' next to each metric of ``pairs`` (metric -> its count of responses), where the count is known."""
+    extras = {}
+    for key, n_key in pairs.items():
+        n = model.value(n_key)
+        if n is not None:
+            extras[key] = f"n={n:,}"
+            defs.note_shown([n_key])
+    return extras
+
+
+def cohort_retention(model: ReportModel) -> Fragment:
+    """Logo and MRR retention of the cohorts of P-12 … P-1 as two heatmaps (numbers in every cell,
+    one-hue shading), each cohort labelled with its size; nothing when no cohort is in the window."""
+    charts = []
+    for key, title in (("cohort_logo_retention_pct", "Logo retention by cohort (% of the cohort's customers)"),
+                       ("cohort_mrr_retention_pct", "MRR retention by cohort (% of the cohort's first-month MRR)")):
+        curves = model.value(key)
+        if isinstance(curves, dict) and curves:
+            charts.append(cohort_heatmap(curves, title, model.cohort_sizes))
+            defs.note_shown([key])
+    if not charts:
+        return Fragment("")
+    note = env.from_string(COHORT_NOTE).render(period=month_label(model.period))
+    return Fragment(figure_stack(*charts).html + note)
+
+
+COHORT_NOTE = ('<p class="note">Each row is a cohort: the customers whose first paying month it was (n = how many). '
+               "Each cell is, that many months later, the share of them still paying (logo) or their MRR as a share "
+               "of their first month's (MRR, which expansion can take past 100), up to {{ period }}. "
+               "Darker cells retained more.</p>")
+
+
+def figure_stack(*charts: Chart) -> Fragment:
+    """Full-width charts one under the other, kept together on a page."""
+    cells = "".join(chart.__html__() for chart in charts)
+    return Fragment(f'<div class="chart-stack">{cells}</div>' if cells else "")  # our own SVG: trusted markup
+
+
+_BACKTEST = env.get_template("fragments/backtest.html.j2")
+BAND_WORDS = {"green": "Green", "amber": "Amber", "red": "Red"}
+
+
+def health_backtest(model: ReportModel) -> Fragment:
+    """'Does our health score predict churn?': the backtest's AUC read in plain words (and against its
+    target), the customers scored at L = P − h months and how many churned by P, and churn by band at L."""
+    if not model.available("health_backtest_auc"):
+        return Fragment("")
+    keys = ["health_backtest_auc", "health_backtest_customers", "health_backtest_churned"]
+    lookback, period = month_label(model.backtest_month), month_label(model.period)
+    customers = model.value("health_backtest_customers") or 0
+    churned = model.value("health_backtest_churned") or 0
+    bands = model.settings.health_bands
+    limits = {"green": f"health ≥ {bands['green']:g}", "amber": f"{bands['amber']:g} to {bands['green']:g}",
+              "red": f"below {bands['amber']:g}"}
+    rows = []
+    for band in BANDS if model.backtest_bands else ():
+        counts, key = model.backtest_bands[band], f"health_backtest_{band}_churn_pct"
+        keys.append(key)
+        rows.append({"band": band, "label": BAND_WORDS[band], "limits": limits[band], "customers": counts.customers,
+                     "churned": counts.churned, "pct": fmt(key, model.value(key))})
+    defs.note_shown(keys)
+    auc = _row(model, "health_backtest_auc")
+    return Fragment(_BACKTEST.render(reading=backtest_reading(model), auc=auc, customers=customers, churned=churned,
+                                     lookback=lookback, period=period, months=model.settings.health_backtest_months,
+                                     rows=rows, scale=AUC_SCALE))
 
 
 _AT_RISK = env.get_template("fragments/at_risk.html.j2")

@@ -18,7 +18,8 @@ from .formatting import BRIDGE_STEPS, DIRECTION_SIGN, bridge_figures, change_siz
 from .html import Fragment, env
 
 _LIST = env.get_template("fragments/narrative.html.j2")
-_RESPONSES = {"nps": "nps_responses", "csat_pct": "csat_responses", "ces_avg": "ces_responses"}
+_RESPONSES = {"nps": "nps_responses", "csat_pct": "csat_responses", "ces_avg": "ces_responses",
+              "support_csat_pct": "support_csat_responses"}
 # the metrics page 1 speaks about; the sections do not repeat them
 SUMMARY_KEYS = ("mrr_end", "nrr_ttm_pct", "grr_ttm_pct", "logo_churn_rate_pct", "nps", "health_red_pct")
 COMPONENT_WORDS = {"usage": "usage", "feedback": "feedback", "support": "support", "payment": "payment"}
@@ -59,7 +60,7 @@ def sentence(model: ReportModel, key: str) -> str | None:
     value = model.value(key)
     if value is None:
         return None
-    text = f"{BY_KEY[key].label} {fmt(key, value)}"
+    text = _OPENINGS[key](model) if key in _OPENINGS else f"{BY_KEY[key].label} {fmt(key, value)}"
     if key in _RESPONSES:
         moe = model.value("nps_moe95") if key == "nps" else None
         margin = f"±{moe:.0f}, " if moe is not None else ""
@@ -72,6 +73,21 @@ def sentence(model: ReportModel, key: str) -> str | None:
             text += " — a significant change" if change.significant else " — within sampling noise"
     verdict = target_words(model, key)
     return text + (f"; {verdict}" if verdict else "") + "."
+
+
+def time_in_product_opening(model: ReportModel) -> str:
+    """'2,310 users had 10,040 sessions (4.35 each, median 4.3 min); time in product 0.5 h per user'."""
+    users, count = model.value("session_users"), model.value("sessions")
+    median = model.value("session_minutes_median")
+    each = f"{fmt('sessions_per_user_avg', model.value('sessions_per_user_avg'))} each"
+    length = f", median {fmt('session_minutes_median', median)}" if median is not None else ""
+    key = "time_in_product_hours_per_user"
+    return (f"{users:,} user{'s' if users != 1 else ''} had {count:,} session{'s' if count != 1 else ''} "
+            f"({each}{length}); time in product {fmt(key, model.value(key))} per user")
+
+
+# metrics whose sentence opens with more than 'label value' (then change and verdict as for any metric)
+_OPENINGS = {"time_in_product_hours_per_user": time_in_product_opening}
 
 
 def _render(sentences: list[str | None]) -> Fragment:
@@ -121,7 +137,49 @@ def section(model: ReportModel, keys: list[str]) -> Fragment:
     """One sentence per metric of a section; page 1's metrics are not said again."""
     said = [key for key in keys if key not in SUMMARY_KEYS and model.value(key) is not None]
     defs.note_shown(said)
+    defs.note_shown(_RESPONSES[key] for key in said if key in _RESPONSES)
+    if "time_in_product_hours_per_user" in said:
+        defs.note_shown(["session_users", "sessions", "sessions_per_user_avg", "session_minutes_median"])
     return _render([sentence(model, key) for key in said])
+
+
+# -- does the health score predict churn? (the health backtest, read in plain words) -------------------
+# how an AUC reads: the usual bands of discrimination (Hosmer & Lemeshow, Applied Logistic Regression:
+# 0.5 = chance, 0.7–0.8 acceptable, 0.8–0.9 excellent, ≥ 0.9 outstanding), lowest first
+AUC_READINGS = ((0.5, "worse than chance: the customers who churned had, on the whole, scored higher than "
+                      "those who stayed"),
+                (0.6, "barely better than chance: the score hardly told churners from the others"),
+                (0.7, "weak: better than chance, but too weak to rely on"),
+                (0.8, "useful: churners mostly scored lower than the customers who stayed"),
+                (0.9, "strong: churners scored lower than the customers who stayed in most pairs"),
+                (float("inf"), "outstanding: churners almost always scored lower"))
+AUC_SCALE = "0.5 = no better than chance, 0.7 or more = useful, 0.8 or more = strong"
+# below this many churned (or retained) customers the AUC is too uncertain to read a band from: with 20
+# churned among a few hundred, its 95 % interval is still about ±0.13 (Hanley & McNeil's standard error)
+BACKTEST_MIN_GROUP = 20
+
+
+def auc_band(auc: float) -> str:
+    """The plain-words band of an AUC (0–1) from :data:`AUC_READINGS`; exactly 0.5 reads as chance."""
+    if auc == 0.5:
+        return "no better than chance: the score told churners from the others no better than a coin"
+    return next(words for below, words in AUC_READINGS if auc < below)
+
+
+def backtest_reading(model: ReportModel) -> str:
+    """The health backtest's AUC in plain words: its band, and when the n is too small to say."""
+    auc = model.value("health_backtest_auc")
+    churned = model.value("health_backtest_churned") or 0
+    customers = model.value("health_backtest_customers") or 0
+    if auc is None:
+        return "Not measurable this month: " + model.notes.get("health_backtest_auc", "no backtest data") + "."
+    smallest = min(churned, customers - churned)
+    text = f"AUC {fmt('health_backtest_auc', auc)}: {auc_band(auc)}."
+    if smallest < BACKTEST_MIN_GROUP:
+        group = "churned" if churned <= customers - churned else "stayed"
+        text += (f" But only {smallest:,} customer{'s' if smallest != 1 else ''} {group}: too few to say "
+                 f"(it takes at least {BACKTEST_MIN_GROUP} to tell a band apart).")
+    return text
 
 
 # -- honest gaps: one line each, on page 1 and in `csreport run`'s output ------------------------------

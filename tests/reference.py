@@ -1,0 +1,361 @@
+"""An independent reference implementation of the issue-11 metrics, written from SPEC §3's text alone.
+
+Nothing here imports csreport: the tables are read from the raw CSV files (events also from Parquet)
+with pandas, and every
+metric is computed with plain Python loops over the rows, in the most literal reading of the SPEC
+sentence quoted above it. It is slow and simple on purpose: tests/test_reference.py runs
+``csreport metrics`` on generated data and compares every key with :func:`reference_metrics`.
+
+Time zone UTC (the default); periods are calendar months 'YYYY-MM'.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+
+Month = tuple[int, int]  # (year, month)
+
+
+# -- periods (SPEC §2) ------------------------------------------------------------------------------
+def month_of(text: str) -> Month:
+    year, month = text[:7].split("-")
+    return int(year), int(month)
+
+
+def shift(month: Month, by: int) -> Month:
+    index = month[0] * 12 + month[1] - 1 + by
+    return index // 12, index % 12 + 1
+
+
+def label(month: Month) -> str:
+    return f"{month[0]:04d}-{month[1]:02d}"
+
+
+def start(month: Month) -> datetime:
+    return datetime(month[0], month[1], 1, tzinfo=UTC)
+
+
+def end(month: Month) -> datetime:
+    return start(shift(month, 1))
+
+
+def days_in(month: Month) -> int:
+    return (end(month) - start(month)).days
+
+
+def months_between(first: Month, last: Month) -> int:
+    return (last[0] - first[0]) * 12 + last[1] - first[1]
+
+
+def instant(text: str) -> datetime:
+    return pd.Timestamp(text).tz_convert("UTC").to_pydatetime()
+
+
+def day(text: str) -> date:
+    return date.fromisoformat(text[:10])
+
+
+# -- the raw tables -------------------------------------------------------------------------------
+@dataclass
+class Tables:
+    mrr: dict[str, dict[Month, float]] = field(default_factory=dict)  # account -> month -> mrr
+    events: list[tuple[str, str, str, datetime]] = field(default_factory=list)  # account, user, event, at
+    surveys: list[dict] = field(default_factory=list)
+    tickets: list[dict] = field(default_factory=list)
+    invoices: list[dict] = field(default_factory=list)
+
+
+def _rows(folder: Path, name: str) -> list[dict]:
+    frame = pd.read_csv(folder / f"{name}.csv", dtype=str, keep_default_na=False)
+    return frame.to_dict("records")
+
+
+def read_tables(folder: Path) -> Tables:
+    tables = Tables()
+    for row in _rows(folder, "revenue"):
+        tables.mrr.setdefault(row["account_id"], {})[month_of(row["month"])] = float(row["mrr"])
+    if (folder / "events.parquet").exists():  # the demo's events: occurred_at is a UTC timestamp already
+        frame = pd.read_parquet(folder / "events.parquet")
+        tables.events = [(str(a), str(u), str(e), t.to_pydatetime()) for a, u, e, t in
+                         zip(frame["account_id"], frame["user_id"], frame["event"], frame["occurred_at"], strict=True)]
+    else:
+        tables.events = [(r["account_id"], r["user_id"], r["event"], instant(r["occurred_at"]))
+                         for r in _rows(folder, "events")]
+    for row in _rows(folder, "surveys"):
+        tables.surveys.append({"account": row["account_id"], "survey": row["survey"], "score": int(row["score"]),
+                               "at": instant(row["responded_at"]), "ticket": row.get("ticket_id", "")})
+    for row in _rows(folder, "tickets"):
+        tables.tickets.append({"account": row["account_id"], "created": instant(row["created_at"]),
+                               "resolved": instant(row["resolved_at"]) if row["resolved_at"] else None})
+    for row in _rows(folder, "invoices"):
+        tables.invoices.append({"account": row["account_id"], "due": day(row["due_date"]),
+                                "paid": day(row["paid_date"]) if row["paid_date"] else None})
+    return tables
+
+
+# -- revenue ----------------------------------------------------------------------------------------
+def mrr(tables: Tables, account: str, month: Month) -> float:
+    """A missing row means MRR 0 that month."""
+    return tables.mrr.get(account, {}).get(month, 0.0)
+
+
+def active(tables: Tables, account: str, month: Month) -> bool:
+    return mrr(tables, account, month) > 0
+
+
+def customers(tables: Tables, month: Month) -> set[str]:
+    return {a for a in tables.mrr if active(tables, a, month)}
+
+
+def quick_ratio(tables: Tables, p: Month) -> float | None:
+    """(mrr_new + mrr_reactivation + mrr_expansion) / (mrr_contraction + mrr_churned); null if the
+    denominator is 0. new: active in P, never before P; reactivated: active in P, not in P-1, active
+    some month before P-1; churned: active in P-1, not in P."""
+    gained = lost = 0.0
+    prev = shift(p, -1)
+    for account in tables.mrr:
+        now, before = mrr(tables, account, p), mrr(tables, account, prev)
+        if now > 0 and before > 0:  # active in both: expansion or contraction
+            gained += max(now - before, 0.0)
+            lost += max(before - now, 0.0)
+        elif now > 0:  # new (never active before P) or reactivated (active before P-1): mrr(P) either way
+            gained += now
+        elif before > 0:  # churned: mrr(P-1)
+            lost += before
+    return None if lost == 0 else gained / lost
+
+
+def cohort_retention(tables: Tables, p: Month) -> tuple[dict | None, dict | None]:
+    """(logo, MRR) retention per cohort month c in P-12 … P-1 with at least one account, ages 0 … P."""
+    first: dict[str, Month] = {}
+    for account, months in tables.mrr.items():
+        positive = sorted(m for m, v in months.items() if v > 0)
+        if positive:
+            first[account] = positive[0]
+    logo, money = {}, {}
+    for back in range(12, 0, -1):
+        c = shift(p, -back)
+        members = [a for a, m in first.items() if m == c]
+        if not members:
+            continue
+        base = sum(mrr(tables, a, c) for a in members)
+        logo_curve, money_curve = [], []
+        for k in range(months_between(c, p) + 1):
+            m = shift(c, k)
+            logo_curve.append(100.0 * sum(1 for a in members if active(tables, a, m)) / len(members))
+            money_curve.append(100.0 * sum(mrr(tables, a, m) for a in members) / base)
+        logo[label(c)], money[label(c)] = logo_curve, money_curve
+    return (logo or None), (money or None)
+
+
+# -- sessions ---------------------------------------------------------------------------------------
+def sessions_of(tables: Tables, p: Month, gap_minutes: float) -> list[tuple[tuple[str, str], float]]:
+    """[(user, duration in minutes)] of the sessions of P: per user, the distinct instants before end(P)
+    in order; t_i starts a session iff i = 1 or t_i − t_(i−1) > gap; a session belongs to the month
+    of its first instant and lasts from its first to its last instant."""
+    instants: dict[tuple[str, str], set[datetime]] = {}
+    for account, user, _event, at in tables.events:
+        if at < end(p):
+            instants.setdefault((account, user), set()).add(at)
+    gap = timedelta(minutes=gap_minutes)
+    found = []
+    for user, times in instants.items():
+        ordered = sorted(times)
+        first = last = ordered[0]
+        for t in ordered[1:] + [None]:
+            if t is not None and t - last <= gap:
+                last = t
+                continue
+            if start(p) <= first < end(p):
+                found.append((user, (last - first).total_seconds() / 60.0))
+            if t is not None:
+                first = last = t
+    return found
+
+
+def median(values: list[float]) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def session_metrics(tables: Tables, p: Month, gap_minutes: float) -> dict:
+    found = sessions_of(tables, p, gap_minutes)
+    durations = [minutes for _, minutes in found]
+    users = len({user for user, _ in found})
+    return {
+        "sessions": len(found),
+        "session_minutes_median": median(durations),
+        "session_minutes_avg": sum(durations) / len(durations) if durations else None,
+        "session_users": users,
+        "sessions_per_user_avg": len(found) / users if users else None,
+        "time_in_product_hours_per_user": sum(durations) / 60.0 / users if users else None,
+    }
+
+
+# -- engagement under the active-user definition -------------------------------------------------------
+def active_events_in(tables: Tables, p: Month, active_events: list[str] | None) -> list[tuple[str, str, datetime]]:
+    """(account, user, instant) of the events in P that make a user active (every event when None)."""
+    return [(a, u, t) for a, u, e, t in tables.events
+            if start(p) <= t < end(p) and (active_events is None or e in active_events)]
+
+
+def engagement_metrics(tables: Tables, p: Month, active_events: list[str] | None) -> dict:
+    rows = active_events_in(tables, p, active_events)
+    mau = len({(a, u) for a, u, _ in rows})
+    daily = [len({(a, u) for a, u, t in rows if (t - start(p)).days == d}) for d in range(days_in(p))]
+    dau = sum(daily) / days_in(p)
+    now = customers(tables, p)
+    with_events = {a for a, _, _ in rows} & now
+    return {
+        "mau": mau,
+        "dau_avg": dau,
+        "stickiness_pct": 100.0 * dau / mau if mau else None,
+        "active_accounts_pct": 100.0 * len(with_events) / len(now) if now else None,
+    }
+
+
+# -- support CSAT -------------------------------------------------------------------------------------
+def support_csat(tables: Tables, p: Month) -> dict:
+    rated = [s for s in tables.surveys if s["survey"] == "csat" and s["ticket"] and start(p) <= s["at"] < end(p)]
+    good = sum(1 for s in rated if s["score"] >= 4)
+    return {"support_csat_responses": len(rated),
+            "support_csat_pct": 100.0 * good / len(rated) if rated else None}
+
+
+# -- health (per customer active in P) and the backtest --------------------------------------------
+@dataclass(frozen=True)
+class HealthSettings:
+    sla_hours: float = 48.0
+    weights: tuple[float, float, float, float] = (0.40, 0.30, 0.20, 0.10)  # usage, feedback, support, payment
+    green: float = 75.0
+    amber: float = 50.0
+
+
+def usage(rows: list[tuple[str, str, datetime]], account: str, p: Month) -> float:
+    """100 · days in P with ≥ 1 (active) event of the account / days in P; ``rows``: active_events_in(P)."""
+    days = {(t - start(p)).days for a, _, t in rows if a == account}
+    return 100.0 * len(days) / days_in(p)
+
+
+def feedback(tables: Tables, account: str, p: Month) -> float:
+    """Latest NPS response in [end(P) − 365 days, end(P)) (ties: the lower score): 100 / 50 / 0; none 50."""
+    window = [s for s in tables.surveys if s["account"] == account and s["survey"] == "nps"
+              and end(p) - timedelta(days=365) <= s["at"] < end(p)]
+    if not window:
+        return 50.0
+    latest = max(s["at"] for s in window)
+    score = min(s["score"] for s in window if s["at"] == latest)
+    return 100.0 if score >= 9 else 50.0 if score >= 7 else 0.0
+
+
+def support(tables: Tables, account: str, p: Month, sla_hours: float) -> float:
+    """100 · met / (met + missed) over the account's tickets created in P (sla_met_pct's rule); none 100."""
+    met = missed = 0
+    sla = timedelta(hours=sla_hours)
+    for t in tables.tickets:
+        if t["account"] != account or not start(p) <= t["created"] < end(p):
+            continue
+        if t["resolved"] is not None and t["resolved"] < end(p):
+            if t["resolved"] - t["created"] <= sla:
+                met += 1
+            else:
+                missed += 1
+        elif end(p) - t["created"] > sla:
+            missed += 1
+    return 100.0 if met + missed == 0 else 100.0 * met / (met + missed)
+
+
+def payment(tables: Tables, account: str, p: Month) -> float:
+    """100 · share of invoices due in [end(P) − 90 days, end(P)) paid on or before the due date
+    (and before end(P)); none 100."""
+    last = end(p).date()
+    due = [i for i in tables.invoices if i["account"] == account and last - timedelta(days=90) <= i["due"] < last]
+    if not due:
+        return 100.0
+    on_time = sum(1 for i in due if i["paid"] is not None and i["paid"] <= i["due"] and i["paid"] < last)
+    return 100.0 * on_time / len(due)
+
+
+def health_scores(tables: Tables, p: Month, active_events: list[str] | None,
+                  settings: HealthSettings) -> dict[str, float]:
+    scores = {}
+    rows = active_events_in(tables, p, active_events)
+    for account in sorted(customers(tables, p)):
+        parts = (usage(rows, account, p), feedback(tables, account, p),
+                 support(tables, account, p, settings.sla_hours), payment(tables, account, p))
+        scores[account] = sum(w * c for w, c in zip(settings.weights, parts, strict=True))
+    return scores
+
+
+def band(health: float, settings: HealthSettings) -> str:
+    rounded = round(health, 6)
+    return "green" if rounded >= settings.green else "amber" if rounded >= settings.amber else "red"
+
+
+def health_metrics(tables: Tables, p: Month, active_events: list[str] | None, settings: HealthSettings) -> dict:
+    scores = health_scores(tables, p, active_events, settings)
+    n = len(scores)
+    out: dict = {"health_avg": sum(scores.values()) / n if n else None}
+    for name in ("green", "amber", "red"):
+        out[f"health_{name}_pct"] = 100.0 * sum(1 for h in scores.values() if band(h, settings) == name) / n \
+            if n else None
+    return out
+
+
+def backtest(tables: Tables, p: Month, months: int, active_events: list[str] | None,
+             settings: HealthSettings) -> dict:
+    """Population: customers active in L = P − h with their health for L; churned iff not active in P.
+    AUC: over every (churned, retained) pair, 1 if the churned one had the lower health at L, ½ if equal."""
+    at_l = health_scores(tables, shift(p, -months), active_events, settings)
+    churned = {a for a in at_l if not active(tables, a, p)}
+    retained = [a for a in at_l if a not in churned]
+    wins = 0.0
+    for c in churned:
+        for r in retained:
+            hc, hr = round(at_l[c], 6), round(at_l[r], 6)
+            wins += 1.0 if hc < hr else 0.5 if hc == hr else 0.0
+    pairs = len(churned) * len(retained)
+    out: dict = {"health_backtest_customers": len(at_l), "health_backtest_churned": len(churned),
+                 "health_backtest_auc": wins / pairs if pairs else None}
+    for name in ("green", "amber", "red"):
+        members = [a for a in at_l if band(at_l[a], settings) == name]
+        out[f"health_backtest_{name}_churn_pct"] = \
+            100.0 * sum(1 for a in members if a in churned) / len(members) if members else None
+    return out
+
+
+# -- everything ---------------------------------------------------------------------------------------
+def reference_metrics(folder: Path, period: str, gap_minutes: float = 30.0, active_events: list[str] | None = None,
+                      backtest_months: int = 3, settings: HealthSettings = HealthSettings()) -> dict:
+    """Every key this reference covers, for ``period`` ('YYYY-MM'), from the CSV tables in ``folder``."""
+    tables = read_tables(folder)
+    p = month_of(period)
+    logo, money = cohort_retention(tables, p)
+    out: dict = {"quick_ratio": quick_ratio(tables, p), "cohort_logo_retention_pct": logo,
+                 "cohort_mrr_retention_pct": money}
+    out |= session_metrics(tables, p, gap_minutes)
+    out |= engagement_metrics(tables, p, active_events)
+    out |= support_csat(tables, p)
+    out |= health_metrics(tables, p, active_events, settings)
+    out |= backtest(tables, p, backtest_months, active_events, settings)
+    return out
+
+
+def close(expected: object, actual: object, tolerance: float = 1e-6) -> bool:
+    """Equal up to ``tolerance`` (numbers), key for key (objects), element for element (lists); null = null."""
+    if expected is None or actual is None:
+        return expected is None and actual is None
+    if isinstance(expected, dict):
+        return isinstance(actual, dict) and expected.keys() == actual.keys() and \
+            all(close(expected[k], actual[k], tolerance) for k in expected)
+    if isinstance(expected, list):
+        return isinstance(actual, list) and len(expected) == len(actual) and \
+            all(close(e, a, tolerance) for e, a in zip(expected, actual, strict=True))
+    return math.isclose(float(expected), float(actual), rel_tol=0.0, abs_tol=tolerance)  # type: ignore[arg-type]
