@@ -5,20 +5,26 @@
 2. The engagement metrics through csreport (DuckDB aggregates + metric functions)
    against a straightforward pandas implementation of the same SPEC formulas on the
    same month, checking that both give the same numbers.
-
 3. The added cost of sessions at scale 10: the sessions query timed alone in the engine, against
    the whole `csreport metrics` run (target: metrics no more than 30% slower than without sessions).
 4. A month over 10^8 events (demo scale 21, ~1.0·10^8 events): `csreport metrics` on DuckDB (time,
    peak RSS) and with `--engine spark` in local mode (time), both on this machine's cores, plus the
    per-row costs of the Spark scans that the 10^10-event cluster plan in BENCHMARKS.md is sized from.
+5. Account reviews (HTML + PDF) for N accounts (default 50): `csreport batch --by account` against a
+   loop of one full run-style execution per account (a fresh process and kernel that loads the data,
+   computes the account and renders it, as `csreport run` does for the company), on the same data;
+   and a second, smaller batch to split the batch's time into setup and per-report cost, for the
+   projection to every demo account.
 
-Usage: python bench/run.py [--scales 1,10] [--big 21] [--skip-report] [--skip-big]
+Usage: python bench/run.py [--scales 1,10] [--big 21] [--skip-report] [--skip-big] [--skip-batch]
+                           [--only-batch] [--batch-accounts 50] [--workers N]
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -209,6 +215,86 @@ def big_month(scale: float, end: str) -> None:
                       for k, (s, rows) in timings.items()), flush=True)
 
 
+# one account review the way a loop without `batch` makes it: a new process, a new kernel that loads the
+# data and computes the account (model_path None), then HTML and PDF, exactly as `csreport run` renders
+SINGLE_ACCOUNT = """
+import sys, tempfile, pathlib
+from importlib import resources
+from csreport.config import Config
+from csreport.periods import Period
+from csreport.report.execute import execute_notebook
+from csreport.report.render import report_meta, to_html, to_pdf
+data, period, account, out = sys.argv[1:5]
+folder = pathlib.Path(tempfile.mkdtemp(dir=out))
+with resources.as_file(resources.files("csreport") / "notebooks" / "account_review.ipynb") as notebook:
+    executed = folder / "account_review.ipynb"
+    execute_notebook(notebook, executed, {"period": period, "data_source": data, "config_path": None,
+                                          "account_id": account, "model_path": None}, progress=False)
+html = to_html(executed, report_meta(None, Config(), Period.parse(period)))
+(folder / "review.html").write_text(html)
+to_pdf(html, folder / "review.pdf", folder)
+"""
+
+
+def load_average() -> str:
+    return " / ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def batch_benchmark(folder: Path, period: str, accounts: int, workers: int | None) -> dict:
+    """`csreport batch --by account` for N accounts vs a loop of N run-style executions; a small batch for the split."""
+    import shutil
+
+    ids = [line.split(",", 1)[0] for line in (folder / "accounts.csv").read_text().splitlines()[1:accounts + 1]]
+    out = DATA / "bench-batch"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    extra = ["--workers", str(workers)] if workers else []
+
+    def batch(n: int) -> tuple[float, float]:
+        seconds = timed([BIN / "csreport", "batch", "--data", folder, "--period", period, "--by", "account",
+                         "--only", ",".join(ids[:n]), "--out", out / f"batch-{n}", "--quiet", *extra])[0]
+        return seconds, CPU_SECONDS[-1]
+
+    load_before = load_average()
+    big, big_cpu = batch(accounts)
+    small_n = max(1, accounts // 5)
+    small, small_cpu = batch(small_n)
+    load_batch = load_average()
+    loop_out = out / "loop"
+    loop_out.mkdir()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    for account in ids:
+        subprocess.run([sys.executable, "-c", SINGLE_ACCOUNT, str(folder), period, account, str(loop_out)],
+                       check=True, capture_output=True)
+    loop = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    loop_cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    per_report = (big - small) / (accounts - small_n)
+    per_report_cpu = (big_cpu - small_cpu) / (accounts - small_n)
+    setup = big - accounts * per_report
+    total = len((folder / "accounts.csv").read_text().splitlines()) - 1
+    return {"accounts": accounts, "batch": big, "batch_cpu": big_cpu, "small_n": small_n, "small": small,
+            "loop": loop, "loop_cpu": loop_cpu, "speedup": loop / big, "speedup_cpu": loop_cpu / big_cpu,
+            "per_report": per_report, "per_report_cpu": per_report_cpu, "setup": setup, "all_accounts": total,
+            "projected": setup + total * per_report, "loop_projected": loop / accounts * total,
+            "load_before": load_before, "load_batch": load_batch, "load_after": load_average(),
+            "workers": workers or os.cpu_count()}
+
+
+def print_batch(r: dict) -> None:
+    print(f"\naccount reviews (HTML + PDF), {r['accounts']} accounts, {r['workers']} workers: "
+          f"csreport batch {r['batch']:.1f} s wall, {r['batch_cpu']:.0f} CPU s; loop of run-style executions "
+          f"{r['loop']:.1f} s wall ({r['loop'] / r['accounts']:.1f} s each), {r['loop_cpu']:.0f} CPU s; "
+          f"speed-up {r['speedup']:.1f}x wall, {r['speedup_cpu']:.1f}x CPU")
+    print(f"batch split (from {r['small_n']} accounts in {r['small']:.1f} s): setup {r['setup']:.1f} s + "
+          f"{r['per_report']:.2f} s ({r['per_report_cpu']:.2f} CPU s) per report; projected for all "
+          f"{r['all_accounts']:,} accounts: {r['projected'] / 60:.1f} min "
+          f"(the loop: {r['loop_projected'] / 3600:.1f} h)")
+    print(f"load average (1/5/15 min) before: {r['load_before']}; after the batches: {r['load_batch']}; "
+          f"after the loop: {r['load_after']}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scales", default="1,10")
@@ -216,9 +302,16 @@ def main() -> None:
     parser.add_argument("--skip-report", action="store_true", help="only the metrics benchmarks")
     parser.add_argument("--big", type=float, default=21.0, help="demo scale of the 10^8-event month")
     parser.add_argument("--skip-big", action="store_true", help="no 10^8-event month")
+    parser.add_argument("--skip-batch", action="store_true", help="no `csreport batch` benchmark")
+    parser.add_argument("--only-batch", action="store_true", help="only the `csreport batch` benchmark")
+    parser.add_argument("--batch-accounts", type=int, default=50, help="account reviews to compare (default 50)")
+    parser.add_argument("--workers", type=int, help="batch workers (default: one per core)")
     args = parser.parse_args()
     period = args.end
     rows = []
+    if args.only_batch:
+        print_batch(batch_benchmark(demo(1.0, args.end), period, args.batch_accounts, args.workers))
+        return
     for scale in [float(s) for s in args.scales.split(",")]:
         folder = demo(scale, args.end)
         events = ds.dataset(folder / "events.parquet").count_rows()
@@ -260,6 +353,8 @@ def main() -> None:
         ours, floor = report_benchmark(demo(1.0, args.end), period)
         print(f"\n`csreport run` (HTML + PDF, scale 1): {ours:.1f} s; floor (trivial papermill + nbconvert + "
               f"1-page WeasyPrint PDF): {floor:.1f} s; ratio {ours / floor:.2f}x (best of 3 each)")
+    if not args.skip_batch:
+        print_batch(batch_benchmark(demo(1.0, args.end), period, args.batch_accounts, args.workers))
     print(f"\nmachine: {os.cpu_count()} cores; python {sys.version.split()[0]}")
 
 

@@ -3,7 +3,7 @@
 Exit codes (for cron and other schedulers): 0 success; 1 unexpected error;
 2 bad arguments or config; 3 invalid input data; 4 a notebook cell failed;
 5 rendering failed; 6 email delivery failed; 7 history store error; 8 a company metric
-(metrics_module) failed.
+(metrics_module) failed; 9 some groups of a batch failed (the others were published).
 """
 from __future__ import annotations
 
@@ -111,6 +111,18 @@ def build_parser() -> argparse.ArgumentParser:
                      "csreport); any notebook with a 'parameters' cell works, see README 'Report notebooks'")
     run.add_argument("--email", action="store_true", help="email the PDF to the configured recipients afterwards")
 
+    batch = commands.add_parser("batch", help="a report per CSM, segment or account into OUT/YYYY-MM/<by>/, "
+                                "in parallel, from one load of the data")
+    _add_data_args(batch, with_rejects=False)
+    batch.add_argument("--by", required=True, choices=["csm", "segment", "account"],
+                       help="csm or segment: the executive report of each book of business; account: an account "
+                       "review per customer")
+    batch.add_argument("--only", help="comma-separated CSMs, segments or account_ids (default: all)")
+    batch.add_argument("--out", default="reports", help="output folder (default: reports)")
+    batch.add_argument("--workers", type=int, help="parallel workers, each with a warm kernel (default: one per core)")
+    batch.add_argument("--format", default="html,pdf", help="comma-separated: html, pdf (default both)")
+    batch.add_argument("--targets", help="targets YAML (default: the config's 'targets', else the shipped defaults)")
+
     targets = commands.add_parser("targets", help="work with targets files")
     targets_commands = targets.add_subparsers(dest="targets_command", required=True)
     suggest = targets_commands.add_parser(
@@ -128,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     email.add_argument("--to", help="comma-separated recipients (default: the config's email.to)")
     email.add_argument("--dry-run", action="store_true", help="write the .eml next to the report instead of sending")
     email.add_argument("--force", action="store_true", help="send even to recipients who already got this period")
+    email.add_argument("--batch", action="store_true", help="send each CSM their own book (from 'csreport batch')")
+    email.add_argument("--by", default="csm", choices=["csm"], help="with --batch: the books to send (csm)")
+    email.add_argument("--only", help="with --batch: comma-separated CSMs (default: every book)")
     return parser
 
 
@@ -181,14 +196,19 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     return 0
 
 
+def _formats(text: str) -> list[str]:
+    formats = [f.strip().lower() for f in text.split(",") if f.strip()]
+    unknown = sorted(set(formats) - {"html", "pdf"})
+    if unknown or not formats:
+        raise ConfigError(f"--format takes html and/or pdf, got {text!r}")
+    return formats
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from .report.outputs import HEALTH_FILE, METRICS_FILE, report_filename
     from .report.run import run_report
 
-    formats = [f.strip().lower() for f in args.format.split(",") if f.strip()]
-    unknown = sorted(set(formats) - {"html", "pdf"})
-    if unknown or not formats:
-        raise ConfigError(f"--format takes html and/or pdf, got {args.format!r}")
+    formats = _formats(args.format)
     if args.email and "pdf" not in formats:
         raise ConfigError("--email sends the PDF: include pdf in --format")
     folder, model = run_report(
@@ -207,8 +227,31 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_batch(args: argparse.Namespace) -> int:
+    from .batch.run import run_batch
+
+    if args.workers is not None and args.workers < 1:
+        raise ConfigError(f"--workers must be at least 1, not {args.workers}")
+    only = [name.strip() for name in args.only.split(",") if name.strip()] if args.only else None
+    result = run_batch(args.data, args.period, args.by, Path(args.out), Path(args.config) if args.config else None,
+                       only=only, workers=args.workers, formats=tuple(_formats(args.format)),
+                       targets_path=Path(args.targets) if args.targets else None, on_invalid=args.on_invalid,
+                       quiet=args.quiet)
+    print(result.folder / "index.html")
+    return 0
+
+
 def cmd_email(args: argparse.Namespace) -> int:
-    from .delivery.deliver import email_report
+    from .delivery.deliver import email_books, email_report
+
+    if args.batch:
+        if args.to:
+            raise ConfigError("--to and --batch do not go together: --batch sends each book to its CSM")
+        only = [name.strip() for name in args.only.split(",") if name.strip()] if args.only else None
+        for path in email_books(Path(args.out), args.period, load_config(args.config), args.by, only,
+                                dry_run=args.dry_run, force=args.force):
+            print(path)
+        return 0
 
     to = [a for a in args.to.split(",")] if args.to else None
     eml = email_report(Path(args.out), args.period, load_config(args.config), to=to, dry_run=args.dry_run,
@@ -232,8 +275,8 @@ def cmd_targets(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"demo": cmd_demo, "metrics": cmd_metrics, "backfill": cmd_backfill, "run": cmd_run, "email": cmd_email,
-            "targets": cmd_targets}
+COMMANDS = {"demo": cmd_demo, "metrics": cmd_metrics, "backfill": cmd_backfill, "run": cmd_run, "batch": cmd_batch,
+            "email": cmd_email, "targets": cmd_targets}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -89,6 +89,8 @@ class EmailConfig(_Strict):
     sender: str | None = Field(None, alias="from")
     to: list[str] = []
     subject: str = Field("Customer Success Report — {period_label}", max_length=300)
+    # `csreport email --batch --by csm`: each CSM's address (or addresses); else the accounts' csm_email column
+    csm_addresses: dict[str, str | list[str]] = {}
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 

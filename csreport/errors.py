@@ -67,3 +67,9 @@ class MetricError(CsreportError):
     """
 
     exit_code = 8
+
+
+class PartialFailure(CsreportError):
+    """Some groups of a batch failed; the others were rendered and published (``csreport batch``)."""
+
+    exit_code = 9

@@ -414,7 +414,7 @@ def test_running_the_notebook_in_jupyter_writes_nothing_into_published_reports(r
     # what an analyst edits in Jupyter: the month, their data, the published history next to the reports
     parameters.source = (f"period = '2026-03'\ndata_source = {str(company)!r}\nconfig_path = None\n"
                          f"targets_path = None\nhistory_path = {str(published / 'history.sqlite')!r}\n"
-                         "on_invalid = 'stop'\nrejects_dir = None")
+                         "on_invalid = 'stop'\nrejects_dir = None\nbook_by = None\nbook = None\nmodel_path = None")
     nb.cells += [nbformat.v4.new_code_cell(source) for source in FIGURES.values()]
     before = _tree(published)
     nbclient.NotebookClient(nb, kernel_name="python3", resources={"metadata": {"path": str(notebook.parent)}}).execute()

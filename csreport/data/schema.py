@@ -49,6 +49,7 @@ TABLES: dict[str, Table] = {
                 Column("signup_date", "date"),
                 Column("region", "str", required=False, nullable=True),
                 Column("csm", "str", required=False, nullable=True),
+                Column("csm_email", "str", required=False, nullable=True),  # where `email --batch` sends a book
                 Column("plan", "str", required=False, nullable=True),
                 Column("onboarded_at", "date", required=False, nullable=True),
             ),

@@ -61,20 +61,26 @@ def summary_rows(model: ReportModel) -> list[dict[str, Any]]:
     return rows
 
 
-def compose(report_dir: Path, sender: str, recipients: list[str], subject_template: str) -> EmailMessage:
-    """The email for the report in ``report_dir`` (OUT/YYYY-MM/): text + HTML alternative, PDF attached."""
+def compose(report_dir: Path, sender: str, recipients: list[str], subject_template: str,
+            pdf_name: str | None = None) -> EmailMessage:
+    """The email for the report in ``report_dir`` (OUT/YYYY-MM/, or a book's folder with its ``pdf_name``):
+    text + HTML alternative, PDF attached. A book of business says whose book it is in the subject and title."""
     model = read_model(report_dir)
     period = model.month
-    pdf = report_dir / report_filename(period, "pdf")
+    pdf = report_dir / (pdf_name or report_filename(period, "pdf"))
     if not pdf.exists():
         raise DeliveryError(f"{pdf} does not exist: run 'csreport run' with --format pdf for {period}")
     company, title = model.settings.company, model.settings.title
+    if model.book is not None:
+        title = f"{title}: {'CSM' if model.book.by == 'csm' else 'segment'} {model.book.name}"
     rows = summary_rows(model)
     sentences = summary_sentences(model) + [line for line in (unavailable_line(model), quarantine_line(model)) if line]
     previous, year_ago = month_label(model.previous_period), month_label(period.shift(-12))
 
     message = EmailMessage()
-    message["Subject"] = inert(subject_template.format(period_label=period.label, period=str(period), company=company))
+    subject = subject_template.format(period_label=period.label, period=str(period), company=company) + (
+        f" — {' '.join(model.book.name.split())}" if model.book is not None else "")  # no line break in a header
+    message["Subject"] = inert(subject)
     message["From"] = sender
     message["To"] = ", ".join(recipients)
     message["Date"] = formatdate(localtime=True)

@@ -190,3 +190,12 @@ def _health_table(dataset: Dataset, period: Period, config: Config, customers: s
         scores.insert(2, "csm", accounts["csm"].reindex(index))
     scores.insert(3 if "csm" in scores else 2, "mrr", mrr.reindex(index, fill_value=0.0))
     return scores.reset_index(), missing
+
+
+def health_table(data: Dataset, period: Period, config: Config,
+                 month_events: EngagementAggregates | None) -> pd.DataFrame:
+    """Every customer's health in ``period`` with its components, band and weakest component (health.csv's rows),
+    without the period's other metrics; ``month_events`` is the month's slice of the aggregates."""
+    matrix = revenue.mrr_matrix(data.revenue)
+    scores, _ = _health_table(data, period, config, revenue.active_accounts(matrix, period), month_events, matrix)
+    return scores

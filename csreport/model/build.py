@@ -31,7 +31,7 @@ from ..data.events import EngagementAggregates
 from ..metrics import BY_KEY, KEYS, PeriodMetrics, compute_metrics
 from ..metrics.catalog import not_available, why_unavailable
 from ..metrics.cohorts import window as cohort_window
-from ..metrics.compute import SegmentParts, backtest_month, split_segments
+from ..metrics.compute import SegmentParts, backtest_month, health_table, split_segments
 from ..metrics.health import BANDS, COMPONENT_TABLES, COMPONENTS, contributions, weakest_components
 from ..metrics.revenue import mrr_matrix, revenue_metrics
 from ..metrics.surveys import nps_category, survey_metrics
@@ -85,6 +85,7 @@ class Calculator:
         self._parts: dict[tuple[Period, Period], SegmentParts] = {}
         self._company: dict[Period, PeriodMetrics] = {}
         self._segments: dict[Period, dict[str, PeriodMetrics]] = {}
+        self._health: dict[Period, pd.DataFrame] = {}
         self.prefetch(periods or [])
 
     def prefetch(self, periods: list[Period]) -> None:
@@ -125,6 +126,20 @@ class Calculator:
             self._segments[period] = {name: compute_metrics(subset, period, self.config, aggregates, segment=name)
                                       for name, (subset, aggregates) in self._parts[run].items()}
         return self._segments[period]
+
+    def health(self, period: Period) -> pd.DataFrame:
+        """Every customer's health in ``period``: the company's table if its metrics were computed, else the
+        health table alone (an account review needs 12 months of it, not 12 months of every metric)."""
+        if period in self._company:
+            return self._company[period].health
+        if period not in self._health:
+            self._health[period] = health_table(self.dataset, period, self.config, self.month_events(period))
+        return self._health[period]
+
+    def month_events(self, period: Period) -> EngagementAggregates | None:
+        """The event aggregates of one month, from the run that holds it (None without an events table)."""
+        aggregates = self._runs[self._run_of(period)]
+        return None if aggregates is None else aggregates.for_month(period)
 
     def covers(self, period: Period) -> bool:
         """Whether the data reaches back to ``period`` (its first revenue month or later).

@@ -14,6 +14,7 @@ Layout of the document::
     backtest_bands, cohort_sizes             the n behind the health backtest and the cohort curves
     health_components, unavailable           what a section could not use, and why
     data_quality, provenance, settings       where the numbers come from
+    book                                     a book of business (CSM or segment) with the company beside; null
 """
 from __future__ import annotations
 
@@ -214,8 +215,22 @@ class ReportSettings(Frozen):
     health_backtest_months: int = 3
 
 
+class Book(Frozen):
+    """A book of business: the accounts of one CSM or one segment (``csreport batch``).
+
+    The report model of a book holds the book's own numbers; ``company`` holds the whole
+    company's of the same period (values, status and targets), to show beside them.
+    """
+
+    by: Literal["csm", "segment"]
+    name: str  # untrusted text: escaped wherever shown
+    accounts: int
+    company: Scope
+
+
 class ReportModel(Scope):
-    """Everything one period's report shows. The company-wide scope is the model itself."""
+    """Everything one period's report shows. The company-wide scope is the model itself
+    (or, with ``book`` set, the scope of that book of business)."""
 
     period: str
     previous_period: str
@@ -240,6 +255,7 @@ class ReportModel(Scope):
     # accounts in each cohort of the cohort retention keys: {'YYYY-MM': n_c}, the cohorts of P-12 … P-1
     cohort_sizes: dict[str, int] = {}
     health: list[HealthRow] = []  # per customer; written to health.csv, left out of metrics.json
+    book: Book | None = None  # set for a book of business (one CSM's or segment's accounts)
 
     @property
     def month(self) -> Period:

@@ -40,12 +40,16 @@ targets_path = None  # targets YAML, or None for the config's (else the shipped 
 history_path = "../../reports/history.sqlite"  # read here only; `csreport run` records into it
 on_invalid = "stop"  # or "quarantine": set invalid rows aside and go on
 rejects_dir = None  # where quarantined rows go
+book_by = None  # "csm" or "segment": one book of business (its accounts only), with company figures beside
+book = None  # the CSM or segment of that book
+model_path = None  # set by `csreport batch`: the model it built from one load of the data for every book
 
 # %% tags=["report-exclude"]
-from csreport.report import charts, components, kernel, narrative
+from csreport.report import book_view, charts, components, kernel, narrative
 from csreport.report.formatting import month_label
 
-report = kernel.start(period, data_source, config_path, targets_path, history_path, on_invalid, rejects_dir)
+report = kernel.start(period, data_source, config_path, targets_path, history_path, on_invalid, rejects_dir,
+                      book_by=book_by, book=book, model_path=model_path)
 
 # %% [markdown]
 # ## Executive summary
@@ -61,6 +65,9 @@ narrative.gaps(report)
 
 # %%
 charts.mrr_bridge(report.metrics, month_label(report.period), month_label(report.previous_period))
+
+# %%
+book_view.beside_company(report)  # a book of business: its headline numbers next to the company's
 
 # %% [markdown] tags=["report-page-break"]
 # ## Revenue and retention

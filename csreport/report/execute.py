@@ -35,6 +35,11 @@ _ALLOWED_ENV = re.compile(
 _ADDED_TAGS = {"injected-parameters", "papermill-error-cell-tag"}
 
 
+def kernel_env() -> dict[str, str]:
+    """The variables a kernel may inherit: allow-listed, and never anything that looks like a secret."""
+    return {k: v for k, v in os.environ.items() if _ALLOWED_ENV.match(k) and not _SECRET_NAME.search(k)}
+
+
 @contextmanager
 def _kernel_environment() -> Iterator[None]:
     """Start the kernel with only allow-listed variables (and never anything that looks like a secret).
@@ -44,7 +49,7 @@ def _kernel_environment() -> Iterator[None]:
     named by PGPASSFILE, so the password is never in the kernel's environment.
     """
     saved = dict(os.environ)
-    kept = {k: v for k, v in saved.items() if _ALLOWED_ENV.match(k) and not _SECRET_NAME.search(k)}
+    kept = kernel_env()
     with tempfile.TemporaryDirectory(prefix="csreport-kernel-") as private:
         if saved.get("PGPASSWORD"):
             kept["PGPASSFILE"] = _pgpass_file(Path(private), saved["PGPASSWORD"])

@@ -15,6 +15,7 @@ from ..periods import Period
 from ..text import safe_cell
 
 METRICS_FILE = "metrics.json"
+ACCOUNT_FILE = "account.json"  # an account review's model (csreport batch --by account)
 HEALTH_FILE = "health.csv"
 REJECTS_FOLDER = "rejects"
 
@@ -22,6 +23,14 @@ REJECTS_FOLDER = "rejects"
 def report_filename(period: Period | str, extension: str) -> str:
     """'customer-success-report-2026-10.pdf' (and .html, .eml, ...)."""
     return f"customer-success-report-{period}.{extension}"
+
+
+def group_report_filename(period: Period | str, by: str, folder: str, extension: str) -> str:
+    """A batch report's file: 'customer-success-report-2026-10-csm-priya-shah.pdf' for a book of business,
+    'account-review-2026-10-acc-00001-harbor-retail.pdf' for an account (``folder`` is already safe)."""
+    if by == "account":
+        return f"account-review-{period}-{folder}.{extension}"
+    return f"customer-success-report-{period}-{by}-{folder}.{extension}"
 
 
 def write_metrics_json(model: ReportModel, folder: Path) -> Path:

@@ -28,6 +28,8 @@ from ..periods import Period
 from ..progress import say
 
 UNRECORDED = ".csreport-unrecorded"  # in a published folder whose history is not recorded yet
+# `csreport batch` publishes OUT/YYYY-MM/<by>/ inside the period's folder: a new company report keeps them
+BATCH_FOLDERS = ("csm", "segment", "account")
 
 
 @contextmanager
@@ -93,6 +95,7 @@ def publish_and_record(stage: Path, final: Path, model: ReportModel | None, hist
     if final.exists():
         old = final.with_name(f".{final.name}.old-{time.time_ns()}")
         final.rename(old)
+        _move_batches(old, stage)
     stage.rename(final)
     if model is not None:
         try:
@@ -100,8 +103,15 @@ def publish_and_record(stage: Path, final: Path, model: ReportModel | None, hist
         except CsreportError:
             final.rename(stage)  # the staging folder is removed by the caller
             if old is not None:
+                _move_batches(stage, old)
                 old.rename(final)
             raise
         (final / UNRECORDED).unlink()
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _move_batches(source: Path, target: Path) -> None:
+    for name in BATCH_FOLDERS:
+        if (source / name).is_dir() and not (target / name).exists():
+            (source / name).rename(target / name)
