@@ -25,6 +25,7 @@ import pandas as pd
 
 from ..config import Config
 from ..periods import Period
+from .cache import ResultCache, identities
 from .clock import MINUTE_US, Scan
 from .engines import Engine
 from .queries import SPEC_COLUMNS, EventsTable, literal
@@ -79,6 +80,8 @@ class EventStore:
         self.notes: list[str] = []  # data-quality remarks that are not bad rows
         self.known_accounts = set(known_accounts.astype(str))
         self.table = self._describe(config.columns.get("events", {}))
+        self._cache = ResultCache()
+        self.validation_scans = 0  # whole-table scans the last validate() ran (0: its results were remembered)
 
     def _describe(self, mapping: dict[str, str]) -> EventsTable:
         kinds = self.engine.kinds()
@@ -93,11 +96,36 @@ class EventStore:
         columns = {spec: mapping.get(spec, spec) for spec in SPEC_COLUMNS}
         return EventsTable(self.engine.relation, columns, {spec: spec_kinds[spec] for spec in SPEC_COLUMNS})
 
+    def _whole_table(self, queries: list[str]) -> tuple[list[list[tuple]], str | None]:
+        """The results of ``queries`` over every event, and the cache key to remember them by (None: not
+        remembered). Read from the cache when the events' files are unchanged (:mod:`csreport.data.cache`)."""
+        files = self.engine.input_files
+        before = identities(files) if files else None
+        key = None if before is None else "\n".join([f"{self.engine.name} events validation", *before, *queries])
+        if key is not None:
+            known = self._cache.get("events-validation", key)
+            if isinstance(known, list) and len(known) == len(queries):
+                self.validation_scans = 0
+                return [[tuple(r) for r in rows] for rows in known], key
+        results = [self.engine.rows(sql) for sql in queries]
+        self.validation_scans = len(queries)
+        if files and identities(files) != before:  # a file changed while it was scanned: not remembered
+            key = None
+        return results, key
+
     def validate(self, quarantine_to: Path | None) -> None:
-        """Check every event in two scans. Raise on bad rows, or set them aside into a rejects file."""
+        """Check every event (three scans of the whole table). Raise on bad rows, or set them aside into a
+        rejects file.
+
+        The scans' results are remembered per events file identity when nothing was wrong, so the next
+        run over the same unchanged files checks the remembered counts (against the accounts table as it
+        is now) instead of scanning every event ever recorded again. A changed file is scanned again.
+        """
         active = self.config.engagement.active_events or []
         checks = self.table.checks()
-        row = self.engine.rows(self.table.validation_sql(active))[0]
+        (validation, event_names, per_account), key = self._whole_table(
+            [self.table.validation_sql(active), self.table.events_sql(), self.table.per_account_sql()])
+        row = validation[0]
         self.rows = int(row[0])
         # the row is: total, one count per check, one count per active event (strict: a column too few or
         # too many would pair a count with the wrong check)
@@ -112,7 +140,7 @@ class EventStore:
 
         # event names a reader takes for one ('login', 'Login ', 'login' with a zero-width space) would split
         # one feature into several in feature adoption: bad input, like near-duplicate ids
-        names = [str(e) for (e,) in self.engine.rows(self.table.events_sql())]
+        names = [str(e) for (e,) in event_names]
         forms: dict[str, list[str]] = {}
         for name in names:
             forms.setdefault(id_form(name), []).append(name)
@@ -125,7 +153,6 @@ class EventStore:
                 "they read as one feature but would count as several. Write each event name the same way.")])
 
         # account checks on the distinct ids only (a few thousand), not row by row
-        per_account = self.engine.rows(self.table.per_account_sql())
         empty = [(a, n) for a, n in per_account if a is None or a == ""]
         unknown = sorted(a for a, _ in per_account if a not in (None, "") and a not in self.known_accounts)
         if empty:
@@ -142,6 +169,9 @@ class EventStore:
                 values=[f"account_id={a}, user_id={u}, event={e}, occurred_at={t}" for a, u, e, t in examples],
             ))
         if not self.problems:
+            if key is not None:  # only a clean result is remembered: bad rows are looked at on every run
+                self._cache.put("events-validation", key,
+                                [validation, event_names, [list(r) for r in per_account]])
             return
         if quarantine_to is None:
             raise InvalidDataError(self.problems)
