@@ -61,6 +61,11 @@ class EngagementAggregates:
             pd.concat([frame for frame in pair if len(frame)] or [pair[0]], ignore_index=True)
             for pair in zip(self._frames(), other._frames(), strict=True)))
 
+    def without_months(self, months: set[str]) -> EngagementAggregates:
+        """These aggregates without the rows of ``months`` ('YYYY-MM')."""
+        return EngagementAggregates(
+            *(frame[~frame["month"].isin(months)].reset_index(drop=True) for frame in self._frames()))
+
     def for_month(self, period: Period) -> EngagementAggregates:
         month = str(period)
         return EngagementAggregates(
@@ -193,13 +198,19 @@ class EventStore:
         gap_us = round(self.config.session_gap_minutes * MINUTE_US)
         scan = Scan.of(first, last, tz, lead_us=gap_us)
         months = pd.Series([str(p) for p in scan.months])
-        days = self.engine.frame(self.table.account_days_sql(scan, active), ["month", "account_id", "day", "users"])
+        # days, months and features: one scan of the months (grouping sets), split here by which key is set
+        activity = self.engine.frame(self.table.account_activity_sql(scan, active),
+                                     ["month", "account_id", "day", "event", "all_users", "users"])
+        by_day, by_event = activity["day"].notna(), activity["event"].notna()
+        active_rows = activity["users"].astype("int64") > 0
+        days = activity.loc[by_day & active_rows, ["month", "account_id", "day", "users"]]
         # day_index counts local days from the first day of the scan
         days["day"] = (pd.Timestamp(first.start_date) + pd.to_timedelta(days["day"].astype("int64"), unit="D")).astype(
             "datetime64[us]")
-        monthly = self.engine.frame(self.table.account_months_sql(scan, active), ["month", "account_id", "users"])
-        features = self.engine.frame(self.table.account_features_sql(scan),
-                                     ["month", "account_id", "event", "users"])
+        monthly = activity.loc[~by_day & ~by_event & active_rows, ["month", "account_id", "users"]]
+        features = activity.loc[by_event, ["month", "account_id", "event", "all_users"]].rename(
+            columns={"all_users": "users"})
+        features["event"] = features["event"].astype(str)
         columns = ["kind", "month", "account_id", "duration_us", "n"]
         found = self.engine.frame(self.table.sessions_sql(scan, gap_us), columns) if sessions else pd.DataFrame(
             {c: pd.Series(dtype="int64" if c != "account_id" else object) for c in columns})
