@@ -110,7 +110,8 @@ class Calculator:
                     if self._events is None:
                         self._events = fetched
                     else:  # a usage month fetched again in full replaces its rows
-                        self._events = self._events.without_months({str(m) for m in months}).concat(fetched)
+                        run = {str(m) for m in first.range_to(last)}
+                        self._events = self._events.without_months(run).concat(fetched)
                 self._parts = None
             (self._full if sessions else self._usage).update(months)
 
