@@ -119,3 +119,26 @@ def test_files_changed_a_moment_ago_are_not_remembered(tmp_path, monkeypatch):
     folder = write_company(tmp_path / "co")
     _load(folder)
     assert _load(folder).events.validation_scans == 3
+
+
+def test_a_backfill_calculator_gives_each_month_what_a_single_month_run_gives(tmp_path):
+    """The Calculator fetches full months and backtest-only months separately (issue 15); a month that is both
+    (January is April's backtest month) keeps its sessions, and every value matches a one-period Calculator."""
+    from conftest import EVENTS
+
+    from csreport.model import Calculator
+    from csreport.periods import Period
+
+    january = [("A", "u1", "login", "2026-01-05T10:00:00Z"), ("A", "u1", "search", "2026-01-05T10:10:00Z"),
+               ("B", "u3", "login", "2026-01-20T08:00:00Z")]
+    folder = write_company(tmp_path / "co", events=[*EVENTS, *january])
+    dataset, config = _load(folder), Config()
+    periods = Period.parse("2026-01").range_to(Period.parse("2026-04"))
+    together = Calculator(dataset, config, periods)
+    for period in periods:
+        alone = Calculator(dataset, config, [period])
+        assert together.company(period).values == alone.company(period).values, period
+        assert together.segments(period).keys() == alone.segments(period).keys()
+        for name, metrics in together.segments(period).items():
+            assert metrics.values == alone.segments(period)[name].values, (period, name)
+    assert together.company(Period.parse("2026-01")).values["sessions"] == 2

@@ -101,7 +101,9 @@ class Calculator:
     def _ensure(self, full: set[Period], usage: set[Period]) -> None:
         """Fetch the months of ``full`` with every aggregate and those of ``usage`` without sessions, unless held."""
         events = self.dataset.events
-        for months, sessions in ((full - self._full, True), (usage - self._full - self._usage, False)):
+        for wanted, sessions in ((full, True), (usage, False)):
+            # after the full months are in: a month wanted both ways is fetched once, in full
+            months = wanted - self._full - (set() if sessions else self._usage)
             if not months:
                 continue
             if events is not None:
