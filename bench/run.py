@@ -375,7 +375,7 @@ def main() -> None:
     if args.only_batch:
         print_batch(batch_benchmark(demo(1.0, args.end), period, args.batch_accounts, args.workers))
         return
-    for scale in [float(s) for s in args.scales.split(",")]:
+    for scale in [float(s) for s in args.scales.split(",") if s.strip()]:
         folder = demo(scale, args.end)
         events = ds.dataset(folder / "events.parquet").count_rows()
         peers = ["floor", "polars", "pandas"] if scale <= args.pandas_up_to else ["floor", "polars"]
@@ -395,7 +395,7 @@ def main() -> None:
               f"{min(runs['metrics'].load):.1f}–{max(runs['backfill'].load):.1f}", flush=True)
     if args.only_metrics:
         return
-    if 10.0 in [float(s) for s in args.scales.split(",")]:
+    if 10.0 in [float(s) for s in args.scales.split(",") if s.strip()]:
         alone, whole = sessions_cost(demo(10.0, args.end), period)
         print(f"\nsessions at scale 10 (CPU seconds, best of 3): the sessions query alone {alone:.2f} s of "
               f"`csreport metrics` {whole:.2f} s; without it {whole - alone:.2f} s, so sessions add "
