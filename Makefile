@@ -56,6 +56,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'  # the Polars peer
 	$(BIN)/python bench/run.py
 
 clean:

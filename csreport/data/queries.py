@@ -178,6 +178,28 @@ class EventsTable:
         return (f"SELECT month_index, account_id, event, count(DISTINCT user_id) AS users "
                 f"FROM ({self._calendar(scan)}) AS c GROUP BY month_index, account_id, event")
 
+    def account_activity_sql(self, scan: Scan, active_events: list[str] | None) -> str:
+        """SQL: the three user counts of :meth:`account_days_sql`, :meth:`account_months_sql` and
+        :meth:`account_features_sql` from ONE scan of the months, as rows
+        month_index, account_id, day_index, event, users, active_users of three grouping sets:
+
+        * (month, account, day):   day_index set, event NULL — ``active_users`` per local day;
+        * (month, account):        both NULL — ``active_users`` in the month;
+        * (month, account, event): event set, day_index NULL — ``users`` of that feature (every event).
+
+        A used row always has an event and a time (rows without are bad rows, stopped or set aside), so
+        NULL here only ever means "not grouped by". ``active_users`` counts the users of the active events
+        (config engagement.active_events; every event when unset); a (month, account) or day row with
+        ``active_users`` 0 had only other events and is dropped by the caller, as the separate queries
+        never produce it.
+        """
+        active = ("user_id" if not active_events else
+                  f"CASE WHEN event IN ({', '.join(literal(e) for e in active_events)}) THEN user_id END")
+        return (f"SELECT month_index, account_id, day_index, event, count(DISTINCT user_id) AS users, "
+                f"count(DISTINCT {active}) AS active_users FROM ({self._calendar(scan)}) AS c "
+                "GROUP BY GROUPING SETS ((month_index, account_id, day_index), (month_index, account_id), "
+                "(month_index, account_id, event))")
+
     def sessions_sql(self, scan: Scan, gap_us: int) -> str:
         """SQL: kind, month_index, account_id, duration_us, n — kind 0: n sessions of that exact duration;
         kind 1 (duration_us NULL): n distinct users with a session. Every event counts.

@@ -193,6 +193,8 @@ def validate_table(
 def id_form(value: str) -> str:
     """What an id looks like to a person: case, surrounding spaces and invisible characters (Unicode
     format characters such as zero-width spaces) do not count; compatibility forms are folded (NFKC)."""
+    if value.isascii():  # NFKC leaves ASCII as it is and ASCII has no format character: the common case, fast
+        return value.strip().casefold()
     visible = "".join(ch for ch in unicodedata.normalize("NFKC", value) if unicodedata.category(ch) != "Cf")
     return visible.strip().casefold()
 
