@@ -27,6 +27,11 @@ ISO_TIMESTAMP = ("^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
         "([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9]([.][0-9]{1,6})?)?(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?)?$")
 _ISO = ISO_TIMESTAMP  # the one pattern: the small tables are parsed with it too (csreport.data.parse)
 _HAS_OFFSET = "(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
+# Invisible characters (Unicode format characters: soft hyphen, zero-width spaces and joiners, byte-order
+# mark, bidirectional controls). In an id or a name that is counted ('u1' and 'u1' with a zero-width space)
+# they make one thing count as two while looking like one: bad input. Literal characters, not escapes,
+# so the pattern means the same to DuckDB, PostgreSQL, Spark and Python's re.
+INVISIBLE = "[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
 
 
 def ident(name: str) -> str:
@@ -101,6 +106,8 @@ class EventsTable:
         checks = {
             ("user_id", "empty value"): "user_id IS NULL OR user_id = ''",
             ("event", "empty value"): "event IS NULL OR event = ''",
+            ("user_id", "invisible character"): f"regexp_matches(user_id, {literal(INVISIBLE)})",
+            ("event", "invisible character"): f"regexp_matches(event, {literal(INVISIBLE)})",
         }
         if self.time_kind == TEXT:
             checks[("occurred_at", "empty value")] = "t IS NULL OR t = ''"
