@@ -57,7 +57,8 @@ def curves(totals: pd.DataFrame, base: pd.Series) -> Curves:
 
     ``totals`` is cohorts × months; a cohort's curve starts at its own month.
     """
-    return {str(c): [100.0 * float(v) / float(base[c]) for v in totals.loc[c, c:]] for c in sorted(totals.index)}
+    return {str(c): (100.0 * totals.loc[c, c:].to_numpy(dtype=float) / float(base[c])).tolist()
+            for c in sorted(totals.index)}
 
 
 def cohort_logo_retention_pct(matrix: pd.DataFrame, period: Period) -> Curves | None:
