@@ -1,0 +1,139 @@
+"""`csreport run` (HTML + PDF) against the floor of the tools it uses, side by side (issue 15).
+
+The floor is one whole Python process (``python bench/run_floor.py --floor REPORT.html``) that does
+what any papermill + nbconvert + WeasyPrint report must do, and nothing of csreport:
+
+1. papermill executes a 2-cell notebook (a parameters cell and one more) in a fresh ``python3``
+   kernel, the kernel `csreport run` uses;
+2. nbconvert exports the executed notebook to HTML;
+3. WeasyPrint prints the *same* final report HTML that `csreport run` produced (copied from a run),
+   so the PDF's pages, fonts and charts cost the floor exactly what they cost the report.
+
+The driver (no ``--floor``) makes demo data if needed, runs `csreport run` once to get that HTML,
+then times the two commands interleaved (run, floor, run, floor, ...), each as a whole process:
+wall seconds, and CPU seconds of the process and every child it waited for (the kernel, the PDF
+child) from ``os.wait4``'s rusage. It prints medians with min–max, the ratio of the medians, and the
+load average before and after, because the machine may be shared.
+
+Usage: python bench/run_floor.py [--data FOLDER] [--period 2026-10] [--repeats 7]
+       python bench/run_floor.py --floor REPORT.html      (the floor alone, one process)
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DATA = ROOT / "bench" / "data"
+BIN = Path(sys.executable).parent
+
+
+def floor(report_html: Path) -> None:
+    """The floor itself: papermill on a 2-cell notebook, nbconvert to HTML, WeasyPrint on the report's HTML."""
+    import tempfile
+
+    import nbformat
+    import papermill as pm
+    import weasyprint
+    from nbconvert import HTMLExporter
+
+    folder = Path(tempfile.mkdtemp(prefix="csreport-floor-"))
+    try:
+        notebook = nbformat.v4.new_notebook(cells=[
+            nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]}),
+            nbformat.v4.new_code_cell("print(x)"),
+        ])
+        notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(notebook, folder / "floor.ipynb")
+        pm.execute_notebook(str(folder / "floor.ipynb"), str(folder / "executed.ipynb"), parameters={"x": 2},
+                            kernel_name="python3", progress_bar=False)
+        html, _ = HTMLExporter().from_filename(str(folder / "executed.ipynb"))
+        (folder / "floor.html").write_text(html, encoding="utf-8")
+        weasyprint.HTML(string=report_html.read_text(encoding="utf-8"),
+                        base_url=str(report_html.parent)).write_pdf(str(folder / "floor.pdf"))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def timed(cmd: list[str | Path]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of ``cmd`` as a whole process, children it waited for included."""
+    start = time.perf_counter()
+    child = subprocess.Popen([str(c) for c in cmd], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert child.stderr is not None
+    errors = child.stderr.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        sys.exit(f"{cmd[0]} failed ({child.returncode}): {errors.decode(errors='replace')[-2000:]}")
+    return seconds, usage.ru_utime + usage.ru_stime
+
+
+def load_average() -> str:
+    return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def spread(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f} s [{min(values):.2f}–{max(values):.2f}]"
+
+
+def demo_data(period: str) -> Path:
+    folder = BENCH_DATA / f"scale1-{period}"  # the same folder bench/run.py makes at scale 1
+    if not (folder / "events.parquet").exists():
+        print(f"generating demo data at scale 1 in {folder} ...", flush=True)
+        subprocess.run([BIN / "csreport", "demo", "--out", folder, "--scale", "1", "--end", period], check=True)
+    return folder
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--floor", type=Path, metavar="REPORT_HTML", help="run the floor once, in this process")
+    parser.add_argument("--data", type=Path, help="demo data folder (default: bench/data/scale1-PERIOD, made if absent)")
+    parser.add_argument("--period", default="2026-10")
+    parser.add_argument("--repeats", type=int, default=7, help="runs of each command, interleaved (default 7)")
+    args = parser.parse_args()
+    if args.floor:
+        floor(args.floor)
+        return
+    data = args.data or demo_data(args.period)
+    out = BENCH_DATA / "run-floor"
+    shutil.rmtree(out, ignore_errors=True)
+    run = [BIN / "csreport", "run", "--data", data, "--period", args.period, "--out", out / "reports", "--quiet"]
+    timed(run)  # the report HTML for the floor; also warms the disk cache for both
+    report_html = out / "floor-input.html"
+    shutil.copy2(out / "reports" / args.period / f"customer-success-report-{args.period}.html", report_html)
+    floor_cmd = [sys.executable, Path(__file__).resolve(), "--floor", report_html]
+    timed(floor_cmd)
+    load_before = load_average()
+    print(f"`csreport run` vs floor, {args.repeats} interleaved runs each; load average (1/5/15 min) before: "
+          f"{load_before}", flush=True)
+    results: dict[str, list[tuple[float, float]]] = {"run": [], "floor": []}
+    for i in range(args.repeats):
+        for name, cmd in (("run", run), ("floor", floor_cmd)):
+            seconds, cpu = timed(cmd)
+            results[name].append((seconds, cpu))
+            print(f"  {i + 1}. {name:5} {seconds:6.2f} s wall {cpu:6.2f} CPU s   load {load_average()}", flush=True)
+    ours = [s for s, _ in results["run"]]
+    base = [s for s, _ in results["floor"]]
+    ours_cpu = [c for _, c in results["run"]]
+    base_cpu = [c for _, c in results["floor"]]
+    ratio = statistics.median(ours) / statistics.median(base)
+    cpu_ratio = statistics.median(ours_cpu) / statistics.median(base_cpu)
+    print("\n| what | wall, median [min–max] | CPU seconds, median [min–max] |")
+    print("|---|---|---|")
+    print(f"| `csreport run --format html,pdf`, demo scale 1, {args.period} | {spread(ours)} | {spread(ours_cpu)} |")
+    print(f"| floor: papermill 2-cell notebook + nbconvert HTML + WeasyPrint on the same report HTML "
+          f"| {spread(base)} | {spread(base_cpu)} |")
+    print(f"| ratio of medians | **{ratio:.2f}x** | {cpu_ratio:.2f}x |")
+    print(f"\nload average (1/5/15 min) before: {load_before}; after: {load_average()}; {os.cpu_count()} cores; "
+          f"python {sys.version.split()[0]}; target: run ≤ 1.5x the floor: {'met' if ratio <= 1.5 else 'not met'}")
+
+
+if __name__ == "__main__":
+    main()
