@@ -44,6 +44,8 @@ def packaged_notebook(name: str = DEFAULT_NOTEBOOK) -> resources.abc.Traversable
 
 def absolute_source(source: str) -> str:
     """The data source as the kernel must see it: URLs as given, local paths made absolute."""
+    if "://" not in source:  # a path (every URL scheme has '://'): the database module is not needed
+        return str(Path(source).resolve())
     from ..data.postgres import is_url
 
     return source if is_url(source) else str(Path(source).resolve())
