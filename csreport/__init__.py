@@ -6,6 +6,10 @@ Architecture (one module, one job; data flows left to right)::
         -> execute (papermill) -> render (nbconvert + WeasyPrint) -> delivery (email)
 """
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .metrics.custom import metric
 
 try:
     __version__ = version("csreport")
@@ -15,7 +19,7 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 __all__ = ["__version__", "metric"]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     # @csreport.metric (for a company's metrics file), imported on first use: `csreport --help` and the
     # parent process of `csreport run` never need pandas or DuckDB
     if name == "metric":

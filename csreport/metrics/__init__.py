@@ -4,7 +4,7 @@ One module per domain; :mod:`csreport.metrics.compute` assembles a period's full
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .catalog import BY_KEY, CATALOG, KEYS
 
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 __all__ = ["BY_KEY", "CATALOG", "KEYS", "PeriodMetrics", "compute_metrics"]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     # the formulas (pandas) are imported on first use: the catalog alone stays light
     if name in ("PeriodMetrics", "compute_metrics"):
         from . import compute

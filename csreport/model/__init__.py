@@ -5,7 +5,7 @@ everything downstream (metrics.json, the notebook, HTML, PDF, email, history) re
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .records import record
 from .types import ReportModel
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 __all__ = ["Calculator", "ModelOptions", "ReportModel", "build_model", "record"]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     # building (pandas, DuckDB) is imported on first use; reading a model needs the types alone
     if name in ("Calculator", "ModelOptions", "build_model"):
         from . import build

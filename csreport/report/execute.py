@@ -127,8 +127,8 @@ def execute_notebook(notebook: Path, output: Path, parameters: dict[str, Any], p
         raise failure(output, notebook.name, exc.ename, exc.evalue) from None
 
 
-def _cells(executed: Path) -> list[Any]:
-    notebook = nbformat.read(str(executed), as_version=4)
+def _cells(executed: Path | nbformat.NotebookNode) -> list[Any]:
+    notebook = nbformat.read(str(executed), as_version=4) if isinstance(executed, Path) else executed
     return [c for c in notebook.cells if not _ADDED_TAGS & set(c.metadata.get("tags", []))]
 
 
@@ -173,8 +173,11 @@ def _documented_base(cls: type[CsreportError]) -> type[CsreportError]:
     return CsreportError
 
 
-def read_model(executed: Path) -> ReportModel | None:
-    """The report model the notebook published (the last one, if a cell published it again), or None."""
+def read_model(executed: Path | nbformat.NotebookNode) -> ReportModel | None:
+    """The report model the notebook published (the last one, if a cell published it again), or None.
+
+    ``executed``: the executed notebook's file, or the notebook already read (``csreport run`` reads it once
+    for the model and the HTML)."""
     found = None
     for cell in _cells(executed):
         for output in cell.get("outputs", []):
