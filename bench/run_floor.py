@@ -15,6 +15,10 @@ wall seconds, and CPU seconds of the process and every child it waited for (the 
 child) from ``os.wait4``'s rusage. It prints medians with min–max, the ratio of the medians, and the
 load average before and after, because the machine may be shared.
 
+After the side-by-side runs, one more `csreport run` per tree (not quiet) is split into steps: the times its
+progress lines arrive on stderr, and papermill's timestamps in the executed notebook (kernel start, each
+cell, kernel shutdown and saving), on the same clock.
+
 Usage: python bench/run_floor.py [--data FOLDER] [--period 2026-10] [--repeats 7] [--tree LABEL=SRC ...]
        python bench/run_floor.py --floor REPORT.html      (the floor alone, one process)
 
@@ -25,7 +29,9 @@ kernel inherits PYTHONPATH); repeat it to compare versions side by side with the
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -78,6 +84,45 @@ def timed(cmd: list[str | Path], env: dict[str, str] | None = None) -> tuple[flo
     if child.returncode != 0:
         sys.exit(f"{cmd[0]} failed ({child.returncode}): {errors.decode(errors='replace')[-2000:]}")
     return seconds, usage.ru_utime + usage.ru_stime
+
+
+def steps(cmd: list[str | Path], env: dict[str, str] | None, executed: Path) -> list[tuple[str, float]]:
+    """One `csreport run` split into steps, in seconds (see the module docstring)."""
+    from datetime import datetime
+
+    def at(stamp: str) -> float:
+        return datetime.fromisoformat(stamp).timestamp()
+
+    launched = time.time()
+    child = subprocess.Popen([str(c) for c in cmd if c != "--quiet"], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True, env=None if env is None else os.environ | env)
+    assert child.stderr is not None
+    said = {}
+    for line in child.stderr:
+        for key in ("executing", "executed in", "report ready"):
+            if key in line and key not in said:
+                said[key] = time.time()
+    if child.wait() != 0 or len(said) < 3:
+        sys.exit(f"{cmd[0]} failed ({child.returncode})")
+    notebook = json.loads(executed.read_text(encoding="utf-8"))
+    ran = notebook["metadata"]["papermill"]
+    cells = [c["metadata"]["papermill"] for c in notebook["cells"] if c["cell_type"] == "code"]
+    model_cell = next(i for i, c in enumerate(c for c in notebook["cells"] if c["cell_type"] == "code")
+                      if "kernel.start(" in "".join(c["source"]))
+    computed = re.search(r"computed in ([\d.]+) s", json.dumps(notebook["cells"]))
+    first, last = at(cells[0]["start_time"]), at(cells[-1]["end_time"])
+    model = cells[model_cell]["duration"]
+    return [
+        ("parent start-up: Python, imports, config, lock, staging", said["executing"] - launched),
+        ("papermill: read and parameterize the notebook, start the kernel", first - said["executing"]),
+        ("kernel: rest of the first code cell (imports, publishing the model)", model - float(computed.group(1)) if computed else model),
+        ("kernel: data read and metrics computed (the model build)", float(computed.group(1)) if computed else 0.0),
+        ("kernel: the other cells (charts, tables, text)", last - first - model),
+        ("kernel shutdown, executed notebook saved", said["executed in"] - last),
+        ("parent: read the model, HTML (nbconvert), PDF (WeasyPrint), metrics.json, publish",
+         said["report ready"] - said["executed in"]),
+        ("whole process", time.time() - launched),
+    ] if ran else []
 
 
 def load_average() -> str:
@@ -137,14 +182,23 @@ def main() -> None:
     print("\n| what | wall, median [min–max] | CPU seconds, median [min–max] | ratio to the floor (wall / CPU) |")
     print("|---|---|---|---|")
     for name, values in results.items():
-        wall, cpu = [s for s, _ in values], [c for _, c in values]
+        walls, cpus = [s for s, _ in values], [c for _, c in values]
         label = name.removeprefix("run").strip()
         what = ("floor: papermill 2-cell notebook + nbconvert HTML + WeasyPrint on the same report HTML"
                 if name == "floor" else f"`csreport run`{f' ({label})' if label else ''}, HTML + PDF, {args.period}")
-        print(f"| {what} | {spread(wall)} | {spread(cpu)} | {statistics.median(wall) / floor_wall:.2f}x / "
-              f"{statistics.median(cpu) / floor_cpu:.2f}x |")
+        print(f"| {what} | {spread(walls)} | {spread(cpus)} | {statistics.median(walls) / floor_wall:.2f}x / "
+              f"{statistics.median(cpus) / floor_cpu:.2f}x |")
     print(f"\nload average (1/5/15 min) before: {load_before}; after: {load_average()}; {os.cpu_count()} cores; "
           f"python {sys.version.split()[0]}; target: `csreport run` ≤ 1.5x the floor (wall, medians)")
+    split = {}
+    for name, (cmd, env) in runs.items():
+        executed = Path(cmd[cmd.index("--out") + 1]) / args.period / "executive_summary.ipynb"
+        split[name] = steps(cmd, env, executed)
+    print(f"\none more run of each, split into steps (seconds; load average {load_average()}):\n")
+    print("| step | " + " | ".join(f"`csreport {name}`" for name in split) + " |")
+    print("|---|" + "---|" * len(split))
+    for i, (step, _) in enumerate(next(iter(split.values()))):
+        print(f"| {step} | " + " | ".join(f"{values[i][1]:.2f}" for values in split.values()) + " |")
 
 
 if __name__ == "__main__":
