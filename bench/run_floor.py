@@ -112,11 +112,12 @@ def steps(cmd: list[str | Path], env: dict[str, str] | None, executed: Path) -> 
     computed = re.search(r"computed in ([\d.]+) s", json.dumps(notebook["cells"]))
     first, last = at(cells[0]["start_time"]), at(cells[-1]["end_time"])
     model = cells[model_cell]["duration"]
+    build = float(computed.group(1)) if computed else 0.0
     return [
         ("parent start-up: Python, imports, config, lock, staging", said["executing"] - launched),
         ("papermill: read and parameterize the notebook, start the kernel", first - said["executing"]),
-        ("kernel: rest of the first code cell (imports, publishing the model)", model - float(computed.group(1)) if computed else model),
-        ("kernel: data read and metrics computed (the model build)", float(computed.group(1)) if computed else 0.0),
+        ("kernel: rest of the first code cell (imports, publishing the model)", model - build),
+        ("kernel: data read and metrics computed (the model build)", build),
         ("kernel: the other cells (charts, tables, text)", last - first - model),
         ("kernel shutdown, executed notebook saved", said["executed in"] - last),
         ("parent: read the model, HTML (nbconvert), PDF (WeasyPrint), metrics.json, publish",
