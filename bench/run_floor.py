@@ -15,7 +15,7 @@ wall seconds, and CPU seconds of the process and every child it waited for (the 
 child) from ``os.wait4``'s rusage. It prints medians with min–max, the ratio of the medians, and the
 load average before and after, because the machine may be shared.
 
-After the side-by-side runs, one more `csreport run` per tree (not quiet) is split into steps: the times its
+After the side-by-side runs, three more runs of `csreport run` per tree (not quiet) are split into steps: the times its
 progress lines arrive on stderr, and papermill's timestamps in the executed notebook (kernel start, each
 cell, kernel shutdown and saving), on the same clock.
 
@@ -148,6 +148,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, help="demo data (default: bench/data/scale1-PERIOD, made if absent)")
     parser.add_argument("--period", default="2026-10")
     parser.add_argument("--repeats", type=int, default=7, help="runs of each command, interleaved (default 7)")
+    parser.add_argument("--step-runs", type=int, default=3, help="runs split into steps, per tree (default 3)")
     parser.add_argument("--tree", action="append", default=[], metavar="LABEL=SRC",
                         help="measure `csreport run` from this source tree instead of the installed one (repeatable)")
     args = parser.parse_args()
@@ -191,15 +192,19 @@ def main() -> None:
               f"{statistics.median(cpus) / floor_cpu:.2f}x |")
     print(f"\nload average (1/5/15 min) before: {load_before}; after: {load_average()}; {os.cpu_count()} cores; "
           f"python {sys.version.split()[0]}; target: `csreport run` ≤ 1.5x the floor (wall, medians)")
-    split = {}
-    for name, (cmd, env) in runs.items():
-        executed = Path(cmd[cmd.index("--out") + 1]) / args.period / "executive_summary.ipynb"
-        split[name] = steps(cmd, env, executed)
-    print(f"\none more run of each, split into steps (seconds; load average {load_average()}):\n")
+    split: dict[str, list[list[tuple[str, float]]]] = {name: [] for name in runs}
+    load_split = load_average()
+    for _ in range(args.step_runs):
+        for name, (cmd, env) in runs.items():
+            executed = Path(cmd[cmd.index("--out") + 1]) / args.period / "executive_summary.ipynb"
+            split[name].append(steps(cmd, env, executed))
+    print(f"\n{args.step_runs} more runs of each, interleaved, split into steps (seconds, median; load average "
+          f"before {load_split}, after {load_average()}):\n")
     print("| step | " + " | ".join(f"`csreport {name}`" for name in split) + " |")
     print("|---|" + "---|" * len(split))
-    for i, (step, _) in enumerate(next(iter(split.values()))):
-        print(f"| {step} | " + " | ".join(f"{values[i][1]:.2f}" for values in split.values()) + " |")
+    for i, (step, _) in enumerate(next(iter(split.values()))[0]):
+        print(f"| {step} | " + " | ".join(f"{statistics.median(one[i][1] for one in values):.2f}"
+                                          for values in split.values()) + " |")
 
 
 if __name__ == "__main__":
