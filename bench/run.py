@@ -1,13 +1,16 @@
 """`make bench`: wall time and peak memory of csreport on demo data (not part of `make test`).
 
-1. `csreport metrics` on demo data at scale 1 and 10 (~5·10^6 and ~5·10^7 events),
-   each in a fresh process; peak RSS from the child's rusage.
-2. The engagement metrics through csreport (DuckDB aggregates + metric functions)
-   against a straightforward pandas implementation of the same SPEC formulas on the
-   same month, checking that both give the same numbers.
+1. `csreport metrics` on demo data at scale 1, 10 and 20 (~5·10^6, ~5·10^7 and ~10^8 events) against its
+   peers, each a fresh process, interleaved (metrics, floor, Polars, pandas, metrics, floor, ...; --repeats
+   rounds, default 5): the DuckDB floor (bench/peers.py floor: the six small tables and ONE grouping-sets
+   query over the month's events), a straightforward Polars script and a straightforward pandas script of
+   the same engagement metrics (values checked equal to csreport's). Median wall seconds with min–max,
+   CPU seconds (all threads, from rusage), peak RSS and the 1-minute load average of each round. The first
+   `csreport metrics` over the files (empty validation cache) is measured separately, once.
+2. `csreport backfill` of 24 months against one `csreport metrics` run, interleaved, on scale 1.
 3. The added cost of sessions at scale 10: the sessions query timed alone in the engine, against
    the whole `csreport metrics` run (target: metrics no more than 30% slower than without sessions).
-4. A month over 10^8 events (demo scale 21, ~1.0·10^8 events): `csreport metrics` on DuckDB (time,
+4. (--spark-big) A month over 10^8 events (demo scale 21, ~1.0·10^8 events): `csreport metrics` on DuckDB (time,
    peak RSS) and with `--engine spark` in local mode (time), both on this machine's cores, plus the
    per-row costs of the Spark scans that the 10^10-event cluster plan in BENCHMARKS.md is sized from.
 5. Account reviews (HTML + PDF) for N accounts (default 50): `csreport batch --by account` against a
@@ -16,8 +19,8 @@
    and a second, smaller batch to split the batch's time into setup and per-report cost, for the
    projection to every demo account.
 
-Usage: python bench/run.py [--scales 1,10] [--big 21] [--skip-report] [--skip-big] [--skip-batch]
-                           [--only-batch] [--batch-accounts 50] [--workers N]
+Usage: python bench/run.py [--scales 1,10,20] [--repeats 5] [--only-metrics] [--spark-big] [--big 21]
+                           [--skip-report] [--skip-batch] [--only-batch] [--batch-accounts 50] [--workers N]
 """
 from __future__ import annotations
 
@@ -25,13 +28,17 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 import pyarrow.dataset as ds
+
+from csreport.periods import Period
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / "data"
@@ -65,52 +72,6 @@ def timed(cmd: list) -> tuple[float, float, str]:
     cpu, peak_kb = done.stderr.strip().splitlines()[-1].split()
     CPU_SECONDS.append(float(cpu))
     return seconds, int(peak_kb) / 1024, done.stdout
-
-
-def pandas_engagement(events_path: Path, period: str, customers: set[str], pushdown: bool) -> dict:
-    """The SPEC engagement formulas written plainly in pandas.
-
-    pushdown=False is the straightforward version (read the events table, filter the month);
-    pushdown=True lets pyarrow read only the month's row groups, a pandas user's best case.
-    """
-    start = pd.Timestamp(f"{period}-01", tz="UTC")
-    end = start + pd.offsets.MonthBegin(1)
-    if pushdown:
-        in_month = (ds.field("occurred_at") >= start) & (ds.field("occurred_at") < end)
-        table = ds.dataset(events_path).to_table(filter=in_month)
-        events = table.to_pandas()
-    else:
-        events = pd.read_parquet(events_path)
-        events = events[(events["occurred_at"] >= start) & (events["occurred_at"] < end)].copy()
-    for col in ("account_id", "user_id", "event"):
-        events[col] = events[col].astype(str)
-    events["user"] = events["account_id"] + "/" + events["user_id"]
-    events["day"] = events["occurred_at"].dt.date
-    mau = events["user"].nunique()
-    days = (end - start).days
-    dau = events.groupby("day")["user"].nunique().sum() / days
-    engaged = set(events["account_id"]) & customers
-    per_feature = events[events["account_id"].isin(customers)].groupby("event")["account_id"].nunique()
-    return {"mau": mau, "dau_avg": dau, "stickiness_pct": 100 * dau / mau,
-            "active_accounts_pct": 100 * len(engaged) / len(customers),
-            "feature_adoption_pct": {k: 100 * v / len(engaged) for k, v in per_feature.items()}}
-
-
-def csreport_engagement(folder: Path, period: str) -> tuple[dict, set[str]]:
-    from csreport.config import Config
-    from csreport.data import load_dataset
-    from csreport.metrics.engagement import engagement_metrics
-    from csreport.metrics.revenue import active_accounts, mrr_matrix
-    from csreport.periods import Period
-
-    p = Period.parse(period)
-    dataset = load_dataset(folder, Config(), quiet=True)
-    assert dataset.events is not None, f"{folder} has no events table"
-    customers = active_accounts(mrr_matrix(dataset.revenue), p)
-    start = time.perf_counter()
-    month = dataset.events.aggregates(p, p, sessions=False).for_month(p)  # the same work as the pandas version
-    values = engagement_metrics(month, customers, p.days).values
-    return values, customers, time.perf_counter() - start
 
 
 FLOOR = """
@@ -295,57 +256,152 @@ def print_batch(r: dict) -> None:
           f"after the loop: {r['load_after']}")
 
 
+PEERS = ROOT / "bench" / "peers.py"
+ENGAGEMENT = ("mau", "dau_avg", "stickiness_pct", "active_accounts_pct")
+
+
+@dataclass
+class Runs:
+    """Whole-process measurements of one command: wall seconds, CPU seconds, peak RSS (MB), load average."""
+
+    wall: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+    rss: list[float] = field(default_factory=list)
+    load: list[float] = field(default_factory=list)
+
+    def add(self, seconds: float, peak: float) -> None:
+        self.wall.append(seconds)
+        self.cpu.append(CPU_SECONDS[-1])
+        self.rss.append(peak)
+        self.load.append(os.getloadavg()[0])
+
+    def text(self) -> str:
+        return (f"{statistics.median(self.wall):.2f} s [{min(self.wall):.2f}–{max(self.wall):.2f}], "
+                f"CPU {statistics.median(self.cpu):.2f} s, RSS {statistics.median(self.rss):.0f} MB")
+
+
+def same_engagement(ours: dict, theirs: dict, who: str) -> None:
+    """The peer computed the same engagement numbers as `csreport metrics` (else its timing means nothing)."""
+    for key in ENGAGEMENT:
+        a, b = ours[key], theirs[key]
+        assert abs(a - b) <= 1e-9 * max(1.0, abs(a)), (who, key, a, b)
+    adoption = theirs["feature_adoption_pct"]
+    assert adoption.keys() == ours["feature_adoption_pct"].keys(), who
+    assert all(abs(v - adoption[k]) <= 1e-9 * max(1.0, v) for k, v in ours["feature_adoption_pct"].items()), who
+
+
+def metrics_vs_peers(folder: Path, period: str, repeats: int, peers: list[str]) -> dict:
+    """`csreport metrics` and its peers, interleaved round by round, each a fresh process (see the docstring)."""
+    import tempfile
+
+    metrics = [BIN / "csreport", "metrics", "--data", folder, "--period", period, "--quiet",
+               "--history", DATA / "no-history.sqlite"]
+    # the first run over the files: nothing remembered yet (its own empty cache folder)
+    cold_cache = tempfile.mkdtemp(prefix="csreport-bench-cache-")
+    os.environ["CSREPORT_CACHE_DIR"] = cold_cache
+    cold = Runs()
+    cold.add(*timed(metrics)[:2])
+    runs = {name: Runs() for name in ["csreport", *peers]}
+    for _ in range(repeats):
+        seconds, peak, out = timed(metrics)  # warm: the validation cache of the cold run
+        runs["csreport"].add(seconds, peak)
+        ours = json.loads(out)["metrics"]
+        for peer in peers:
+            seconds, peak, out = timed([sys.executable, PEERS, peer, folder, period])
+            runs[peer].add(seconds, peak)
+            same_engagement(ours, json.loads(out), peer)
+    del os.environ["CSREPORT_CACHE_DIR"]
+    return {"cold": cold, **runs}
+
+
+def backfill_vs_metrics(folder: Path, period: str, repeats: int) -> dict:
+    """`csreport backfill` of 24 months against one `csreport metrics`, interleaved (warm validation cache)."""
+    end = Period.parse(period)
+    history = DATA / "bench-backfill.sqlite"
+    metrics = [BIN / "csreport", "metrics", "--data", folder, "--period", period, "--quiet",
+               "--history", DATA / "no-history.sqlite"]
+    backfill = [BIN / "csreport", "backfill", "--data", folder, "--from", str(end.shift(-23)), "--to", period,
+                "--history", history, "--quiet"]
+    timed(metrics)  # the validation cache is filled by this run
+    runs = {"metrics": Runs(), "backfill": Runs()}
+    for _ in range(repeats):
+        runs["metrics"].add(*timed(metrics)[:2])
+        history.unlink(missing_ok=True)
+        runs["backfill"].add(*timed(backfill)[:2])
+    return runs
+
+
+def print_peers(rows: list[tuple[float, int, dict]]) -> None:
+    """The markdown table of BENCHMARKS.md: medians [min–max] of whole processes, ratios of medians."""
+    def med(r: Runs) -> float:
+        return statistics.median(r.wall)
+
+    print("\n| scale | events | `csreport metrics` | floor | **ratio** | first run (cold cache) | Polars | pandas "
+          "| Polars / csreport | pandas / csreport | CPU s (csreport / floor / Polars / pandas) "
+          "| peak RSS MB (same order) | load avg (1 min) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for scale, events, r in rows:
+        order = [r[name] for name in ("csreport", "floor", "polars", "pandas") if name in r]
+        span = [f"{med(x):.2f} s [{min(x.wall):.2f}–{max(x.wall):.2f}]" for x in order] + ["n/a"] * (4 - len(order))
+        c, f = r["csreport"], r["floor"]
+        versus = [f"{med(r[n]) / med(c):.2f}x" if n in r else "n/a" for n in ("polars", "pandas")]
+        loads = [x for one in order for x in one.load]
+        print(f"| {scale:g} | {events:,} | {span[0]} | {span[1]} | **{med(c) / med(f):.2f}x** | {med(r['cold']):.2f} s "
+              f"| {span[2]} | {span[3]} | {versus[0]} | {versus[1]} "
+              f"| {' / '.join(f'{statistics.median(x.cpu):.2f}' for x in order)} "
+              f"| {' / '.join(f'{statistics.median(x.rss):.0f}' for x in order)} "
+              f"| {min(loads):.1f}–{max(loads):.1f} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--scales", default="1,10")
+    parser.add_argument("--scales", default="1,10,20")
+    parser.add_argument("--repeats", type=int, default=5, help="interleaved rounds per scale (default 5)")
+    parser.add_argument("--pandas-up-to", type=float, default=10.0,
+                        help="largest scale the pandas script runs at (it loads the whole events table)")
+    parser.add_argument("--skip-backfill", action="store_true", help="no backfill vs metrics comparison")
+    parser.add_argument("--only-metrics", action="store_true", help="only the metrics, peers and backfill figures")
     parser.add_argument("--end", default="2026-10", help="last month of the demo data")
     parser.add_argument("--skip-report", action="store_true", help="only the metrics benchmarks")
     parser.add_argument("--big", type=float, default=21.0, help="demo scale of the 10^8-event month")
-    parser.add_argument("--skip-big", action="store_true", help="no 10^8-event month")
+    parser.add_argument("--spark-big", action="store_true", help="the 10^8-event month on DuckDB and Spark (issue 12)")
     parser.add_argument("--skip-batch", action="store_true", help="no `csreport batch` benchmark")
     parser.add_argument("--only-batch", action="store_true", help="only the `csreport batch` benchmark")
     parser.add_argument("--batch-accounts", type=int, default=50, help="account reviews to compare (default 50)")
     parser.add_argument("--workers", type=int, help="batch workers (default: one per core)")
     args = parser.parse_args()
     period = args.end
-    rows = []
+    rows: list[tuple[float, int, dict]] = []
     if args.only_batch:
         print_batch(batch_benchmark(demo(1.0, args.end), period, args.batch_accounts, args.workers))
         return
-    for scale in [float(s) for s in args.scales.split(",")]:
+    for scale in [float(s) for s in args.scales.split(",") if s.strip()]:
         folder = demo(scale, args.end)
         events = ds.dataset(folder / "events.parquet").count_rows()
-        seconds, peak, out = timed([BIN / "csreport", "metrics", "--data", folder, "--period", period, "--quiet"])
-        json.loads(out)
-        values, customers, ours = csreport_engagement(folder, period)
-        start = time.perf_counter()
-        baseline = pandas_engagement(folder / "events.parquet", period, customers, pushdown=False)
-        theirs = time.perf_counter() - start
-        start = time.perf_counter()
-        pandas_engagement(folder / "events.parquet", period, customers, pushdown=True)
-        pushed = time.perf_counter() - start
-        for key in ("mau", "dau_avg", "stickiness_pct", "active_accounts_pct"):
-            same = abs(values[key] - baseline[key]) < 1e-9 * max(1, abs(baseline[key]))
-            assert same, (key, values[key], baseline[key])
-        assert values["feature_adoption_pct"].keys() == baseline["feature_adoption_pct"].keys()
-        rows.append((scale, events, seconds, peak, ours, theirs, pushed))
-        print(f"scale {scale:g}: {events:,} events; csreport metrics {seconds:.1f} s, peak RSS {peak:.0f} MB; "
-              f"engagement: csreport {ours:.2f} s vs pandas {theirs:.2f} s ({theirs / ours:.1f}x), "
-              f"pandas with Parquet pushdown {pushed:.2f} s ({pushed / ours:.1f}x); values equal", flush=True)
-
-    print("\n| scale | events | `csreport metrics` wall | peak RSS | engagement: csreport | pandas | speed-up "
-          "| pandas + pushdown | speed-up |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for scale, events, seconds, peak, ours, theirs, pushed in rows:
-        print(f"| {scale:g} | {events:,} | {seconds:.1f} s | {peak:.0f} MB | {ours:.2f} s | {theirs:.2f} s "
-              f"| {theirs / ours:.1f}x | {pushed:.2f} s | {pushed / ours:.1f}x |")
-    if 10.0 in [float(s) for s in args.scales.split(",")]:
+        peers = ["floor", "polars", "pandas"] if scale <= args.pandas_up_to else ["floor", "polars"]
+        print(f"scale {scale:g}: {events:,} events; load average {load_average()}", flush=True)
+        result = metrics_vs_peers(folder, period, args.repeats, peers)
+        rows.append((scale, events, result))
+        for name, runs in result.items():
+            print(f"  {name}: {runs.text()}; load {min(runs.load):.1f}–{max(runs.load):.1f}", flush=True)
+    if rows:
+        print_peers(rows)
+    if not args.skip_backfill:
+        runs = backfill_vs_metrics(demo(1.0, args.end), period, max(3, args.repeats // 2))
+        ratio = statistics.median(runs["backfill"].wall) / statistics.median(runs["metrics"].wall)
+        cpu = statistics.median(runs["backfill"].cpu) / statistics.median(runs["metrics"].cpu)
+        print(f"\nbackfill of 24 months (scale 1): {runs['backfill'].text()}; one `csreport metrics`: "
+              f"{runs['metrics'].text()}; ratio {ratio:.2f}x wall, {cpu:.2f}x CPU; load "
+              f"{min(runs['metrics'].load):.1f}–{max(runs['backfill'].load):.1f}", flush=True)
+    if args.only_metrics:
+        return
+    if 10.0 in [float(s) for s in args.scales.split(",") if s.strip()]:
         alone, whole = sessions_cost(demo(10.0, args.end), period)
         print(f"\nsessions at scale 10 (CPU seconds, best of 3): the sessions query alone {alone:.2f} s of "
               f"`csreport metrics` {whole:.2f} s; without it {whole - alone:.2f} s, so sessions add "
               f"{100 * alone / (whole - alone):.0f}% "
               "(target: at most 30%)", flush=True)
-    if not args.skip_big:
+    if args.spark_big:
         print(f"\nchecking disk before generating demo scale {args.big:g} (~{args.big * 0.03:.1f} GB of Parquet) ...")
         subprocess.run(["df", "-h", str(ROOT)], check=False)
         big_month(args.big, args.end)

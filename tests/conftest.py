@@ -17,6 +17,10 @@ import pytest
 
 from csreport.cli import main
 
+# remembered validation and content hashes (csreport.data.cache) go to a throw-away folder per test process,
+# never into the user's ~/.cache; subprocesses inherit it
+os.environ["CSREPORT_CACHE_DIR"] = tempfile.mkdtemp(prefix="csreport-test-cache-")
+
 ACCOUNTS = [
     # account_id, name, segment, signup_date, onboarded_at
     ("A", "Acme <b>Corp</b>", "SMB", "2025-01-01", "2025-01-10"),

@@ -135,6 +135,20 @@ def test_missing_pyspark_says_how_to_install(company, monkeypatch):
     assert code == 2 and "pip install 'csreport[spark]'" in err
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_invisible_characters_in_counted_names_are_bad_input_on_every_engine(engine, tmp_path, request):
+    """'u1' with a zero-width space and 'login' behind a byte-order mark would count as another user and
+    another feature while looking the same: every engine reports them by column (one pattern, three dialects)."""
+    events = [("A", "u1", "login", "2026-03-01T00:00:00Z"),
+              ("A", "u\u200b1", "login", "2026-03-02T00:00:00Z"),  # zero-width space inside the user id
+              ("A", "u1", "\ufefflogin", "2026-03-03T00:00:00Z")]  # byte-order mark before the event name
+    data_source, flags = on_engine(engine, write_company(tmp_path / "hidden", events=events), request)
+    code, _, err = run_cli("metrics", "--data", data_source, "--period", "2026-03", *flags)
+    assert code == 3, err
+    assert "events.user_id: invisible character in 1 row" in err and "u\\u200b1" in err
+    assert "events.event: invisible character in 1 row" in err and "\\ufefflogin" in err
+
+
 def test_spark_needs_parquet_events(company, tmp_path, spark_ready):
     db = tmp_path / "crm.duckdb"
     con = duckdb.connect(str(db))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import shutil
 import tempfile
@@ -27,8 +28,11 @@ TABLE_FILES = {name: pd.read_csv(CLEAN / f"{name}.csv", dtype=str, keep_default_
                for name in ("accounts", "revenue", "surveys", "tickets", "events", "referrals", "invoices")}
 # columns whose text never enters a metric: any text there must leave every number as it is
 FREE_TEXT = {("accounts", "name"), ("surveys", "comment")}
-FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                          HealthCheck.too_slow])
+# CI draws the same 200 examples on every machine, so a failure reproduces and a green run stays green;
+# CSREPORT_FUZZ_EXPLORE=1 draws new ones on each run (how a byte-order mark inside an event name was found)
+EXPLORE = bool(os.environ.get("CSREPORT_FUZZ_EXPLORE"))
+FUZZ = settings(max_examples=200, deadline=None, derandomize=not EXPLORE,
+                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 # the README's rules for a valid cell, written again here independently of csreport/data/parse.py
 _INT = re.compile(r"\s*[+-]?\d+(\.0+)?\s*")

@@ -299,6 +299,18 @@ def test_near_duplicate_ids_are_a_data_problem(tmp_path, twin):
     assert "differ only in case, surrounding spaces or invisible characters" in err
 
 
+@pytest.mark.parametrize("hidden", ["\ufeff", "\u200b", "\u202e", "\u00ad"])
+def test_an_invisible_character_in_a_counted_category_is_a_data_problem(tmp_path, hidden):
+    # account B's segment 'SMB' with an invisible character would be a fourth segment that prints as 'SMB'
+    accounts = [(a, n, hidden + s if a == "B" else s, d, o) for a, n, s, d, o in ACCOUNTS]
+    err = fails_with(write_company(tmp_path / "s", accounts=accounts))
+    assert "accounts.segment: invisible character in 1 row (rows 2;" in err and "Remove it from the source" in err
+    # a name is words for people, never counted: the same character there changes no number
+    named = [(a, n + hidden if a == "B" else n, s, d, o) for a, n, s, d, o in ACCOUNTS]
+    assert metrics_of(write_company(tmp_path / "n", accounts=named))["metrics"] == metrics_of(
+        write_company(tmp_path / "plain"))["metrics"]
+
+
 @pytest.mark.parametrize("column, cell, accepted", [
     ("score", "9.0", True), ("score", " 9 ", True), ("score", "+9", True), ("score", "1e1", False),
     ("score", "9.5", False), ("score", "1e20", False), ("score", "100000000000000000000", False),

@@ -24,6 +24,9 @@ class Engine:
 
     name = "engine"
     relation = ""  # the events table, quoted as in the DuckDB dialect
+    # the files whose bytes decide the events' rows, when the engine reads files it was given (validation
+    # results are remembered by their identity, csreport.data.cache); None: a table only the engine can see
+    input_files: list[Path] | None = None
 
     def kinds(self) -> dict[str, str]:
         """Source column name -> TEXT, INSTANT, WALL or OTHER, in the table's order."""
@@ -72,9 +75,11 @@ class DuckDBEngine(Engine):
     name = "duckdb"
     relation = ident("csreport_events_source")
 
-    def __init__(self, connection, relation_sql: str, where: str = "the events table"):
+    def __init__(self, connection, relation_sql: str, where: str = "the events table",
+                 input_files: list[Path] | None = None):
         self.con = connection
         self.where = where
+        self.input_files = input_files
         self._run(f"CREATE OR REPLACE TEMP VIEW {self.relation} AS SELECT * FROM {relation_sql}")
 
     def _run(self, sql: str):

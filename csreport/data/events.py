@@ -18,6 +18,7 @@ and the duration histograms keep medians exact for any group of accounts.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -25,9 +26,10 @@ import pandas as pd
 
 from ..config import Config
 from ..periods import Period
+from .cache import ResultCache, identities
 from .clock import MINUTE_US, Scan
 from .engines import Engine
-from .queries import SPEC_COLUMNS, EventsTable, literal
+from .queries import INVISIBLE, SPEC_COLUMNS, EventsTable, literal
 from .schema import TABLES
 from .validate import InvalidDataError, Problem, id_form, missing_columns, unmapped_columns
 
@@ -60,6 +62,11 @@ class EngagementAggregates:
             pd.concat([frame for frame in pair if len(frame)] or [pair[0]], ignore_index=True)
             for pair in zip(self._frames(), other._frames(), strict=True)))
 
+    def without_months(self, months: set[str]) -> EngagementAggregates:
+        """These aggregates without the rows of ``months`` ('YYYY-MM')."""
+        return EngagementAggregates(
+            *(frame[~frame["month"].isin(months)].reset_index(drop=True) for frame in self._frames()))
+
     def for_month(self, period: Period) -> EngagementAggregates:
         month = str(period)
         return EngagementAggregates(
@@ -79,6 +86,8 @@ class EventStore:
         self.notes: list[str] = []  # data-quality remarks that are not bad rows
         self.known_accounts = set(known_accounts.astype(str))
         self.table = self._describe(config.columns.get("events", {}))
+        self._cache = ResultCache()
+        self.validation_scans = 0  # whole-table scans the last validate() ran (0: its results were remembered)
 
     def _describe(self, mapping: dict[str, str]) -> EventsTable:
         kinds = self.engine.kinds()
@@ -93,11 +102,36 @@ class EventStore:
         columns = {spec: mapping.get(spec, spec) for spec in SPEC_COLUMNS}
         return EventsTable(self.engine.relation, columns, {spec: spec_kinds[spec] for spec in SPEC_COLUMNS})
 
+    def _whole_table(self, queries: list[str]) -> tuple[list[list[tuple]], str | None]:
+        """The results of ``queries`` over every event, and the cache key to remember them by (None: not
+        remembered). Read from the cache when the events' files are unchanged (:mod:`csreport.data.cache`)."""
+        files = self.engine.input_files
+        before = identities(files) if files else None
+        key = None if before is None else "\n".join([f"{self.engine.name} events validation", *before, *queries])
+        if key is not None:
+            known = self._cache.get("events-validation", key)
+            if isinstance(known, list) and len(known) == len(queries):
+                self.validation_scans = 0
+                return [[tuple(r) for r in rows] for rows in known], key
+        results = [self.engine.rows(sql) for sql in queries]
+        self.validation_scans = len(queries)
+        if files and identities(files) != before:  # a file changed while it was scanned: not remembered
+            key = None
+        return results, key
+
     def validate(self, quarantine_to: Path | None) -> None:
-        """Check every event in two scans. Raise on bad rows, or set them aside into a rejects file."""
+        """Check every event (three scans of the whole table). Raise on bad rows, or set them aside into a
+        rejects file.
+
+        The scans' results are remembered per events file identity when nothing was wrong, so the next
+        run over the same unchanged files checks the remembered counts (against the accounts table as it
+        is now) instead of scanning every event ever recorded again. A changed file is scanned again.
+        """
         active = self.config.engagement.active_events or []
         checks = self.table.checks()
-        row = self.engine.rows(self.table.validation_sql(active))[0]
+        (validation, event_names, per_account), key = self._whole_table(
+            [self.table.validation_sql(active), self.table.events_sql(), self.table.per_account_sql()])
+        row = validation[0]
         self.rows = int(row[0])
         # the row is: total, one count per check, one count per active event (strict: a column too few or
         # too many would pair a count with the wrong check)
@@ -112,7 +146,8 @@ class EventStore:
 
         # event names a reader takes for one ('login', 'Login ', 'login' with a zero-width space) would split
         # one feature into several in feature adoption: bad input, like near-duplicate ids
-        names = [str(e) for (e,) in self.engine.rows(self.table.events_sql())]
+        # (names with an invisible character are bad rows of their own, reported and quarantinable below)
+        names = [str(e) for (e,) in event_names if not re.search(INVISIBLE, str(e))]
         forms: dict[str, list[str]] = {}
         for name in names:
             forms.setdefault(id_form(name), []).append(name)
@@ -125,7 +160,6 @@ class EventStore:
                 "they read as one feature but would count as several. Write each event name the same way.")])
 
         # account checks on the distinct ids only (a few thousand), not row by row
-        per_account = self.engine.rows(self.table.per_account_sql())
         empty = [(a, n) for a, n in per_account if a is None or a == ""]
         unknown = sorted(a for a, _ in per_account if a not in (None, "") and a not in self.known_accounts)
         if empty:
@@ -142,6 +176,9 @@ class EventStore:
                 values=[f"account_id={a}, user_id={u}, event={e}, occurred_at={t}" for a, u, e, t in examples],
             ))
         if not self.problems:
+            if key is not None:  # only a clean result is remembered: bad rows are looked at on every run
+                self._cache.put("events-validation", key,
+                                [validation, event_names, [list(r) for r in per_account]])
             return
         if quarantine_to is None:
             raise InvalidDataError(self.problems)
@@ -163,13 +200,19 @@ class EventStore:
         gap_us = round(self.config.session_gap_minutes * MINUTE_US)
         scan = Scan.of(first, last, tz, lead_us=gap_us)
         months = pd.Series([str(p) for p in scan.months])
-        days = self.engine.frame(self.table.account_days_sql(scan, active), ["month", "account_id", "day", "users"])
+        # days, months and features: one scan of the months (grouping sets), split here by which key is set
+        activity = self.engine.frame(self.table.account_activity_sql(scan, active),
+                                     ["month", "account_id", "day", "event", "all_users", "users"])
+        by_day, by_event = activity["day"].notna(), activity["event"].notna()
+        active_rows = activity["users"].astype("int64") > 0
+        days = activity.loc[by_day & active_rows, ["month", "account_id", "day", "users"]]
         # day_index counts local days from the first day of the scan
         days["day"] = (pd.Timestamp(first.start_date) + pd.to_timedelta(days["day"].astype("int64"), unit="D")).astype(
             "datetime64[us]")
-        monthly = self.engine.frame(self.table.account_months_sql(scan, active), ["month", "account_id", "users"])
-        features = self.engine.frame(self.table.account_features_sql(scan),
-                                     ["month", "account_id", "event", "users"])
+        monthly = activity.loc[~by_day & ~by_event & active_rows, ["month", "account_id", "users"]]
+        features = activity.loc[by_event, ["month", "account_id", "event", "all_users"]].rename(
+            columns={"all_users": "users"})
+        features["event"] = features["event"].astype(str)
         columns = ["kind", "month", "account_id", "duration_us", "n"]
         found = self.engine.frame(self.table.sessions_sql(scan, gap_us), columns) if sessions else pd.DataFrame(
             {c: pd.Series(dtype="int64" if c != "account_id" else object) for c in columns})

@@ -27,6 +27,11 @@ ISO_TIMESTAMP = ("^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
         "([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9]([.][0-9]{1,6})?)?(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?)?$")
 _ISO = ISO_TIMESTAMP  # the one pattern: the small tables are parsed with it too (csreport.data.parse)
 _HAS_OFFSET = "(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
+# Invisible characters (Unicode format characters: soft hyphen, zero-width spaces and joiners, byte-order
+# mark, bidirectional controls). In an id or a name that is counted ('u1' and 'u1' with a zero-width space)
+# they make one thing count as two while looking like one: bad input. Literal characters, not escapes,
+# so the pattern means the same to DuckDB, PostgreSQL, Spark and Python's re.
+INVISIBLE = "[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
 
 
 def ident(name: str) -> str:
@@ -101,6 +106,8 @@ class EventsTable:
         checks = {
             ("user_id", "empty value"): "user_id IS NULL OR user_id = ''",
             ("event", "empty value"): "event IS NULL OR event = ''",
+            ("user_id", "invisible character"): f"regexp_matches(user_id, {literal(INVISIBLE)})",
+            ("event", "invisible character"): f"regexp_matches(event, {literal(INVISIBLE)})",
         }
         if self.time_kind == TEXT:
             checks[("occurred_at", "empty value")] = "t IS NULL OR t = ''"
@@ -177,6 +184,28 @@ class EventsTable:
         """SQL: month_index, account_id, event, users: distinct users per account, month and feature (every event)."""
         return (f"SELECT month_index, account_id, event, count(DISTINCT user_id) AS users "
                 f"FROM ({self._calendar(scan)}) AS c GROUP BY month_index, account_id, event")
+
+    def account_activity_sql(self, scan: Scan, active_events: list[str] | None) -> str:
+        """SQL: the three user counts of :meth:`account_days_sql`, :meth:`account_months_sql` and
+        :meth:`account_features_sql` from ONE scan of the months, as rows
+        month_index, account_id, day_index, event, users, active_users of three grouping sets:
+
+        * (month, account, day):   day_index set, event NULL — ``active_users`` per local day;
+        * (month, account):        both NULL — ``active_users`` in the month;
+        * (month, account, event): event set, day_index NULL — ``users`` of that feature (every event).
+
+        A used row always has an event and a time (rows without are bad rows, stopped or set aside), so
+        NULL here only ever means "not grouped by". ``active_users`` counts the users of the active events
+        (config engagement.active_events; every event when unset); a (month, account) or day row with
+        ``active_users`` 0 had only other events and is dropped by the caller, as the separate queries
+        never produce it.
+        """
+        active = ("user_id" if not active_events else
+                  f"CASE WHEN event IN ({', '.join(literal(e) for e in active_events)}) THEN user_id END")
+        return (f"SELECT month_index, account_id, day_index, event, count(DISTINCT user_id) AS users, "
+                f"count(DISTINCT {active}) AS active_users FROM ({self._calendar(scan)}) AS c "
+                "GROUP BY GROUPING SETS ((month_index, account_id, day_index), (month_index, account_id), "
+                "(month_index, account_id, event))")
 
     def sessions_sql(self, scan: Scan, gap_us: int) -> str:
         """SQL: kind, month_index, account_id, duration_us, n — kind 0: n sessions of that exact duration;

@@ -14,6 +14,7 @@ class Column:
     required: bool = True  # must the column exist?
     nullable: bool = False  # may a cell be empty?
     references: str | None = None  # a table whose key every non-empty cell must name (when that table is present)
+    free_text: bool = False  # words for people (names, comments), never counted or grouped by
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ TABLES: dict[str, Table] = {
             "accounts",
             (
                 Column("account_id", "str"),
-                Column("name", "str"),
+                Column("name", "str", free_text=True),
                 Column("segment", "str"),
                 Column("signup_date", "date"),
                 Column("region", "str", required=False, nullable=True),
@@ -71,8 +72,8 @@ TABLES: dict[str, Table] = {
                 Column("survey", "str"),
                 Column("score", "int"),
                 Column("responded_at", "timestamp"),
-                Column("comment", "str", required=False, nullable=True),
-                Column("contact", "str", required=False, nullable=True),
+                Column("comment", "str", required=False, nullable=True, free_text=True),
+                Column("contact", "str", required=False, nullable=True, free_text=True),
                 Column("ticket_id", "str", required=False, nullable=True, references="tickets"),
             ),
             key=("response_id",),

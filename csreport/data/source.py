@@ -23,6 +23,7 @@ import pandas as pd
 
 from ..config import Config
 from ..errors import DataError
+from .cache import ResultCache, identities
 from .engines import DuckDBEngine, Engine
 from .queries import ident as _ident
 from .queries import literal as _sql_str
@@ -164,7 +165,8 @@ class FileReader:
         """DuckDB over the events file(s) or the database's events table."""
         if self.kind == "folder" and self._files["events"].suffix == ".csv":
             _check_csv_header("events", self._files["events"])
-        return DuckDBEngine(self.connection, self.relation_sql("events"), self.describe("events"))
+        return DuckDBEngine(self.connection, self.relation_sql("events"), self.describe("events"),
+                            input_files=self.input_files("events"))
 
     def events_path(self) -> Path | None:
         """The events file or folder of Parquet parts (a folder source), for another engine to read."""
@@ -230,9 +232,14 @@ class FileReader:
 
     def fingerprint(self, events_summary: str = "") -> str:
         """A short content hash of every input file (and of ``events_summary`` when the events come
-        from elsewhere, e.g. a Spark catalog table): the report's provenance."""
+        from elsewhere, e.g. a Spark catalog table): the report's provenance.
+
+        Each file's content hash is remembered by its identity (:mod:`csreport.data.cache`), so an
+        unchanged 10^8-event file is not read again to say that it is unchanged.
+        """
         digest = hashlib.blake2b(digest_size=8)
         digest.update(events_summary.encode())
+        cache = ResultCache()
         # exactly the files that were read: the same list DuckDB and the readers got
         tables = [("", [self.path])] if self.kind == "duckdb" else [
             (table, self.files(table)) for table in sorted(self._files, key=lambda t: self._files[t])]
@@ -240,16 +247,39 @@ class FileReader:
             for file in files:
                 root = self._files[table] if table and self._files[table].is_dir() else file.parent
                 digest.update(file.relative_to(root).as_posix().encode())
-                text = file.suffix == ".csv"  # a CSV is text: a NUL byte means a binary or broken file
-                try:
-                    with open(file, "rb") as handle:
-                        for block in iter(lambda: handle.read(1 << 22), b""):
-                            digest.update(block)
-                            if text and b"\x00" in block:
-                                raise _nul_byte(table, file)
-                except OSError as exc:
-                    raise read_error(table or "source", file, exc) from None
+                digest.update(_content_digest(table, file, cache))
         return digest.hexdigest()
+
+    def input_files(self, table: str) -> list[Path]:
+        """The files whose bytes decide ``table``'s rows (for remembering work on them): the table's files,
+        or the database file and its write-ahead log."""
+        if self.kind == "duckdb":
+            wal = self.path.with_name(self.path.name + ".wal")
+            return [self.path, wal] if wal.exists() else [self.path]
+        return self.files(table)
+
+
+def _content_digest(table: str, file: Path, cache: ResultCache) -> bytes:
+    """blake2b-128 of the file's bytes, remembered by the file's identity; a CSV holding a NUL byte is refused."""
+    before = identities([file])
+    key = before[0] if before else None
+    if key is not None:
+        known = cache.get("content", key)
+        if isinstance(known, str):
+            return bytes.fromhex(known)
+    digest = hashlib.blake2b(digest_size=16)
+    text = file.suffix == ".csv"  # a CSV is text: a NUL byte means a binary or broken file
+    try:
+        with open(file, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 22), b""):
+                digest.update(block)
+                if text and b"\x00" in block:
+                    raise _nul_byte(table, file)
+    except OSError as exc:
+        raise read_error(table or "source", file, exc) from None
+    if key is not None and identities([file]) == before:  # unchanged while it was read
+        cache.put("content", key, digest.hexdigest())
+    return digest.digest()
 
 
 def spec_columns(table: str, frame: pd.DataFrame, mapping: dict[str, str]) -> pd.DataFrame:

@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..errors import DataError
 from .parse import parse_column
+from .queries import INVISIBLE
 from .schema import SURVEY_SCALES, TABLES, Table
 
 SHOWN_ROWS = 5
@@ -156,6 +157,8 @@ def validate_table(
         values, bad = parse_column(raw[col.name], col.kind, tz)
         typed[col.name] = values
         found.append(_problem(spec.name, col.name, f"unparsable {col.kind}", bad, raw[col.name], _KIND_HINT[col.kind]))
+        if col.kind == "str" and not col.free_text:
+            found.append(invisible_characters(spec.name, col.name, values, raw[col.name]))
         if not col.nullable:
             empty = values.isna() & ~bad
             found.append(_problem(spec.name, col.name, "empty value", empty, raw[col.name],
@@ -193,6 +196,8 @@ def validate_table(
 def id_form(value: str) -> str:
     """What an id looks like to a person: case, surrounding spaces and invisible characters (Unicode
     format characters such as zero-width spaces) do not count; compatibility forms are folded (NFKC)."""
+    if value.isascii():  # NFKC leaves ASCII as it is and ASCII has no format character: the common case, fast
+        return value.strip().casefold()
     visible = "".join(ch for ch in unicodedata.normalize("NFKC", value) if unicodedata.category(ch) != "Cf")
     return visible.strip().casefold()
 
@@ -209,6 +214,14 @@ def near_duplicates(table: str, column: str, values: pd.Series, raw: pd.Series) 
     return _problem(table, column, "near-duplicate id", mask, raw,
                     "These ids differ only in case, surrounding spaces or invisible characters, so they read as one "
                     "id but count as several. Write each id the same way everywhere.")
+
+
+def invisible_characters(table: str, column: str, values: pd.Series, raw: pd.Series) -> Problem | None:
+    """Ids and categories holding an invisible character (zero-width space, byte-order mark, bidi control)."""
+    hidden = values.astype("string").str.contains(INVISIBLE, regex=True).fillna(False).astype(bool)
+    return _problem(table, column, "invisible character", hidden, raw,
+                    "An invisible character (a zero-width space, a byte-order mark or a direction control) makes "
+                    "this value count apart from the same text without it. Remove it from the source.")
 
 
 def unknown_references(table: str, column: str, target: str, values: pd.Series, raw: pd.Series,

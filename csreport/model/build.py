@@ -74,58 +74,63 @@ HistoryRows = dict[str, dict[str, tuple[float | None, int | None, float | None]]
 class Calculator:
     """Computes (and remembers) the metrics of any period, for all customers and per segment.
 
-    A period's metrics read the events of the period itself and of its health backtest
-    month L = P − h. Event aggregates are fetched from the engine once per contiguous run
-    of such months and shared by the company and every segment.
+    A period P's metrics read every event aggregate of P (sessions included) and, for the health
+    backtest, the users of month L = P − h. The Calculator fetches exactly those months from the
+    engine, in one pass per contiguous run of months of each kind: P's months with sessions, the
+    L months not already fetched without (the sessions window is the costly query, and the
+    backtest never reads it). Months no metric reads (P-2 … P-11 for a report) are never scanned.
+    Everything fetched is kept in one set of aggregates, shared by the company and every segment.
     """
 
     def __init__(self, dataset: Dataset, config: Config, periods: list[Period] | None = None):
         self.dataset = without_empty_events(dataset)
         self.config = config
-        self._runs: dict[tuple[Period, Period], EngagementAggregates | None] = {}
-        self._parts: dict[tuple[Period, Period], SegmentParts] = {}
+        self._events: EngagementAggregates | None = None  # every month fetched so far
+        self._full: set[Period] = set()  # months with every aggregate, sessions included
+        self._usage: set[Period] = set()  # months with users and features, no sessions (backtest months)
+        self._parts: SegmentParts | None = None  # the segments' share of _events (reset when it grows)
         self._company: dict[Period, PeriodMetrics] = {}
         self._segments: dict[Period, dict[str, PeriodMetrics]] = {}
         self._health: dict[Period, pd.DataFrame] = {}
         self.prefetch(periods or [])
 
     def prefetch(self, periods: list[Period]) -> None:
-        """Aggregate the events every one of ``periods`` needs, one engine pass per contiguous run of months."""
-        wanted = sorted((backtest_month(p, self.config), p) for p in periods if self.covers(p))
-        runs: list[list[Period]] = []
-        for first, last in wanted:
-            if runs and first <= runs[-1][1].shift(1):
-                runs[-1][1] = max(runs[-1][1], last)
-            else:
-                runs.append([first, last])
-        for first, last in runs:
-            self._fetch(first, last)
+        """Aggregate the events every one of ``periods`` (those the data covers) needs, ahead of time."""
+        covered = [p for p in periods if self.covers(p)]
+        self._ensure(set(covered), {backtest_month(p, self.config) for p in covered})
 
-    def _fetch(self, first: Period, last: Period) -> tuple[Period, Period]:
+    def _ensure(self, full: set[Period], usage: set[Period]) -> None:
+        """Fetch the months of ``full`` with every aggregate and those of ``usage`` without sessions, unless held."""
         events = self.dataset.events
-        self._runs[(first, last)] = events.aggregates(first, last) if events is not None else None
-        return first, last
-
-    def _run_of(self, period: Period) -> tuple[Period, Period]:
-        lookback = backtest_month(period, self.config)
-        for first, last in self._runs:
-            if first <= lookback and period <= last:
-                return first, last
-        return self._fetch(lookback, period)
+        for wanted, sessions in ((full, True), (usage, False)):
+            # after the full months are in: a month wanted both ways is fetched once, in full
+            months = wanted - self._full - (set() if sessions else self._usage)
+            if not months:
+                continue
+            if events is not None:
+                for first, last in _runs(sorted(months)):
+                    fetched = events.aggregates(first, last, sessions=sessions)
+                    if self._events is None:
+                        self._events = fetched
+                    else:  # a usage month fetched again in full replaces its rows
+                        run = {str(m) for m in first.range_to(last)}
+                        self._events = self._events.without_months(run).concat(fetched)
+                self._parts = None
+            (self._full if sessions else self._usage).update(months)
 
     def company(self, period: Period) -> PeriodMetrics:
         if period not in self._company:
-            run = self._run_of(period)
-            self._company[period] = compute_metrics(self.dataset, period, self.config, self._runs[run])
+            self._ensure({period}, {backtest_month(period, self.config)})
+            self._company[period] = compute_metrics(self.dataset, period, self.config, self._events)
         return self._company[period]
 
     def segments(self, period: Period) -> dict[str, PeriodMetrics]:
         if period not in self._segments:
-            run = self._run_of(period)
-            if run not in self._parts:
-                self._parts[run] = split_segments(self.dataset, self._runs[run])
+            self._ensure({period}, {backtest_month(period, self.config)})
+            if self._parts is None:
+                self._parts = split_segments(self.dataset, self._events)
             self._segments[period] = {name: compute_metrics(subset, period, self.config, aggregates, segment=name)
-                                      for name, (subset, aggregates) in self._parts[run].items()}
+                                      for name, (subset, aggregates) in self._parts.items()}
         return self._segments[period]
 
     def health(self, period: Period) -> pd.DataFrame:
@@ -134,13 +139,15 @@ class Calculator:
         if period in self._company:
             return self._company[period].health
         if period not in self._health:
-            self._health[period] = health_table(self.dataset, period, self.config, self.month_events(period))
+            self._health[period] = health_table(self.dataset, period, self.config,
+                                                self.month_events(period, sessions=False))
         return self._health[period]
 
-    def month_events(self, period: Period) -> EngagementAggregates | None:
-        """The event aggregates of one month, from the run that holds it (None without an events table)."""
-        aggregates = self._runs[self._run_of(period)]
-        return None if aggregates is None else aggregates.for_month(period)
+    def month_events(self, period: Period, sessions: bool = True) -> EngagementAggregates | None:
+        """The event aggregates of one month (None without an events table); ``sessions=False``: the
+        session frames may be empty (for callers that read users and features only)."""
+        self._ensure({period} if sessions else set(), set() if sessions else {period})
+        return None if self._events is None else self._events.for_month(period)
 
     def covers(self, period: Period) -> bool:
         """Whether the data reaches back to ``period`` (its first revenue month or later).
@@ -155,6 +162,17 @@ class Calculator:
         if not self.covers(period):
             return None
         return self.company(period) if segment is None else self.segments(period).get(segment)
+
+
+def _runs(months: list[Period]) -> list[tuple[Period, Period]]:
+    """Sorted months as contiguous runs (first, last): one engine pass each."""
+    runs: list[list[Period]] = []
+    for month in months:
+        if runs and month == runs[-1][1].shift(1):
+            runs[-1][1] = month
+        else:
+            runs.append([month, month])
+    return [(first, last) for first, last in runs]
 
 
 def without_empty_events(dataset: Dataset) -> Dataset:
