@@ -15,8 +15,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from . import __version__
-from .benchmark.targets import targets_for
-from .config import load_config
 from .errors import ConfigError, CsreportError
 from .periods import Period
 from .progress import say
@@ -33,6 +31,8 @@ def _period(text: str) -> Period:
 
 def _data(text: str) -> str:
     """--data: a PostgreSQL URL (refused if it holds a password) or a path."""
+    if "://" not in text:  # a path (every URL scheme has '://'): the database module is not needed
+        return text
     from .data.postgres import PgUrl, is_url
 
     if is_url(text):
@@ -47,7 +47,7 @@ def _data(text: str) -> str:
 def _engine_chosen(args: argparse.Namespace):
     """--engine wins over the config; passed through the environment (for this command only) so that
     the report notebook's kernel sees it too."""
-    from .data.load import ENGINE_VARIABLE
+    from .config import ENGINE_VARIABLE
 
     before = os.environ.get(ENGINE_VARIABLE)
     if getattr(args, "engine", None):
@@ -157,6 +157,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_metrics(args: argparse.Namespace) -> int:
     from .benchmark.history import History
+    from .benchmark.targets import targets_for
+    from .config import load_config
     from .data import load_dataset
     from .model import build_model
 
@@ -174,6 +176,8 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     import time
 
     from .benchmark.history import History
+    from .benchmark.targets import targets_for
+    from .config import load_config
     from .data import load_dataset
     from .model import Calculator, ModelOptions, build_model, record
 
@@ -221,6 +225,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     for name in names:
         print(folder / name)
     if args.email:
+        from .config import load_config
         from .delivery.deliver import email_report
 
         email_report(Path(args.out), args.period, load_config(args.config))
@@ -242,6 +247,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 
 def cmd_email(args: argparse.Namespace) -> int:
+    from .config import load_config
     from .delivery.deliver import email_books, email_report
 
     if args.batch:

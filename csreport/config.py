@@ -20,6 +20,8 @@ from .errors import ConfigError
 if TYPE_CHECKING:
     from .metrics.custom import CustomMetric
 
+ENGINE_VARIABLE = "CSREPORT_ENGINE"  # set by --engine, so that the report notebook's kernel uses it too
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -205,9 +207,10 @@ def load_config(config_path: str | Path | None) -> Config:
     """
     config = _read_config(config_path)
     from .metrics import catalog  # late: the metrics package imports this module
-    from .metrics.custom import load_metrics_module
 
     if config.metrics_module:
+        from .metrics.custom import load_metrics_module  # only then: it imports pandas
+
         config._custom_metrics = load_metrics_module(config.resolve(config.metrics_module))
     catalog.use_custom(m.info for m in config.custom_metrics)
     return config

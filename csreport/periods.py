@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-
-import pandas as pd
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:  # pandas is imported where a timestamp is made: parsing a period stays light
+    import pandas as pd
 
 _PERIOD_RE = re.compile(r"^(\d{4})-(\d{2})$")
 # the months a report can be about: a period's computations reach years back (TTM, cohorts, the health
@@ -34,9 +37,9 @@ class Period:
         return cls(int(match.group(1)), int(match.group(2)))
 
     @classmethod
-    def last_complete(cls, today: pd.Timestamp | None = None) -> Period:
+    def last_complete(cls, today: datetime | None = None) -> Period:
         """The most recent month that has fully ended (the one a monthly report covers)."""
-        today = today or pd.Timestamp.now(tz="UTC")
+        today = today or datetime.now(UTC)
         return cls(today.year, today.month).shift(-1)
 
     def __str__(self) -> str:
@@ -58,6 +61,8 @@ class Period:
     @property
     def start_date(self) -> pd.Timestamp:
         """First day of the month as a naive date (for date columns)."""
+        import pandas as pd
+
         return pd.Timestamp(self.year, self.month, 1)
 
     @property
@@ -80,4 +85,4 @@ class Period:
     @property
     def label(self) -> str:
         """Human label, e.g. 'October 2026'."""
-        return self.start_date.strftime("%B %Y")
+        return date(self.year, self.month, 1).strftime("%B %Y")

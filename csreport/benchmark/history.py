@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import HistoryError
-from ..metrics.cohorts import COHORT_KEYS
+from ..metrics.catalog import COHORT_KEYS
 
 ALL = ""  # the segment value of company-wide metrics
 BUSY_TIMEOUT_S = 60

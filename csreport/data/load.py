@@ -8,7 +8,7 @@ from typing import Literal
 
 import pandas as pd
 
-from ..config import Config
+from ..config import ENGINE_VARIABLE, Config
 from ..errors import ConfigError
 from ..periods import Period
 from ..progress import say
@@ -21,7 +21,6 @@ from .source import SourceReader, open_source
 from .validate import InvalidDataError, Problem, ValidatedTable, validate_table
 
 OnInvalid = Literal["stop", "quarantine"]
-ENGINE_VARIABLE = "CSREPORT_ENGINE"  # set by --engine, so that the report notebook's kernel uses it too
 
 
 @dataclass

@@ -103,6 +103,8 @@ CATALOG: tuple[MetricInfo, ...] = (
 
 # metrics whose value is an object, not a number: {feature: pct} and {cohort 'YYYY-MM': [pct by age]}
 OBJECT_KEYS = frozenset({"feature_adoption_pct", "cohort_logo_retention_pct", "cohort_mrr_retention_pct"})
+# the cohort retention curves: recomputed from revenue for any period, never kept in the history store
+COHORT_KEYS = ("cohort_logo_retention_pct", "cohort_mrr_retention_pct")
 
 # the built-in metrics and, after a config with a metrics_module was loaded, the company's (see use_custom)
 BY_KEY: dict[str, MetricInfo] = {m.key: m for m in CATALOG}

@@ -19,8 +19,8 @@ import pandas as pd
 from ..memo import remembered
 from ..periods import Period
 from .base import MetricSet
+from .catalog import COHORT_KEYS  # noqa: F401  (re-exported)
 
-COHORT_KEYS = ("cohort_logo_retention_pct", "cohort_mrr_retention_pct")
 WINDOW_MONTHS = 12  # cohorts P-12 … P-1
 
 Curves = dict[str, list[float]]

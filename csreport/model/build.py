@@ -37,6 +37,7 @@ from ..metrics.revenue import mrr_matrix, revenue_metrics
 from ..metrics.surveys import nps_category, survey_metrics
 from ..periods import Period
 from ..text import COMMENT_CHARS, NAME_CHARS, clip
+from .records import record  # noqa: F401  (re-exported: csreport.model.build.record)
 from .types import (
     AtRiskAccount,
     BandChurn,
@@ -544,10 +545,3 @@ def build_model(dataset: Dataset, period: Period, config: Config, targets: Targe
         health=rows,
     )
 
-
-def record(model: ReportModel, history: History) -> int:
-    """Upsert the model's period (all customers and every segment) into the history store."""
-    scopes: dict[str, Scope] = {ALL: model} | dict(model.segments)
-    values = {name: dict(scope.metrics) for name, scope in scopes.items()}
-    stats = {name: {k: (s.n, s.variance) for k, s in scope.stats.items()} for name, scope in scopes.items()}
-    return history.write_period(model.period, values, stats, model.provenance.fingerprint)

@@ -285,7 +285,9 @@ def cohort_heatmap(curves: Mapping[str, list[float]], title: str, sizes: Mapping
         ax.set_ylim(len(months) - 0.5, -0.5)  # the oldest cohort on top
         for (row, age), value in np.ndenumerate(grid):
             if not np.isnan(value):
-                ax.text(age, row, f"{value:.0f}", ha="center", va="center", fontsize=7, color=style.INK)
+                # inside its cell: left out of the layout passes, which then measure ~180 fewer texts
+                ax.text(age, row, f"{value:.0f}", ha="center", va="center", fontsize=7, color=style.INK,
+                        in_layout=False)
         labels = [month_label(m) + (f" (n={sizes[m]:,})" if sizes and m in sizes else "") for m in months]
         ax.set_yticks(range(len(months)), labels, fontsize=7.5)
         ax.set_xticks(range(ages), [str(age) for age in range(ages)], fontsize=7.5)

@@ -22,6 +22,8 @@ from contextlib import ExitStack
 from importlib import resources
 from pathlib import Path
 
+import nbformat
+
 from ..benchmark.history import History
 from ..config import load_config
 from ..errors import ConfigError, CsreportError, NotebookError
@@ -44,6 +46,8 @@ def packaged_notebook(name: str = DEFAULT_NOTEBOOK) -> resources.abc.Traversable
 
 def absolute_source(source: str) -> str:
     """The data source as the kernel must see it: URLs as given, local paths made absolute."""
+    if "://" not in source:  # a path (every URL scheme has '://'): the database module is not needed
+        return str(Path(source).resolve())
     from ..data.postgres import is_url
 
     return source if is_url(source) else str(Path(source).resolve())
@@ -75,8 +79,9 @@ def run_report(data_source: str, period: Period, config_path: Path | None, out: 
                       "history_path": str(history.path.resolve()), "on_invalid": on_invalid,
                       "rejects_dir": str(stage / REJECTS_FOLDER)}
         started = time.perf_counter()
-        # the renderers take ~1.5 s to import: do it while the kernel works (this process just waits)
-        threading.Thread(target=warm_up, daemon=True).start()
+        # the renderers take ~1.5 s to load: do it while the kernel works (this process just waits)
+        warming = threading.Thread(target=warm_up, daemon=True)
+        warming.start()
         say(f"executing {source_notebook.name} for {period} ...", quiet)
         try:
             execute_notebook(source_notebook, executed, parameters, progress=progress)
@@ -86,14 +91,16 @@ def run_report(data_source: str, period: Period, config_path: Path | None, out: 
                 raise _with_context(exc, f"The executed notebook with the full traceback is kept at {failed}; "
                                          f"no report was written and {final} is unchanged.") from None
             raise
-        model = read_model(executed)
+        notebook = nbformat.read(str(executed), as_version=4)  # once, for the model and the page
+        model = read_model(notebook)
         if model is not None:
             model = _published_paths(model, stage, final)
             quarantined = quarantine_line(model)
             if quarantined:  # a warning, not progress: said even with --quiet
                 say(f"warning: {quarantined}")
         say(f"executed in {time.perf_counter() - started:.1f} s; rendering {', '.join(formats)} ...", quiet)
-        html = to_html(executed, report_meta(model, config, period))
+        warming.join()  # long done unless the notebook was quicker: then rendering waits for what it needs anyway
+        html = to_html(notebook, report_meta(model, config, period))
         if "html" in formats:
             (stage / report_filename(period, "html")).write_text(html, encoding="utf-8")
         if "pdf" in formats:
