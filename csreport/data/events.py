@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..config import Config
+from ..memo import remembered
 from ..periods import Period
 from .cache import ResultCache, identities
 from .clock import MINUTE_US, Scan
@@ -68,9 +69,24 @@ class EngagementAggregates:
             *(frame[~frame["month"].isin(months)].reset_index(drop=True) for frame in self._frames()))
 
     def for_month(self, period: Period) -> EngagementAggregates:
+        """The rows of one month, without the month column (empty frames for a month they do not hold).
+
+        Every month's share is split out once per set of aggregates (:func:`_by_month`): a backfill
+        reads each month many times (as P and as a backtest month, for the company and every segment).
+        """
         month = str(period)
-        return EngagementAggregates(
-            *(frame[frame["month"] == month].drop(columns="month").reset_index(drop=True) for frame in self._frames()))
+        months = remembered(self, "by_month", lambda: [_by_month(frame) for frame in self._frames()])
+        return EngagementAggregates(*(
+            parts[month] if month in parts else frame.iloc[:0].drop(columns="month").reset_index(drop=True)
+            for frame, parts in zip(self._frames(), months, strict=True)))
+
+
+def _by_month(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """{month 'YYYY-MM': its rows in their order, without the month column, indexed 0 … n-1}."""
+    if frame.empty:
+        return {}
+    return {str(month): rows.drop(columns="month").reset_index(drop=True)
+            for month, rows in frame.groupby("month", sort=False, observed=True)}
 
 
 class EventStore:

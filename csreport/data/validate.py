@@ -205,7 +205,8 @@ def id_form(value: str) -> str:
 def near_duplicates(table: str, column: str, values: pd.Series, raw: pd.Series) -> Problem | None:
     """Ids that differ only in case, surrounding spaces or invisible characters: two rows a reader takes for one."""
     present = values.dropna().astype(str)
-    forms = present.map(id_form)
+    distinct_values = present.unique()  # an id repeats on many rows: fold each distinct one once
+    forms = present.map(dict(zip(distinct_values, map(id_form, distinct_values), strict=True)))
     distinct = pd.DataFrame({"value": present, "form": forms}).drop_duplicates()
     clashing = set(distinct.loc[distinct["form"].duplicated(keep=False), "form"])
     if not clashing:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..memo import remembered
 from ..periods import Period
 from .base import MetricSet
 from .catalog import COHORT_KEYS  # noqa: F401  (re-exported)
@@ -38,9 +39,14 @@ def cohort_months(matrix: pd.DataFrame) -> pd.Series:
 def window(matrix: pd.DataFrame, period: Period) -> tuple[pd.Series, pd.DataFrame]:
     """(cohort month of every account whose cohort is in P-12 … P-1, their MRR in months P-12 … P).
 
-    The MRR of a month the data does not cover is 0.
+    The MRR of a month the data does not cover is 0. Remembered per matrix and period (both cohort
+    keys read it), the cohort months per matrix.
     """
-    cohorts = cohort_months(matrix)
+    return remembered(matrix, ("cohort_window", str(period)), lambda: _window(matrix, period))
+
+
+def _window(matrix: pd.DataFrame, period: Period) -> tuple[pd.Series, pd.DataFrame]:
+    cohorts = remembered(matrix, "cohort_months", lambda: cohort_months(matrix))
     months = [str(m) for m in period.shift(-WINDOW_MONTHS).range_to(period)]
     members = cohorts[(cohorts >= months[0]) & (cohorts < str(period))]
     return members, matrix.reindex(index=members.index, columns=months, fill_value=0.0)
@@ -51,7 +57,8 @@ def curves(totals: pd.DataFrame, base: pd.Series) -> Curves:
 
     ``totals`` is cohorts × months; a cohort's curve starts at its own month.
     """
-    return {str(c): [100.0 * float(v) / float(base[c]) for v in totals.loc[c, c:]] for c in sorted(totals.index)}
+    return {str(c): (100.0 * totals.loc[c, c:].to_numpy(dtype=float) / float(base[c])).tolist()
+            for c in sorted(totals.index)}
 
 
 def cohort_logo_retention_pct(matrix: pd.DataFrame, period: Period) -> Curves | None:

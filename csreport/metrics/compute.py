@@ -72,7 +72,7 @@ def event_aggregates(dataset: Dataset, period: Period, config: Config,
 
 def compute_metrics(
     dataset: Dataset, period: Period, config: Config, aggregates: EngagementAggregates | None = None,
-    segment: str | None = None,
+    segment: str | None = None, company: PeriodMetrics | None = None,
 ) -> PeriodMetrics:
     """Compute every metric of ``period``: the built-ins of SPEC §3, then the company's own (config).
 
@@ -80,6 +80,9 @@ def compute_metrics(
     The health backtest month L is read from them, or queried when they hold none of it
     (:func:`with_month`); :func:`event_aggregates` prepares both for many calls (segments).
     ``segment`` names the scope ``dataset`` holds, for the error message of a failing company metric.
+    ``company``: the company's metrics of the same period, when ``dataset`` is a subset of accounts of
+    the company's dataset (a segment): health is scored per account, so the segment's health and
+    backtest tables are the company's rows of its customers, taken rather than scored again.
     """
     tz = config.timezone
     start, end = period.start(tz), period.end(tz)
@@ -112,9 +115,13 @@ def compute_metrics(
     result.update(referrals.referral_metrics(dataset.referrals, customers, start, end))
     result.update(onboarding.onboarding_metrics(dataset.accounts, period))
 
-    scores, missing = _health_table(dataset, period, config, customers, this_month, matrix)
-    past, _ = _health_table(dataset, lookback, config, past_customers, past_month, matrix)
-    past["churned"] = backtest.churned_by(past["account_id"], customers)
+    if company is None:
+        scores, missing = _health_table(dataset, period, config, customers, this_month, matrix)
+        past, _ = _health_table(dataset, lookback, config, past_customers, past_month, matrix)
+        past["churned"] = backtest.churned_by(past["account_id"], customers)
+    else:  # an account's churn is the same seen from the company or its segment
+        scores, missing = rows_of(company.health, customers), _missing_components(dataset, this_month)
+        past = rows_of(company.backtest, past_customers)
     if len(missing) == len(health.COMPONENTS):
         result.unavailable(keys_of("health"), NO_HEALTH)  # the health scores and their backtest
     else:
@@ -156,29 +163,33 @@ def compute_segments(dataset: Dataset, period: Period, config: Config,
             for name, (subset, sub_aggregates) in parts.items()}
 
 
+def rows_of(table: pd.DataFrame, accounts: set[str]) -> pd.DataFrame:
+    """The rows of a per-account table (health, backtest) whose account_id is in ``accounts``, in order."""
+    return table[table["account_id"].isin(accounts)].reset_index(drop=True)
+
+
+def _missing_components(dataset: Dataset, month_events: EngagementAggregates | None) -> list[str]:
+    """The health components whose table the data lacks (events: ``month_events`` is None)."""
+    present = {"usage": month_events is not None, "feedback": dataset.surveys is not None,
+               "support": dataset.tickets is not None, "payment": dataset.invoices is not None}
+    return [c for c in health.COMPONENTS if not present[c]]
+
+
 def _health_table(dataset: Dataset, period: Period, config: Config, customers: set[str],
                   month_events: EngagementAggregates | None, matrix: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     tz = config.timezone
     start, end = period.start(tz), period.end(tz)
     index = pd.Index(sorted(customers), name="account_id")
     parts: dict[str, pd.Series] = {}
-    missing: list[str] = []
+    missing = _missing_components(dataset, month_events)
     if month_events is not None:
         parts["usage"] = health.usage_component(month_events.account_days, index, period.days)
-    else:
-        missing.append("usage")
     if dataset.surveys is not None:
         parts["feedback"] = health.feedback_component(dataset.surveys, index, end)
-    else:
-        missing.append("feedback")
     if dataset.tickets is not None:
         parts["support"] = health.support_component(dataset.tickets, index, start, end, config.sla_hours)
-    else:
-        missing.append("support")
     if dataset.invoices is not None:
         parts["payment"] = health.payment_component(dataset.invoices, index, period.end_date)
-    else:
-        missing.append("payment")
     components = pd.DataFrame(parts, index=index)
     bands = config.health.bands
     scores = health.health_scores(components, config.health.weights.model_dump(), bands.green, bands.amber)

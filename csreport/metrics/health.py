@@ -17,8 +17,8 @@ from __future__ import annotations
 import pandas as pd
 
 from .base import MetricSet, pct
-from .support import created_in, sla_outcome
-from .surveys import nps_category
+from .support import created_in, created_outcome
+from .surveys import nps_category, of_type
 
 # the table each component is scored from; without it the component is left out
 COMPONENT_TABLES = {"usage": "events", "feedback": "surveys", "support": "tickets", "payment": "invoices"}
@@ -34,8 +34,8 @@ def usage_component(account_days: pd.DataFrame, customers: pd.Index, days_in_per
 
 
 def feedback_component(surveys: pd.DataFrame, customers: pd.Index, end: pd.Timestamp) -> pd.Series:
-    window = surveys[(surveys["survey"] == "nps") & (surveys["responded_at"] >= end - pd.Timedelta(days=365))
-                     & (surveys["responded_at"] < end)]
+    nps = of_type(surveys, "nps")
+    window = nps[(nps["responded_at"] >= end - pd.Timedelta(days=365)) & (nps["responded_at"] < end)]
     # latest answer first; on equal times the lower score first, then keep the first per account
     latest = window.sort_values(["responded_at", "score"], ascending=[False, True]).drop_duplicates("account_id")
     score = latest.set_index("account_id")["score"].astype(int)
@@ -46,7 +46,7 @@ def feedback_component(surveys: pd.DataFrame, customers: pd.Index, end: pd.Times
 def support_component(tickets: pd.DataFrame, customers: pd.Index, start: pd.Timestamp, end: pd.Timestamp,
                       sla_hours: float) -> pd.Series:
     created = created_in(tickets, start, end)
-    outcome = sla_outcome(created, end, sla_hours)
+    outcome = created_outcome(tickets, start, end, sla_hours)
     counted = created.assign(met=outcome)[outcome.notna()]
     share = counted.groupby("account_id")["met"].mean().astype(float) * 100.0
     return share.reindex(customers, fill_value=100.0)

@@ -7,41 +7,21 @@ lookup, so 13-month trends and 24-month backfills stay cheap.
 """
 from __future__ import annotations
 
-import weakref
-from collections.abc import Callable
-
 import pandas as pd
 
+from ..memo import remembered
 from ..periods import Period
 from .base import MetricSet, pct
-
-# revenue frame id -> (a weak reference to it, its matrix): see mrr_matrix
-_MATRICES: dict[int, tuple[weakref.ref, pd.DataFrame]] = {}
 
 
 def mrr_matrix(revenue: pd.DataFrame) -> pd.DataFrame:
     """Accounts × months MRR from the validated long table (account_id, month, mrr).
 
-    Built once per revenue frame and remembered while that frame lives: a report computes the
-    company, every segment and the comparison months from the same frames (a 24-month backfill
-    asked for the same pivot 96 times). A dataset's frames are never changed in place (a subset or
-    an as-of view is a new frame), and callers only read the matrix.
+    Built once per revenue frame and remembered while that frame lives (:mod:`csreport.memo`): a
+    report computes the company, every segment and the comparison months from the same frames (a
+    24-month backfill asked for the same pivot 96 times). Callers only read the matrix.
     """
-    key = id(revenue)
-    known = _MATRICES.get(key)
-    if known is not None and known[0]() is revenue:
-        return known[1]
-    matrix = _pivot(revenue)
-    # the entry goes when the frame does, so a later frame that happens to get the same id never sees it
-    _MATRICES[key] = (weakref.ref(revenue, _forget(key)), matrix)
-    return matrix
-
-
-def _forget(key: int) -> Callable[[weakref.ref], None]:
-    """The callback that drops a matrix when its revenue frame is collected."""
-    def forget(_gone: weakref.ref) -> None:
-        _MATRICES.pop(key, None)
-    return forget
+    return remembered(revenue, "mrr_matrix", lambda: _pivot(revenue))
 
 
 def _pivot(revenue: pd.DataFrame) -> pd.DataFrame:

@@ -7,12 +7,22 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..memo import remembered
 from .base import MetricSet, hours, median, pct
 from .catalog import not_available
 
 
 def created_in(tickets: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-    return tickets[(tickets["created_at"] >= start) & (tickets["created_at"] < end)]
+    """Tickets created in [start, end) (remembered per frame and window: several metrics and health read them)."""
+    return remembered(tickets, ("created_in", start, end),
+                      lambda: tickets[(tickets["created_at"] >= start) & (tickets["created_at"] < end)])
+
+
+def created_outcome(tickets: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, sla_hours: float) -> pd.Series:
+    """:func:`sla_outcome` of the tickets created in [start, end), as seen at end (remembered likewise:
+    sla_met_pct and the health support component both read it)."""
+    return remembered(tickets, ("created_outcome", start, end, sla_hours),
+                      lambda: sla_outcome(created_in(tickets, start, end), end, sla_hours))
 
 
 def frt_median_hours(tickets: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> float | None:
@@ -49,7 +59,7 @@ def sla_outcome(tickets: pd.DataFrame, end: pd.Timestamp, sla_hours: float) -> p
 
 def sla_met_pct(tickets: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, sla_hours: float) -> float | None:
     """100 · met / (met + missed) over tickets created in P (percent)."""
-    outcome = sla_outcome(created_in(tickets, start, end), end, sla_hours).dropna()
+    outcome = created_outcome(tickets, start, end, sla_hours).dropna()
     return pct(outcome.sum(), len(outcome))
 
 

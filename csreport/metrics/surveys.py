@@ -16,6 +16,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from ..memo import remembered
 from .base import MetricSet, pct
 from .catalog import not_available
 
@@ -36,9 +37,18 @@ def satisfied(scores: pd.Series) -> pd.Series:
     return scores >= CSAT_SATISFIED_MIN
 
 
+def of_type(surveys: pd.DataFrame, survey: str) -> pd.DataFrame:
+    """Responses of one survey type (nps, csat, ces), in the table's order; split once per frame."""
+    return remembered(surveys, ("of_type", survey), lambda: surveys[surveys["survey"] == survey])
+
+
 def rows_in(surveys: pd.DataFrame, survey: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-    """Responses of one survey type answered in [start, end)."""
-    return surveys[(surveys["survey"] == survey) & (surveys["responded_at"] >= start) & (surveys["responded_at"] < end)]
+    """Responses of one survey type answered in [start, end) (remembered per frame and window: the
+    metrics, their significance stats and the health feedback of a month read them again)."""
+    def build() -> pd.DataFrame:
+        typed = of_type(surveys, survey)
+        return typed[(typed["responded_at"] >= start) & (typed["responded_at"] < end)]
+    return remembered(surveys, ("rows_in", survey, start, end), build)
 
 
 def responses_in(surveys: pd.DataFrame, survey: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:

@@ -126,10 +126,11 @@ class Calculator:
 
     def segments(self, period: Period) -> dict[str, PeriodMetrics]:
         if period not in self._segments:
-            self._ensure({period}, {backtest_month(period, self.config)})
+            company = self.company(period)  # its per-account health rows are the segments' too
             if self._parts is None:
                 self._parts = split_segments(self.dataset, self._events)
-            self._segments[period] = {name: compute_metrics(subset, period, self.config, aggregates, segment=name)
+            self._segments[period] = {name: compute_metrics(subset, period, self.config, aggregates, segment=name,
+                                                            company=company)
                                       for name, (subset, aggregates) in self._parts.items()}
         return self._segments[period]
 
