@@ -59,6 +59,7 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'  # the Polars peer
 	$(BIN)/python bench/run.py --skip-report  # `csreport run` is measured against its floor by run_floor.py
 	$(BIN)/python bench/run_floor.py
+	$(BIN)/python bench/sessions_cost.py  # what sessions add to `csreport metrics` (issue 11)
 
 clean:
 	rm -rf $(VENV) reports data/demo .pytest_cache
