@@ -145,22 +145,28 @@ CONFIGS = {
 }
 
 
-@pytest.mark.parametrize("seed", [101, 202, 303])
-@pytest.mark.parametrize("config", CONFIGS)
-def test_every_new_key_matches_the_reference(tmp_path, seed, config):
-    data = generate(tmp_path / "data", seed)
+def mismatches(data, periods, config: str, tmp_path) -> list:
+    """(period, key, reference value, csreport's value) for every compared key that differs beyond 1e-6."""
     text, settings = CONFIGS[config]
     extra: list[str] = []
     if text:
         (tmp_path / "config.yaml").write_text(text)
         extra += ["--config", str(tmp_path / "config.yaml")]
-    mismatches = []
-    for period in PERIODS:
+    found = []
+    for period in periods:
         actual = metrics_of(data, period, *extra)["metrics"]
         expected = reference_metrics(data, period, **settings)
-        mismatches += [(period, key, expected[key], actual.get(key)) for key in COMPARED
-                       if not close(expected[key], actual.get(key))]
-    assert not mismatches, mismatches
+        found += [(period, key, expected[key], actual.get(key)) for key in COMPARED
+                  if not close(expected[key], actual.get(key))]
+    return found
+
+
+@pytest.mark.parametrize("seed", [101, 202, 303])
+@pytest.mark.parametrize("config", CONFIGS)
+def test_every_new_key_matches_the_reference(tmp_path, seed, config):
+    data = generate(tmp_path / "data", seed)
+    found = mismatches(data, PERIODS, config, tmp_path)
+    assert not found, found
 
 
 def test_the_generated_data_reaches_the_edges(tmp_path):
@@ -195,15 +201,5 @@ def test_a_small_demo_matches_the_reference(tmp_path, config):
     from csreport.periods import Period
 
     data = generate_demo(tmp_path / "demo", seed=23, scale=0.004, end=Period(2026, 6), accounts=80)
-    text, settings = CONFIGS[config]
-    extra: list[str] = []
-    if text:
-        (tmp_path / "config.yaml").write_text(text)
-        extra += ["--config", str(tmp_path / "config.yaml")]
-    mismatches = []
-    for period in ("2026-02", "2026-06"):
-        actual = metrics_of(data, period, *extra)["metrics"]
-        expected = reference_metrics(data, period, **settings)
-        mismatches += [(period, key, expected[key], actual.get(key)) for key in COMPARED
-                       if not close(expected[key], actual.get(key))]
-    assert not mismatches, mismatches
+    found = mismatches(data, ("2026-02", "2026-06"), config, tmp_path)
+    assert not found, found
