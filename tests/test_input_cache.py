@@ -142,3 +142,40 @@ def test_a_backfill_calculator_gives_each_month_what_a_single_month_run_gives(tm
         for name, metrics in together.segments(period).items():
             assert metrics.values == alone.segments(period)[name].values, (period, name)
     assert together.company(Period.parse("2026-01")).values["sessions"] == 2
+
+
+def test_stored_frames_come_back_exactly_with_their_column_types(tmp_path):
+    """The frame store keeps what Parquet alone would lose: object text with None (not NaN), nullable
+    integers and booleans, time zones, and an empty frame's columns."""
+    from csreport.data.cache import ResultCache
+
+    frames = {
+        "mixed": pd.DataFrame({
+            "text": pd.Series(["a", None, "=1+2", ""], dtype=object),
+            "score": pd.Series([1, None, 10, 0], dtype="Int64"),
+            "flag": pd.Series([True, None, False, True], dtype="boolean"),
+            "at": pd.to_datetime(["2026-01-01T00:00:00Z", None, "2026-03-31T23:59:59.500Z", "1999-12-31T00:00:00.000Z"],
+                                format="ISO8601"),
+            "day": pd.Series(pd.to_datetime(["2026-01-01", None, "2026-03-31", "2000-01-01"])).astype("datetime64[us]"),
+            "mrr": [1.5, float("nan"), 0.0, -2.25],
+        }),
+        "empty": pd.DataFrame({"account_id": pd.Series([], dtype=object), "n": pd.Series([], dtype="int64")}),
+    }
+    store = ResultCache(tmp_path / "cache")
+    store.put_frames("test", "key", frames)
+    back = store.get_frames("test", "key")
+    assert back is not None and list(back) == ["mixed", "empty"]
+    for name, frame in frames.items():
+        pd.testing.assert_frame_equal(back[name], frame)
+    assert back["mixed"]["text"].tolist() == ["a", None, "=1+2", ""]  # None stays None
+    assert store.get_frames("test", "another key") is None
+
+
+def test_a_damaged_frame_entry_is_a_miss(tmp_path):
+    from csreport.data.cache import ResultCache
+
+    store = ResultCache(tmp_path / "cache")
+    store.put_frames("test", "key", {"f": pd.DataFrame({"n": [1, 2]})})
+    (entry,) = (tmp_path / "cache" / "test").iterdir()
+    (entry / "0.parquet").write_bytes(b"not parquet")
+    assert store.get_frames("test", "key") is None

@@ -25,9 +25,11 @@ Never trusted when it could be wrong:
 Where: ``$CSREPORT_CACHE_DIR`` if set (``off`` or an empty value turns the cache off), else
 ``$XDG_CACHE_HOME/csreport``, else ``~/.cache/csreport``. One small JSON file per entry,
 written to a temporary file and renamed into place, so concurrent runs never read half an
-entry; two runs computing the same entry write the same content. Deleting the folder is
-always safe. Only file sources (a folder of CSV/Parquet, a DuckDB file) are remembered;
-PostgreSQL and Spark catalog tables are validated on every run.
+entry; two runs computing the same entry write the same content. Tables (:meth:`ResultCache.get_frames`)
+are one folder per entry: a Parquet file per frame, the column types and the key in a manifest,
+written in a temporary folder and renamed into place. Deleting the folder is always safe.
+Only file sources (a folder of CSV/Parquet, a DuckDB file) are remembered; PostgreSQL and
+Spark catalog tables are validated on every run.
 """
 from __future__ import annotations
 
@@ -38,9 +40,12 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import __version__
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 CACHE_VARIABLE = "CSREPORT_CACHE_DIR"
 RACY_SECONDS = 2.0  # files changed more recently than this are not remembered
@@ -137,3 +142,74 @@ class ResultCache:
         except (OSError, TypeError, ValueError):  # not writable, or a value JSON cannot hold: not remembered
             with contextlib.suppress(OSError, UnboundLocalError):
                 os.unlink(temporary)
+
+    def _folder(self, kind: str, key: str) -> Path | None:
+        path = self._path(kind, key)
+        return None if path is None else path.with_suffix("")
+
+    def get_frames(self, kind: str, key: str) -> dict[str, pd.DataFrame] | None:
+        """The frames stored for ``key`` with their exact column types, or None (a miss or an untrusted entry)."""
+        folder = self._folder(kind, key)
+        if folder is None:
+            return None
+        try:
+            manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+            if (not isinstance(manifest, dict) or manifest.get("key") != key
+                    or manifest.get("version") != __version__):
+                return None
+            import pyarrow.parquet as pq
+
+            frames = {}
+            for number, (name, dtypes) in enumerate(manifest["frames"]):
+                frames[name] = _restored(pq.read_table(folder / f"{number}.parquet"), dtypes)
+            return frames
+        except Exception:  # any unreadable, partial or foreign entry is a miss, never an error
+            return None
+
+    def put_frames(self, kind: str, key: str, frames: dict[str, pd.DataFrame]) -> None:
+        """Store ``frames`` for ``key`` (atomically: a reader sees the whole entry or none); skipped silently
+        when the cache cannot be written or a frame cannot be stored exactly."""
+        folder = self._folder(kind, key)
+        if folder is None or folder.exists():
+            return
+        temporary = None
+        try:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            temporary = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".entry-"))
+            listed = []
+            for number, (name, frame) in enumerate(frames.items()):
+                table = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
+                pq.write_table(table, temporary / f"{number}.parquet")
+                listed.append([name, {str(c): str(t) for c, t in frame.dtypes.items()}])
+            manifest = {"key": key, "version": __version__, "frames": listed}
+            (temporary / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+            os.rename(temporary, folder)  # fails if another run stored it first: theirs is the same
+            temporary = None
+        except Exception:  # a cache that cannot be written is skipped, never an error
+            pass
+        finally:
+            if temporary is not None:
+                import shutil
+
+                shutil.rmtree(temporary, ignore_errors=True)
+
+
+def _restored(table: Any, dtypes: dict[str, str]) -> pd.DataFrame:
+    """A stored table as the frame it was: Parquet keeps the values, not pandas' column types (object text
+    would read back as ``str`` with NaN for None), so object columns are rebuilt from the Arrow values."""
+    import pandas as pd
+
+    if list(table.column_names) != list(dtypes):
+        raise ValueError("stored columns differ from the manifest")
+    columns = {}
+    for name, dtype in dtypes.items():
+        column = table.column(name)
+        if dtype == "object":
+            columns[name] = pd.Series(column.to_numpy(zero_copy_only=False), dtype=object, name=name)
+        else:
+            series = column.to_pandas()
+            columns[name] = series if str(series.dtype) == dtype else series.astype(dtype)
+    return pd.DataFrame(columns, index=pd.RangeIndex(table.num_rows))
