@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..periods import Period
-from .base import MetricSet, pct
+from .base import MetricSet, in_set, pct
 from .health import BANDS
 
 
@@ -42,7 +42,7 @@ def mann_whitney_auc(score: pd.Series, positive: pd.Series) -> float | None:
 
 def churned_by(population: pd.Series, active_now: set[str]) -> pd.Series:
     """Per account id of the population: True iff it is not active in P."""
-    return ~population.isin(active_now)
+    return pd.Series(~in_set(population, active_now), index=population.index, name=population.name)
 
 
 def churn_pct_by_band(band: pd.Series, churned: pd.Series) -> dict[str, float | None]:

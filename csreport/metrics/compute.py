@@ -1,8 +1,9 @@
 """Assemble every SPEC §3 metric of one period from a validated :class:`Dataset`."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
+import numpy as np
 import pandas as pd
 
 from ..config import Config
@@ -10,7 +11,7 @@ from ..data.events import EngagementAggregates
 from ..data.load import Dataset
 from ..periods import Period
 from . import backtest, cohorts, custom, engagement, health, onboarding, referrals, revenue, sessions, support, surveys
-from .base import MetricSet
+from .base import MetricSet, in_set, positions_in
 from .catalog import KEYS, keys_of
 
 *_others, _last = health.COMPONENT_TABLES.values()
@@ -146,11 +147,30 @@ SegmentParts = dict[str, tuple[Dataset, "EngagementAggregates | None"]]
 
 def split_segments(dataset: Dataset, aggregates: EngagementAggregates | None) -> SegmentParts:
     """The dataset (and event aggregates) of each segment; split once, reuse for many periods."""
-    parts: SegmentParts = {}
-    for segment, accounts in dataset.accounts.groupby("segment")["account_id"]:
-        ids = set(accounts)
-        parts[str(segment)] = (dataset.subset(ids), aggregates.subset(ids) if aggregates is not None else None)
-    return parts
+    members = {str(segment): set(accounts) for segment, accounts in dataset.accounts.groupby("segment")["account_id"]}
+    shares = split_aggregates(aggregates, members) if aggregates is not None else {}
+    return {segment: (dataset.subset(ids), shares.get(segment)) for segment, ids in members.items()}
+
+
+def split_aggregates(aggregates: EngagementAggregates,
+                     members: dict[str, set[str]]) -> dict[str, EngagementAggregates]:
+    """Each group's share of ``aggregates`` (the rows of its accounts, in their order): what
+    ``aggregates.subset(ids)`` gives for each group, for groups of disjoint accounts (segments).
+
+    One pass per frame: every row's group is looked up once and the frame is split by it, rather
+    than a membership test of every row for every group (the aggregates of several months hold
+    ~10^5 rows per frame at scale 1).
+    """
+    groups = list(members)
+    accounts = [account for ids in members.values() for account in ids]
+    group_at = np.array([i for i, ids in enumerate(members.values()) for _ in ids] + [-1], dtype=np.int64)
+    split: dict[str, dict[str, pd.DataFrame]] = {group: {} for group in groups}
+    for column in fields(aggregates):
+        frame: pd.DataFrame = getattr(aggregates, column.name)
+        group = group_at[positions_in(frame["account_id"], accounts)]  # position -1 (unknown account): group -1
+        for i, name in enumerate(groups):
+            split[name][column.name] = frame.take(np.flatnonzero(group == i)).reset_index(drop=True)
+    return {group: EngagementAggregates(**frames) for group, frames in split.items()}
 
 
 def compute_segments(dataset: Dataset, period: Period, config: Config,
@@ -165,7 +185,7 @@ def compute_segments(dataset: Dataset, period: Period, config: Config,
 
 def rows_of(table: pd.DataFrame, accounts: set[str]) -> pd.DataFrame:
     """The rows of a per-account table (health, backtest) whose account_id is in ``accounts``, in order."""
-    return table[table["account_id"].isin(accounts)].reset_index(drop=True)
+    return table[in_set(table["account_id"], accounts)].reset_index(drop=True)
 
 
 def _missing_components(dataset: Dataset, month_events: EngagementAggregates | None) -> list[str]:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from .base import MetricSet, pct
+from .base import MetricSet, in_set, pct
 
 if TYPE_CHECKING:
     from ..data.events import EngagementAggregates
@@ -35,7 +35,7 @@ def accounts_with_events(account_months: pd.DataFrame, customers: set[str]) -> s
 
 def feature_adoption_pct(account_features: pd.DataFrame, customers: set[str]) -> dict[str, float] | None:
     """{feature: 100 · #customers that used it / #customers with ≥ 1 event}; None if no customer had events."""
-    used = account_features[account_features["account_id"].isin(customers)]
+    used = account_features[in_set(account_features["account_id"], customers)]
     engaged = used["account_id"].nunique()
     if engaged == 0:
         return None

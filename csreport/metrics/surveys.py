@@ -52,8 +52,10 @@ def rows_in(surveys: pd.DataFrame, survey: str, start: pd.Timestamp, end: pd.Tim
 
 
 def responses_in(surveys: pd.DataFrame, survey: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
-    """Scores of one survey type answered in [start, end)."""
-    return rows_in(surveys, survey, start, end)["score"].astype("int64")
+    """Scores of one survey type answered in [start, end) (remembered like :func:`rows_in`: the same
+    Series each time, so what is derived from it, e.g. :func:`nps_shares`, is remembered on it)."""
+    return remembered(surveys, ("responses_in", survey, start, end),
+                      lambda: rows_in(surveys, survey, start, end)["score"].astype("int64"))
 
 
 def support_csat_scores(surveys: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
@@ -66,10 +68,17 @@ def support_csat_scores(surveys: pd.DataFrame, start: pd.Timestamp, end: pd.Time
 
 
 def nps_shares(scores: pd.Series) -> tuple[float, float] | None:
-    """(p, d): promoter (9–10) and detractor (0–6) shares in 0–1; None with no responses."""
+    """(p, d): promoter (9–10) and detractor (0–6) shares in 0–1; None with no responses.
+
+    Remembered per scores Series: the NPS, its margin, the shares and the significance stats of a
+    month all ask it of the same responses (:func:`responses_in`).
+    """
     if scores.empty:
         return None
-    category = nps_category(scores)
+    return remembered(scores, "nps_shares", lambda: _shares(nps_category(scores)))
+
+
+def _shares(category: pd.Series) -> tuple[float, float]:
     return float((category == "promoter").mean()), float((category == "detractor").mean())
 
 
