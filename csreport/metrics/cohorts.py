@@ -57,8 +57,11 @@ def curves(totals: pd.DataFrame, base: pd.Series) -> Curves:
 
     ``totals`` is cohorts × months; a cohort's curve starts at its own month.
     """
-    return {str(c): (100.0 * totals.loc[c, c:].to_numpy(dtype=float) / float(base[c])).tolist()
-            for c in sorted(totals.index)}
+    # positions instead of label slices per cohort: the same numbers, without a pandas lookup each
+    values = totals.to_numpy(dtype=float)
+    row = {c: i for i, c in enumerate(totals.index)}
+    column = {m: i for i, m in enumerate(totals.columns)}
+    return {str(c): (100.0 * values[row[c], column[c]:] / float(base[c])).tolist() for c in sorted(totals.index)}
 
 
 def cohort_logo_retention_pct(matrix: pd.DataFrame, period: Period) -> Curves | None:

@@ -81,16 +81,20 @@ def mrr_bridge(moves: pd.DataFrame) -> dict[str, float]:
     expansion / contraction are the positive / negative changes of retained accounts
     (contraction as a positive number) and churned is the P-1 MRR of churned accounts.
     """
-    retained = moves[moves["movement"] == "retained"]
-    change = retained["mrr_current"] - retained["mrr_previous"]
+    # sums of Series (pandas' summation, as everywhere else) picked by numpy masks: a mask of the
+    # movement labels per movement instead of a frame filter each
+    movement = moves["movement"].to_numpy(dtype=object)
+    previous, current = moves["mrr_previous"], moves["mrr_current"]
+    retained = movement == "retained"
+    change = current[retained] - previous[retained]
     return {
-        "mrr_start": float(moves["mrr_previous"].sum()),
-        "mrr_new": float(moves.loc[moves["movement"] == "new", "mrr_current"].sum()),
-        "mrr_reactivation": float(moves.loc[moves["movement"] == "reactivated", "mrr_current"].sum()),
+        "mrr_start": float(previous.sum()),
+        "mrr_new": float(current[movement == "new"].sum()),
+        "mrr_reactivation": float(current[movement == "reactivated"].sum()),
         "mrr_expansion": float(change[change > 0].sum()),
         "mrr_contraction": float(-change[change < 0].sum()),
-        "mrr_churned": float(moves.loc[moves["movement"] == "churned", "mrr_previous"].sum()),
-        "mrr_end": float(moves["mrr_current"].sum()),
+        "mrr_churned": float(previous[movement == "churned"].sum()),
+        "mrr_end": float(current.sum()),
     }
 
 
