@@ -31,7 +31,7 @@ from ..data.events import EngagementAggregates
 from ..metrics import BY_KEY, KEYS, PeriodMetrics, compute_metrics
 from ..metrics.catalog import not_available, why_unavailable
 from ..metrics.cohorts import window as cohort_window
-from ..metrics.compute import SegmentParts, backtest_month, health_table, split_segments
+from ..metrics.compute import SegmentParts, backtest_month, health_table, rows_of, split_segments
 from ..metrics.health import BANDS, COMPONENT_TABLES, COMPONENTS, contributions, weakest_components
 from ..metrics.revenue import mrr_matrix, revenue_metrics
 from ..metrics.surveys import nps_category, survey_metrics
@@ -518,7 +518,10 @@ def build_model(dataset: Dataset, period: Period, config: Config, targets: Targe
     segment_scopes = {name: _scope(seg, targets, name, compare(seg, name), empty) for name, seg in segments.items()}
     rows = _health_rows(current.health) if options.details else []
     before = calc.scope(previous, None) if options.details and options.comparisons else None
-    previous_rows = {r.account_id: r for r in _health_rows(before.health)} if before is not None else None
+    # last month's rows of the red accounts only: the at-risk list reads no other (a typed row per customer
+    # of last month cost as much as this month's table)
+    red = {r.account_id for r in rows if r.band == "red"}
+    previous_rows = {r.account_id: r for r in _health_rows(rows_of(before.health, red))} if before is not None else None
     weights = config.health.weights.model_dump()
     tz = config.timezone
     return ReportModel(
