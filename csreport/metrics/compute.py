@@ -9,6 +9,7 @@ import pandas as pd
 from ..config import Config
 from ..data.events import EngagementAggregates
 from ..data.load import Dataset
+from ..memo import remembered
 from ..periods import Period
 from . import backtest, cohorts, custom, engagement, health, onboarding, referrals, revenue, sessions, support, surveys
 from .base import MetricSet, in_set, positions_in
@@ -213,7 +214,8 @@ def _health_table(dataset: Dataset, period: Period, config: Config, customers: s
     components = pd.DataFrame(parts, index=index)
     bands = config.health.bands
     scores = health.health_scores(components, config.health.weights.model_dump(), bands.green, bands.amber)
-    accounts = dataset.accounts.set_index("account_id")
+    # by id once per accounts frame: every health table of a report (P, P-1, P-12 and their backtest months) reads it
+    accounts = remembered(dataset.accounts, "by_account_id", lambda: dataset.accounts.set_index("account_id"))
     mrr = revenue.mrr_by_account(matrix, period)
     scores.insert(0, "name", accounts["name"].reindex(index))
     scores.insert(1, "segment", accounts["segment"].reindex(index))

@@ -14,6 +14,7 @@ remaining weights are rescaled to add up to 1 (the note says so).
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ..memo import remembered
@@ -65,10 +66,9 @@ def payment_component(invoices: pd.DataFrame, customers: pd.Index, end_date: pd.
 
 def band(health: pd.Series, green: float, amber: float) -> pd.Series:
     """green ≥ green, amber ≥ amber, else red, on health rounded to 6 decimals."""
-    rounded = health.round(6)
-    return pd.Series(
-        ["green" if h >= green else "amber" if h >= amber else "red" for h in rounded], index=health.index, dtype=object
-    )
+    rounded = health.round(6).to_numpy(dtype=float)  # a missing health compares False: red, as before
+    labels = np.select([rounded >= green, rounded >= amber], ["green", "amber"], "red")
+    return pd.Series(labels.astype(object), index=health.index, dtype=object)
 
 
 def contributions(components: pd.DataFrame, weights: dict[str, float]) -> pd.DataFrame:

@@ -38,8 +38,9 @@ def resolution_median_hours(tickets: pd.DataFrame, start: pd.Timestamp, end: pd.
     """Median of resolved_at − created_at (hours) over tickets resolved in P (whenever created)."""
     if "resolved_at" not in tickets:
         return None
-    resolved = tickets[(tickets["resolved_at"] >= start) & (tickets["resolved_at"] < end)]
-    return median(hours(resolved["resolved_at"] - resolved["created_at"]))
+    resolved_at = tickets["resolved_at"]
+    in_period = (resolved_at >= start) & (resolved_at < end)  # filter the two columns read, not every column
+    return median(hours(resolved_at[in_period] - tickets["created_at"][in_period]))
 
 
 def sla_outcome(tickets: pd.DataFrame, end: pd.Timestamp, sla_hours: float) -> pd.Series:

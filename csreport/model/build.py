@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
+from pydantic import TypeAdapter
 
 from .. import __version__
 from ..benchmark.compare import delta, significance
@@ -133,6 +134,10 @@ class Calculator:
                                                             company=company)
                                       for name, (subset, aggregates) in self._parts.items()}
         return self._segments[period]
+
+    def computed(self) -> dict[Period, PeriodMetrics]:
+        """The company's metrics of every period computed so far (callers only read them)."""
+        return dict(self._company)
 
     def health(self, period: Period) -> pd.DataFrame:
         """Every customer's health in ``period``: the company's table if its metrics were computed, else the
@@ -271,8 +276,13 @@ def _scope(metrics: PeriodMetrics, targets: Targets, segment: str | None, compar
 
 
 def _trends(dataset: Dataset, config: Config, period: Period, current: PeriodMetrics,
-            history: HistoryRows) -> dict[str, Trend]:
-    """TREND_KEYS for up to 13 months ending with ``period``; months before the revenue data are left out."""
+            history: HistoryRows, known: dict[Period, PeriodMetrics] | None = None) -> dict[str, Trend]:
+    """TREND_KEYS for up to 13 months ending with ``period``; months before the revenue data are left out.
+
+    ``known``: the company's metrics of months already computed (the comparison months): their values
+    are the ones recomputed here (the same revenue and survey functions on the same frames), so taken.
+    """
+    known = {**(known or {}), period: current}
     first_month = str(dataset.revenue["month"].min()) if len(dataset.revenue) else str(period)
     months = [p for p in period.shift(-(TREND_MONTHS - 1)).range_to(period) if str(p) >= first_month]
     matrix = None
@@ -280,7 +290,7 @@ def _trends(dataset: Dataset, config: Config, period: Period, current: PeriodMet
     sources: dict[str, list[ValueSource | None]] = {key: [] for key in TREND_KEYS}
     for month in months:
         held = history.get(str(month), {}) if month != period else {}
-        computed: dict[str, Any] | None = dict(current.values) if month == period else None
+        computed: dict[str, Any] | None = dict(known[month].values) if month in known else None
         for key in TREND_KEYS:
             value: Any
             source: ValueSource
@@ -314,13 +324,19 @@ def csat_moe95(csat_pct: float | None, responses: float | None) -> float | None:
     return Z95_PCT * math.sqrt(max(p * (1.0 - p), 0.0) / responses)
 
 
+# validates a whole list of rows in one call into pydantic's core (one model __init__ per row cost more)
+_HEALTH_ROWS = TypeAdapter(list[HealthRow])
+
+
 def _health_rows(health: pd.DataFrame) -> list[HealthRow]:
     def clean(value: Any) -> Any:
         return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
 
-    fields = set(HealthRow.model_fields)
-    return [HealthRow(**{k: clean(v) for k, v in row.items() if k in fields})
-            for row in health.to_dict(orient="records")]
+    # column by column to Python values (DataFrame.to_dict boxes every cell on its own)
+    columns = [c for c in health.columns if c in HealthRow.model_fields]
+    values = [health[c].tolist() for c in columns]
+    return _HEALTH_ROWS.validate_python([{k: clean(v) for k, v in zip(columns, row, strict=True)}
+                                         for row in zip(*values, strict=True)])
 
 
 def at_risk_accounts(rows: list[HealthRow], limit: int, weights: dict[str, float],
@@ -529,7 +545,8 @@ def build_model(dataset: Dataset, period: Period, config: Config, targets: Targe
         period=str(period),
         previous_period=str(previous),
         segments=segment_scopes,
-        trends=_trends(dataset, config, period, current, recorded.get(ALL, {})) if options.trends else {},
+        trends=_trends(dataset, config, period, current, recorded.get(ALL, {}), calc.computed())
+        if options.trends else {},
         restatements=restatements,
         at_risk=at_risk_accounts(rows, config.report.at_risk_shown, weights, previous_rows) if options.details else [],
         comments=comment_sample(dataset, period, tz, config.report.comments_shown) if options.details else [],
