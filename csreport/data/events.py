@@ -217,8 +217,9 @@ class EventStore:
         metrics from them), for callers that need only users and features, e.g. a benchmark.
 
         Months in ``remembered`` may be taken from the aggregates an earlier run computed over the same,
-        unchanged events files (:class:`MonthMemory`); every other month is computed in the engine, in one
-        pass per contiguous run, and remembered for later runs. The result is the same either way.
+        unchanged events files (:class:`MonthMemory`), and are remembered when computed; every other month is
+        computed in the engine. Missing months are computed in one pass per contiguous run. The result is
+        the same either way.
         """
         months = list(first.range_to(last))
         memory = MonthMemory.of(self) if self._cache.folder is not None else None
@@ -231,7 +232,7 @@ class EventStore:
             computed = self._computed(run_first, run_last, sessions)
             parts[run_first] = computed
             if memory is not None:
-                memory.put(computed, run_first.range_to(run_last), sessions)
+                memory.put(computed, [m for m in run_first.range_to(run_last) if m in remembered], sessions)
         ordered = [parts[m] for m in sorted(parts)]  # month order, as one pass over first..last returns them
         combined = ordered[0]
         for part in ordered[1:]:
@@ -339,8 +340,8 @@ class MonthMemory:
         return None
 
     def put(self, computed: EngagementAggregates, months: list[Period], sessions: bool) -> None:
-        """Remember each month of ``computed``, unless a file changed since the identities were taken."""
-        if identities(self.store.engine.input_files or []) != self.files:
+        """Remember these months of ``computed``, unless a file changed since the identities were taken."""
+        if not months or identities(self.store.engine.input_files or []) != self.files:
             return
         for month in months:
             label = str(month)
