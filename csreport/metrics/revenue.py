@@ -111,8 +111,11 @@ def quick_ratio(bridge: dict[str, float]) -> float | None:
 
 def logo_churn_rate_pct(matrix: pd.DataFrame, period: Period) -> float | None:
     """100 · churned / customers_start (percent); None when no customer was active in P-1."""
-    before, now = active_accounts(matrix, period.previous), active_accounts(matrix, period)
-    return pct(len(before - now), len(before))
+    # counted on the MRR columns (one row per account), not as sets of ids: the same counts, and a
+    # report asks it for two earlier months of every period it computes (cltv)
+    before = mrr_by_account(matrix, period.previous).to_numpy(dtype=float) > 0
+    now = mrr_by_account(matrix, period).to_numpy(dtype=float) > 0
+    return pct(int((before & ~now).sum()), int(before.sum()))
 
 
 def ttm_retention_pct(matrix: pd.DataFrame, period: Period) -> tuple[float | None, float | None]:

@@ -30,8 +30,9 @@ def frt_median_hours(tickets: pd.DataFrame, start: pd.Timestamp, end: pd.Timesta
     if "first_response_at" not in tickets:
         return None
     created = created_in(tickets, start, end)
-    answered = created[created["first_response_at"].notna() & (created["first_response_at"] < end)]
-    return median(hours(answered["first_response_at"] - answered["created_at"]))
+    first_response = created["first_response_at"]
+    answered = first_response.notna() & (first_response < end)  # the two columns read, not every column
+    return median(hours(first_response[answered] - created["created_at"][answered]))
 
 
 def resolution_median_hours(tickets: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> float | None:

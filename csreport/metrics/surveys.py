@@ -47,15 +47,23 @@ def rows_in(surveys: pd.DataFrame, survey: str, start: pd.Timestamp, end: pd.Tim
     metrics, their significance stats and the health feedback of a month read them again)."""
     def build() -> pd.DataFrame:
         typed = of_type(surveys, survey)
-        return typed[(typed["responded_at"] >= start) & (typed["responded_at"] < end)]
+        return typed[answered_in(typed, start, end)]
     return remembered(surveys, ("rows_in", survey, start, end), build)
+
+
+def answered_in(responses: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
+    """Per response: True when start <= responded_at < end (the period a response counts in)."""
+    return (responses["responded_at"] >= start) & (responses["responded_at"] < end)
 
 
 def responses_in(surveys: pd.DataFrame, survey: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
     """Scores of one survey type answered in [start, end) (remembered like :func:`rows_in`: the same
     Series each time, so what is derived from it, e.g. :func:`nps_shares`, is remembered on it)."""
-    return remembered(surveys, ("responses_in", survey, start, end),
-                      lambda: rows_in(surveys, survey, start, end)["score"].astype("int64"))
+    def build() -> pd.Series:
+        # the score column of the window, not the window's every column (comments included) first
+        typed = of_type(surveys, survey)
+        return typed["score"][answered_in(typed, start, end)].astype("int64")
+    return remembered(surveys, ("responses_in", survey, start, end), build)
 
 
 def support_csat_scores(surveys: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
