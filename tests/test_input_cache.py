@@ -15,6 +15,7 @@ from conftest import write_company
 from csreport.config import Config
 from csreport.data import cache as cache_module
 from csreport.data import load_dataset
+from csreport.data.schema import FRAME_TABLES
 from csreport.data.validate import InvalidDataError
 
 
@@ -183,7 +184,6 @@ def test_a_damaged_frame_entry_is_a_miss(tmp_path):
 
 # -- the small tables (accounts, revenue, surveys, tickets, referrals, invoices): validated frames remembered --
 
-SMALL_TABLES = ("accounts", "revenue", "surveys", "tickets", "referrals", "invoices")
 
 
 @pytest.fixture
@@ -216,7 +216,7 @@ def _reset(seen):
 def test_an_unchanged_small_table_is_not_read_or_validated_again(tmp_path, validations):
     folder = write_company(tmp_path / "co")
     _load(folder)
-    assert validations["validated"] == validations["read"] == list(load_module_order())
+    assert validations["validated"] == validations["read"] == list(FRAME_TABLES)
     _reset(validations)
     _load(folder)
     assert validations == {"read": [], "validated": []}
@@ -224,12 +224,6 @@ def test_an_unchanged_small_table_is_not_read_or_validated_again(tmp_path, valid
         out.write("I9,A,2026-03-31,,10\n")
     _load(folder)
     assert validations == {"read": ["invoices"], "validated": ["invoices"]}
-
-
-def load_module_order():
-    from csreport.data.schema import FRAME_TABLES
-
-    return FRAME_TABLES
 
 
 def test_an_appended_bad_row_in_a_remembered_table_is_reported(tmp_path):
@@ -261,7 +255,7 @@ def test_a_changed_time_zone_or_column_mapping_validates_again(tmp_path, validat
     first = _load(folder)
     _reset(validations)
     berlin = load_dataset(folder, Config(timezone="Europe/Berlin"), quiet=True)
-    assert validations["validated"] == list(load_module_order())
+    assert validations["validated"] == list(FRAME_TABLES)
     assert str(berlin.tickets["created_at"].dtype) == "datetime64[us, Europe/Berlin]"
     assert str(first.tickets["created_at"].dtype) == "datetime64[us, UTC]"
     # the segment in two columns, one with an empty cell: mapping segment to that one must find the bad row
@@ -270,7 +264,7 @@ def test_a_changed_time_zone_or_column_mapping_validates_again(tmp_path, validat
     accounts.loc[0, "old_tier"] = ""
     accounts.to_csv(folder / "accounts.csv", index=False)
     load_dataset(folder, Config(columns={"accounts": {"segment": "tier"}}), quiet=True)  # clean: remembered
-    with pytest.raises(InvalidDataError, match="accounts.segment: empty value"):
+    with pytest.raises(InvalidDataError, match=r"accounts\.segment: empty value"):
         load_dataset(folder, Config(columns={"accounts": {"segment": "old_tier"}}), quiet=True)
 
 
@@ -281,7 +275,7 @@ def test_a_changed_accounts_file_validates_revenue_again(tmp_path, validations):
     accounts = pd.read_csv(folder / "accounts.csv", dtype=str, keep_default_na=False)
     accounts[accounts["account_id"] != "F"].to_csv(folder / "accounts.csv", index=False)  # F's revenue now unknown
     _reset(validations)
-    with pytest.raises(InvalidDataError, match=r"revenue.account_id: unknown account_id in 3 rows"):
+    with pytest.raises(InvalidDataError, match=r"revenue\.account_id: unknown account_id in 3 rows"):
         _load(folder)
     assert validations["validated"] == ["accounts", "revenue"]
 
@@ -294,7 +288,7 @@ def test_a_changed_tickets_file_validates_surveys_again(tmp_path):
     _load(folder)
     tickets = pd.read_csv(folder / "tickets.csv", dtype=str, keep_default_na=False)
     tickets[tickets["ticket_id"] != "T4"].to_csv(folder / "tickets.csv", index=False)
-    with pytest.raises(InvalidDataError, match="surveys.ticket_id: unknown ticket_id"):
+    with pytest.raises(InvalidDataError, match=r"surveys\.ticket_id: unknown ticket_id"):
         _load(folder)
 
 
@@ -323,7 +317,7 @@ def _loaded(folder, **options):
 
 def _assert_same(plain, cached):
     (a, said_a), (b, said_b) = plain, cached
-    for name in SMALL_TABLES:
+    for name in FRAME_TABLES:
         if getattr(a, name) is None:
             assert getattr(b, name) is None, name
         else:
@@ -340,7 +334,7 @@ def _with_and_without_cache(folder, monkeypatch, validations, **options):
     monkeypatch.setenv(cache_module.CACHE_VARIABLE, str(folder.parent / "cache"))
     _reset(validations)
     stored = _loaded(folder, **options)
-    assert validations["validated"] == list(load_module_order())  # the first load with a cache stores them
+    assert validations["validated"] == list(FRAME_TABLES)  # the first load with a cache stores them
     _reset(validations)
     cached = _loaded(folder, **options)
     assert validations == {"read": [], "validated": []}, "the second load takes every table from the cache"
@@ -354,7 +348,7 @@ def test_cached_and_uncached_loads_give_the_same_dataset(tmp_path, monkeypatch, 
 
     folder = with_ticket_ids(write_company(tmp_path / "co"))
     if form == "parquet":
-        for name in SMALL_TABLES:
+        for name in FRAME_TABLES:
             frame = pd.read_csv(folder / f"{name}.csv", dtype=str, keep_default_na=False).replace("", None)
             (folder / f"{name}.csv").unlink()
             frame.to_parquet(folder / f"{name}.parquet", index=False)
