@@ -12,7 +12,7 @@ from typing import Literal
 import pandas as pd
 
 from ..config import ENGINE_VARIABLE, Config
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
 from ..periods import Period
 from ..progress import say
 from ..text import safe_cell
@@ -189,13 +189,17 @@ def code_token() -> str:
     """A hash of the code that reads and validates the small tables, and of the pandas and pyarrow versions.
 
     Part of every remembered table's key: the package version alone does not change while csreport is
-    developed, and a table validated by other code must never be served.
+    developed, and a table validated by other code must never be served. '' (no table is remembered)
+    when the source files cannot be read.
     """
     import pyarrow
 
     digest = hashlib.blake2b(digest_size=16)
-    for module in _TABLE_CODE:
-        digest.update(Path(__file__).with_name(f"{module}.py").read_bytes())
+    try:
+        for module in _TABLE_CODE:
+            digest.update(Path(__file__).with_name(f"{module}.py").read_bytes())
+    except OSError:  # installed without its source: nothing is remembered
+        return ""
     digest.update(f"pandas {pd.__version__} pyarrow {pyarrow.__version__}".encode())
     return digest.hexdigest()
 
@@ -215,11 +219,14 @@ def _validated(reader: SourceReader, name: str, config: Config, known: dict[str,
     """
     spec = TABLES[name]
     mapping = reader.mapping(name)
-    files = reader.input_files(name)
+    try:
+        files = reader.input_files(name)
+    except (DataError, OSError):  # not remembered; read_raw says what is wrong, as it does without a cache
+        files = []
     before = identities(files) if files else None
     referenced = {table: keys.get(table) for table in sorted(set(spec.references.values())) if table in known}
     key = None
-    if before is not None and None not in referenced.values():
+    if before is not None and None not in referenced.values() and code_token():
         settings = {"timezone": config.timezone, "columns": mapping, "table": config.tables.get(name)}
         key = "\n".join([f"{name} validated", reader.kind, reader.describe(name), *before,
                          json.dumps(settings, sort_keys=True), *(f"{t} key: {k}" for t, k in referenced.items()),
