@@ -18,11 +18,15 @@ and the duration histograms keep medians exact for any group of accounts.
 """
 from __future__ import annotations
 
+import hashlib
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field, fields
+from functools import cache
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from ..config import Config
 from ..memo import remembered
@@ -206,16 +210,43 @@ class EventStore:
         self.table = EventsTable(self.table.relation, self.table.columns, self.table.kinds,
                                  f"coalesce({any_bad}, false)")
 
-    def aggregates(self, first: Period, last: Period, sessions: bool = True) -> EngagementAggregates:
-        """Per-account aggregates for months first..last (see the module docstring), computed in the engine.
+    def aggregates(self, first: Period, last: Period, sessions: bool = True,
+                   remembered: Collection[Period] = ()) -> EngagementAggregates:
+        """Per-account aggregates for months first..last (see the module docstring).
 
         ``sessions=False`` skips the sessions query (its two frames stay empty: compute no session
         metrics from them), for callers that need only users and features, e.g. a benchmark.
+
+        Months in ``remembered`` may be taken from the aggregates an earlier run computed over the same,
+        unchanged events files (:class:`MonthMemory`), and are remembered when computed; every other month is
+        computed in the engine. Missing months are computed in one pass per contiguous run. The result is
+        the same either way.
         """
+        months = list(first.range_to(last))
+        memory = MonthMemory.of(self) if self._cache.folder is not None else None
+        parts: dict[Period, EngagementAggregates] = {}
+        if memory is not None:
+            for month in months:
+                if month in remembered and (found := memory.get(month, sessions)) is not None:
+                    parts[month] = found
+        for run_first, run_last in runs([m for m in months if m not in parts]):
+            computed = self._computed(run_first, run_last, sessions)
+            parts[run_first] = computed
+            if memory is not None:
+                memory.put(computed, [m for m in run_first.range_to(run_last) if m in remembered], sessions)
+        ordered = [parts[m] for m in sorted(parts)]  # month order, as one pass over first..last returns them
+        combined = ordered[0]
+        for part in ordered[1:]:
+            combined = combined.concat(part)
+        return combined
+
+    def _computed(self, first: Period, last: Period, sessions: bool) -> EngagementAggregates:
+        """The aggregates of months first..last, computed in the engine in one pass."""
         tz, active = self.config.timezone, self.config.engagement.active_events
         gap_us = round(self.config.session_gap_minutes * MINUTE_US)
         scan = Scan.of(first, last, tz, lead_us=gap_us)
         months = pd.Series([str(p) for p in scan.months])
+        labels = pa.array(months.tolist())
         # days, months and features: one scan of the months (grouping sets), split here by which key is set
         activity = self.engine.frame(self.table.account_activity_sql(scan, active),
                                      ["month", "account_id", "day", "event", "all_users", "users"])
@@ -240,7 +271,9 @@ class EventStore:
         session_users = found.loc[found["kind"] == 1, ["month", "account_id", "n"]].rename(columns={"n": "users"})
         frames = [days, monthly, features, per_account, session_users]
         for frame in frames:
-            frame["month"] = months.iloc[frame["month"].astype("int64")].to_numpy()
+            # month index -> 'YYYY-MM' label, taken in Arrow (a million Python strings would cost seconds)
+            taken = labels.take(pa.array(frame["month"].to_numpy(dtype="int64", na_value=-1)))
+            frame["month"] = pd.array(taken, dtype=months.dtype)
             frame["account_id"] = frame["account_id"].astype(str)
             count = "sessions" if "sessions" in frame else "users"
             frame[count] = frame[count].astype("int64")
@@ -248,3 +281,77 @@ class EventStore:
                 ["month", "account_id", "duration_minutes"], ["month", "account_id"]]
         return EngagementAggregates(*(f.sort_values(k, kind="stable").reset_index(drop=True)
                                       for f, k in zip(frames, keys, strict=True)))
+
+
+def runs(months: list[Period]) -> list[tuple[Period, Period]]:
+    """Sorted months as contiguous runs (first, last): one engine pass each."""
+    found: list[list[Period]] = []
+    for month in months:
+        if found and month == found[-1][1].shift(1):
+            found[-1][1] = month
+        else:
+            found.append([month, month])
+    return [(first, last) for first, last in found]
+
+
+@cache
+def _code_token() -> str:
+    """A hash of the code that turns events into aggregates: a remembered month is never served to other code."""
+    from . import clock, dialect, engines, queries
+
+    sources = [Path(module.__file__ or "").read_bytes() for module in (clock, dialect, engines, queries)]
+    return hashlib.blake2b(b"\0".join([Path(__file__).read_bytes(), *sources]), digest_size=16).hexdigest()
+
+
+class MonthMemory:
+    """One month's aggregates, remembered per events file identity (:mod:`csreport.data.cache`).
+
+    A month's aggregates are a pure function of the events files' bytes, the month's SQL (which spells
+    out the time zone, the session gap, the active events and any quarantine filter) and this code.
+    The key holds all three, so a changed file, setting or code is computed afresh. A month computed
+    while a file changed is not remembered; nor are months of events only an engine can see (PostgreSQL,
+    Spark catalog tables). The report's own month is always computed: callers pass the months that may
+    be remembered (comparisons, trends, the health backtest, an account's history).
+    """
+
+    KIND = "event-months"
+
+    def __init__(self, store: EventStore, files: list[str]):
+        self.store = store
+        self.files = files
+
+    @classmethod
+    def of(cls, store: EventStore) -> MonthMemory | None:
+        files = store.engine.input_files
+        known = identities(files) if files else None
+        return None if known is None else cls(store, known)
+
+    def _key(self, month: Period, sessions: bool) -> str:
+        config, table = self.store.config, self.store.table
+        gap_us = round(config.session_gap_minutes * MINUTE_US)
+        scan = Scan.of(month, month, config.timezone, lead_us=gap_us)
+        sql = [table.account_activity_sql(scan, config.engagement.active_events)]
+        if sessions:
+            sql.append(table.sessions_sql(scan, gap_us))
+        return "\n".join([f"{self.store.engine.name} month aggregates", _code_token(), *self.files, *sql])
+
+    def get(self, month: Period, sessions: bool) -> EngagementAggregates | None:
+        """The month's aggregates (with sessions if asked; a month remembered in full serves both), or None."""
+        for full in (True,) if sessions else (True, False):
+            frames = self.store._cache.get_frames(self.KIND, self._key(month, full))
+            if frames is not None and list(frames) == [f.name for f in fields(EngagementAggregates)]:
+                return EngagementAggregates(**frames)
+        return None
+
+    def put(self, computed: EngagementAggregates, months: list[Period], sessions: bool) -> None:
+        """Remember these months of ``computed``, unless a file changed since the identities were taken."""
+        if not months or identities(self.store.engine.input_files or []) != self.files:
+            return
+        for month in months:
+            label = str(month)
+            frames = {f.name: _month_rows(getattr(computed, f.name), label) for f in fields(EngagementAggregates)}
+            self.store._cache.put_frames(self.KIND, self._key(month, sessions), frames)
+
+
+def _month_rows(frame: pd.DataFrame, month: str) -> pd.DataFrame:
+    return frame[frame["month"] == month].reset_index(drop=True)

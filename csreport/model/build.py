@@ -27,7 +27,7 @@ from ..benchmark.history import ALL, History
 from ..benchmark.targets import Targets, direction_of, status
 from ..config import Config
 from ..data import Dataset
-from ..data.events import EngagementAggregates
+from ..data.events import EngagementAggregates, runs
 from ..metrics import BY_KEY, KEYS, PeriodMetrics, compute_metrics
 from ..metrics.catalog import not_available, why_unavailable
 from ..metrics.cohorts import window as cohort_window
@@ -80,11 +80,18 @@ class Calculator:
     L months not already fetched without (the sessions window is the costly query, and the
     backtest never reads it). Months no metric reads (P-2 … P-11 for a report) are never scanned.
     Everything fetched is kept in one set of aggregates, shared by the company and every segment.
+
+    ``reported``: the months being reported, always aggregated from the events. Every other month
+    (the comparisons, the backtest month, an account's history) may come from what an earlier run
+    computed over the same unchanged events files (:class:`~csreport.data.events.MonthMemory`), so a
+    month's report pays for its month. None: every month is aggregated from the events.
     """
 
-    def __init__(self, dataset: Dataset, config: Config, periods: list[Period] | None = None):
+    def __init__(self, dataset: Dataset, config: Config, periods: list[Period] | None = None,
+                 reported: list[Period] | None = None):
         self.dataset = without_empty_events(dataset)
         self.config = config
+        self._reported = None if reported is None else set(reported)
         self._events: EngagementAggregates | None = None  # every month fetched so far
         self._full: set[Period] = set()  # months with every aggregate, sessions included
         self._usage: set[Period] = set()  # months with users and features, no sessions (backtest months)
@@ -108,8 +115,9 @@ class Calculator:
             if not months:
                 continue
             if events is not None:
-                for first, last in _runs(sorted(months)):
-                    fetched = events.aggregates(first, last, sessions=sessions)
+                remembered = set() if self._reported is None else months - self._reported
+                for first, last in runs(sorted(months)):
+                    fetched = events.aggregates(first, last, sessions=sessions, remembered=remembered)
                     if self._events is None:
                         self._events = fetched
                     else:  # a usage month fetched again in full replaces its rows
@@ -163,17 +171,6 @@ class Calculator:
         if not self.covers(period):
             return None
         return self.company(period) if segment is None else self.segments(period).get(segment)
-
-
-def _runs(months: list[Period]) -> list[tuple[Period, Period]]:
-    """Sorted months as contiguous runs (first, last): one engine pass each."""
-    runs: list[list[Period]] = []
-    for month in months:
-        if runs and month == runs[-1][1].shift(1):
-            runs[-1][1] = month
-        else:
-            runs.append([month, month])
-    return [(first, last) for first, last in runs]
 
 
 def without_empty_events(dataset: Dataset) -> Dataset:
@@ -492,7 +489,7 @@ def build_model(dataset: Dataset, period: Period, config: Config, targets: Targe
     """The report model of ``period`` (see the module docstring for what it holds and why)."""
     options = options or ModelOptions()
     calc = calculator or Calculator(dataset, config, [period, period.previous, period.shift(-12)]
-                                    if options.comparisons else [period])
+                                    if options.comparisons else [period], reported=[period])
     current = calc.company(period)
     segments = calc.segments(period)
     previous, year_ago = period.previous, period.shift(-12)

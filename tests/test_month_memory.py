@@ -1,0 +1,121 @@
+"""Remembered month aggregates (csreport.data.events.MonthMemory): a report pays for its own month.
+
+Issue 15: the comparisons (P−1, P−12), the backtest month and an account's history are aggregated once
+per unchanged events files and then read back; the reported month is always aggregated from the events.
+A remembered month must be exactly the month computed, and a changed file or setting is computed again.
+The hand company (conftest) has one February event, A/u1 login at 2026-02-28T23:59:59Z, and March events
+of A (u1, u2), B (u1) and G (u9).
+"""
+from __future__ import annotations
+
+from dataclasses import fields
+
+import pandas as pd
+import pytest
+from conftest import write_company
+
+from csreport.config import Config
+from csreport.data import cache as cache_module
+from csreport.data import load_dataset
+from csreport.data.events import EngagementAggregates, EventStore
+from csreport.model import Calculator
+from csreport.periods import Period
+
+FEB, MAR = Period(2026, 2), Period(2026, 3)
+
+
+@pytest.fixture(autouse=True)
+def _own_cache(tmp_path, monkeypatch):
+    """A cache of this test's own, and no "racy" window: the files written a moment ago may be remembered."""
+    monkeypatch.setenv(cache_module.CACHE_VARIABLE, str(tmp_path / "cache"))
+    monkeypatch.setattr(cache_module, "RACY_SECONDS", 0.0)
+
+
+@pytest.fixture
+def computed(monkeypatch) -> list[tuple[str, str, bool]]:
+    """Every engine pass of month aggregates, as (first, last, sessions)."""
+    calls: list[tuple[str, str, bool]] = []
+    original = EventStore._computed
+
+    def counting(self, first, last, sessions):
+        calls.append((str(first), str(last), sessions))
+        return original(self, first, last, sessions)
+
+    monkeypatch.setattr(EventStore, "_computed", counting)
+    return calls
+
+
+def _events(folder, config: Config | None = None) -> EventStore:
+    events = load_dataset(folder, config or Config(), quiet=True).events
+    assert events is not None
+    return events
+
+
+def test_a_remembered_month_is_exactly_the_month_computed(tmp_path, computed):
+    folder = write_company(tmp_path / "co")
+    direct = _events(folder).aggregates(FEB, MAR, remembered={FEB})  # one pass; February is remembered
+    assert computed == [("2026-02", "2026-03", True)]
+    mixed = _events(folder).aggregates(FEB, MAR, remembered={FEB})
+    assert computed[1:] == [("2026-03", "2026-03", True)]  # March is computed, February read back
+    for field in fields(EngagementAggregates):
+        pd.testing.assert_frame_equal(getattr(mixed, field.name), getattr(direct, field.name))
+    # February by hand: one event, A/u1 at 23:59:59 -> 1 user of A, 1 session of 0 minutes
+    feb = mixed.for_month(FEB)
+    assert feb.account_months[["account_id", "users"]].values.tolist() == [["A", 1]]
+    assert feb.account_sessions[["account_id", "duration_minutes", "sessions"]].values.tolist() == [["A", 0.0, 1]]
+
+
+def test_a_month_is_never_remembered_unless_asked(tmp_path, computed):
+    folder = write_company(tmp_path / "co")
+    _events(folder).aggregates(FEB, MAR)  # e.g. a backfill: every month is reported, nothing remembered
+    _events(folder).aggregates(FEB, MAR, remembered={FEB})  # so February is computed again
+    _events(folder).aggregates(FEB, MAR)  # and may not be read back now that it is remembered
+    assert computed == [("2026-02", "2026-03", True)] * 3
+
+
+def test_a_report_computes_its_own_month_and_reads_the_comparisons(tmp_path, computed):
+    folder = write_company(tmp_path / "co")
+    config = Config()
+    months = [MAR, FEB, MAR.shift(-12)]
+    first = Calculator(load_dataset(folder, config, quiet=True), config, months, reported=[MAR])
+    first_metrics = first.company(MAR).values, first.company(FEB).values
+    before = len(computed)
+    again = Calculator(load_dataset(folder, config, quiet=True), config, months, reported=[MAR])
+    assert [c for c in computed[before:] if c[2]] == [("2026-03", "2026-03", True)]
+    assert {c[0] for c in computed[before:]} == {"2026-03"}
+    assert (again.company(MAR).values, again.company(FEB).values) == first_metrics
+
+
+def test_a_changed_events_file_is_aggregated_again(tmp_path, computed):
+    folder = write_company(tmp_path / "co")
+    _events(folder).aggregates(FEB, MAR, remembered={FEB})
+    with open(folder / "events.csv", "a", encoding="utf-8") as out:
+        out.write("A,u7,login,2026-02-10T09:00:00Z\n")  # a second February user of A
+    feb = _events(folder).aggregates(FEB, FEB, remembered={FEB})
+    assert computed[-1] == ("2026-02", "2026-02", True)
+    assert feb.for_month(FEB).account_months[["account_id", "users"]].values.tolist() == [["A", 2]]
+
+
+def test_a_changed_setting_is_aggregated_again(tmp_path, computed):
+    folder = write_company(tmp_path / "co")
+    _events(folder).aggregates(FEB, FEB, remembered={FEB})
+    _events(folder, Config(session_gap_minutes=5)).aggregates(FEB, FEB, remembered={FEB})
+    _events(folder, Config(timezone="America/New_York")).aggregates(FEB, FEB, remembered={FEB})
+    _events(folder).aggregates(FEB, FEB, remembered={FEB})  # the first settings again: remembered
+    assert computed == [("2026-02", "2026-02", True)] * 3
+
+
+def test_a_month_remembered_in_full_serves_users_only_but_not_the_reverse(tmp_path, computed):
+    folder = write_company(tmp_path / "co")
+    _events(folder).aggregates(FEB, FEB, sessions=False, remembered={FEB})
+    _events(folder).aggregates(FEB, FEB, remembered={FEB})  # sessions needed: not in the remembered month
+    _events(folder).aggregates(FEB, FEB, sessions=False, remembered={FEB})  # the full month serves it
+    assert computed == [("2026-02", "2026-02", False), ("2026-02", "2026-02", True)]
+
+
+def test_nothing_is_remembered_with_the_cache_off(tmp_path, computed, monkeypatch):
+    monkeypatch.setenv(cache_module.CACHE_VARIABLE, "off")
+    folder = write_company(tmp_path / "co")
+    _events(folder).aggregates(FEB, FEB, remembered={FEB})
+    _events(folder).aggregates(FEB, FEB, remembered={FEB})
+    assert len(computed) == 2
