@@ -15,6 +15,7 @@ from conftest import write_company
 from csreport.config import Config
 from csreport.data import cache as cache_module
 from csreport.data import load_dataset
+from csreport.data.schema import FRAME_TABLES
 from csreport.data.validate import InvalidDataError
 
 
@@ -179,3 +180,185 @@ def test_a_damaged_frame_entry_is_a_miss(tmp_path):
     (entry,) = (tmp_path / "cache" / "test").iterdir()
     (entry / "0.parquet").write_bytes(b"not parquet")
     assert store.get_frames("test", "key") is None
+
+
+# -- the small tables (accounts, revenue, surveys, tickets, referrals, invoices): validated frames remembered --
+
+
+
+@pytest.fixture
+def validations(monkeypatch):
+    """The tables read and validated by load_dataset in this test, in order (a remembered table is neither)."""
+    from csreport.data import load as load_module
+    from csreport.data import source as source_module
+
+    seen: dict[str, list[str]] = {"read": [], "validated": []}
+    read_raw, validate_table = source_module.FileReader.read_raw, load_module.validate_table
+
+    def counted_read(self, table):
+        seen["read"].append(table)
+        return read_raw(self, table)
+
+    def counted_validate(spec, *args, **kwargs):
+        seen["validated"].append(spec.name)
+        return validate_table(spec, *args, **kwargs)
+
+    monkeypatch.setattr(source_module.FileReader, "read_raw", counted_read)
+    monkeypatch.setattr(load_module, "validate_table", counted_validate)
+    return seen
+
+
+def _reset(seen):
+    seen["read"].clear()
+    seen["validated"].clear()
+
+
+def test_an_unchanged_small_table_is_not_read_or_validated_again(tmp_path, validations):
+    folder = write_company(tmp_path / "co")
+    _load(folder)
+    assert validations["validated"] == validations["read"] == list(FRAME_TABLES)
+    _reset(validations)
+    _load(folder)
+    assert validations == {"read": [], "validated": []}
+    with open(folder / "invoices.csv", "a", encoding="utf-8") as out:  # a good row: only invoices is read again
+        out.write("I9,A,2026-03-31,,10\n")
+    _load(folder)
+    assert validations == {"read": ["invoices"], "validated": ["invoices"]}
+
+
+def test_an_appended_bad_row_in_a_remembered_table_is_reported(tmp_path):
+    folder = write_company(tmp_path / "co")
+    _load(folder)
+    with open(folder / "revenue.csv", "a", encoding="utf-8") as out:
+        out.write("F,2026-04,-5\n")
+    with pytest.raises(InvalidDataError, match="negative MRR"):
+        _load(folder)
+
+
+def test_a_same_size_edit_with_its_mtime_set_back_is_validated_again(tmp_path):
+    folder = write_company(tmp_path / "co")
+    revenue = folder / "revenue.csv"
+    _load(folder)
+    before = revenue.stat()
+    text = revenue.read_text(encoding="utf-8")
+    bad = text.replace("F,2026-03,10", "F,2026-03,-1", 1)
+    assert bad != text and len(bad) == len(text)
+    revenue.write_text(bad, encoding="utf-8")
+    os.utime(revenue, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert revenue.stat().st_size == before.st_size and revenue.stat().st_mtime_ns == before.st_mtime_ns
+    with pytest.raises(InvalidDataError, match="negative MRR"):
+        _load(folder)
+
+
+def test_a_changed_time_zone_or_column_mapping_validates_again(tmp_path, validations):
+    folder = write_company(tmp_path / "co")
+    first = _load(folder)
+    _reset(validations)
+    berlin = load_dataset(folder, Config(timezone="Europe/Berlin"), quiet=True)
+    assert validations["validated"] == list(FRAME_TABLES)
+    assert str(berlin.tickets["created_at"].dtype) == "datetime64[us, Europe/Berlin]"
+    assert str(first.tickets["created_at"].dtype) == "datetime64[us, UTC]"
+    # the segment in two columns, one with an empty cell: mapping segment to that one must find the bad row
+    accounts = pd.read_csv(folder / "accounts.csv", dtype=str, keep_default_na=False)
+    accounts = accounts.rename(columns={"segment": "tier"}).assign(old_tier=accounts["segment"])
+    accounts.loc[0, "old_tier"] = ""
+    accounts.to_csv(folder / "accounts.csv", index=False)
+    load_dataset(folder, Config(columns={"accounts": {"segment": "tier"}}), quiet=True)  # clean: remembered
+    with pytest.raises(InvalidDataError, match=r"accounts\.segment: empty value"):
+        load_dataset(folder, Config(columns={"accounts": {"segment": "old_tier"}}), quiet=True)
+
+
+def test_a_changed_accounts_file_validates_revenue_again(tmp_path, validations):
+    """revenue's account_id checks use the accounts of this run: its remembered frame is keyed by accounts'."""
+    folder = write_company(tmp_path / "co")
+    _load(folder)
+    accounts = pd.read_csv(folder / "accounts.csv", dtype=str, keep_default_na=False)
+    accounts[accounts["account_id"] != "F"].to_csv(folder / "accounts.csv", index=False)  # F's revenue now unknown
+    _reset(validations)
+    with pytest.raises(InvalidDataError, match=r"revenue\.account_id: unknown account_id in 3 rows"):
+        _load(folder)
+    assert validations["validated"] == ["accounts", "revenue"]
+
+
+def test_a_changed_tickets_file_validates_surveys_again(tmp_path):
+    """surveys.ticket_id must name a ticket of this run's tickets table."""
+    from conftest import with_ticket_ids
+
+    folder = with_ticket_ids(write_company(tmp_path / "co"))
+    _load(folder)
+    tickets = pd.read_csv(folder / "tickets.csv", dtype=str, keep_default_na=False)
+    tickets[tickets["ticket_id"] != "T4"].to_csv(folder / "tickets.csv", index=False)
+    with pytest.raises(InvalidDataError, match=r"surveys\.ticket_id: unknown ticket_id"):
+        _load(folder)
+
+
+def test_a_table_with_bad_rows_is_never_remembered(tmp_path, validations):
+    folder = write_company(tmp_path / "co")
+    with open(folder / "revenue.csv", "a", encoding="utf-8") as out:
+        out.write("F,2026-04,-5\n")
+    for attempt in range(2):
+        rejects = tmp_path / f"rejects{attempt}"
+        _reset(validations)
+        dataset = load_dataset(folder, Config(), on_invalid="quarantine", rejects_dir=rejects, quiet=True)
+        assert dataset.quality["revenue"].rejected == 1 and (rejects / "revenue.csv").exists()
+        assert "revenue" in validations["validated"]
+    assert "accounts" not in validations["validated"]  # a clean table is taken from the cache in quarantine too
+
+
+def _loaded(folder, **options):
+    """load_dataset's result and its progress messages."""
+    from csreport.progress import sent_to
+
+    messages: list[str] = []
+    with sent_to(messages.append):
+        dataset = load_dataset(folder, Config(), **options)
+    return dataset, messages
+
+
+def _assert_same(plain, cached):
+    (a, said_a), (b, said_b) = plain, cached
+    for name in FRAME_TABLES:
+        if getattr(a, name) is None:
+            assert getattr(b, name) is None, name
+        else:
+            pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), obj=name)
+    assert a.quality == b.quality
+    assert (a.fingerprint, a.source, a.timezone, a.revenue_excluded) == (b.fingerprint, b.source, b.timezone,
+                                                                         b.revenue_excluded)
+    assert said_a == said_b
+
+
+def _with_and_without_cache(folder, monkeypatch, validations, **options):
+    monkeypatch.setenv(cache_module.CACHE_VARIABLE, "off")
+    plain = _loaded(folder, **options)
+    monkeypatch.setenv(cache_module.CACHE_VARIABLE, str(folder.parent / "cache"))
+    _reset(validations)
+    stored = _loaded(folder, **options)
+    assert validations["validated"] == list(FRAME_TABLES)  # the first load with a cache stores them
+    _reset(validations)
+    cached = _loaded(folder, **options)
+    assert validations == {"read": [], "validated": []}, "the second load takes every table from the cache"
+    _assert_same(plain, stored)
+    _assert_same(plain, cached)
+
+
+@pytest.mark.parametrize("form", ["csv", "parquet"])
+def test_cached_and_uncached_loads_give_the_same_dataset(tmp_path, monkeypatch, validations, form):
+    from conftest import with_ticket_ids
+
+    folder = with_ticket_ids(write_company(tmp_path / "co"))
+    if form == "parquet":
+        for name in FRAME_TABLES:
+            frame = pd.read_csv(folder / f"{name}.csv", dtype=str, keep_default_na=False).replace("", None)
+            (folder / f"{name}.csv").unlink()
+            frame.to_parquet(folder / f"{name}.parquet", index=False)
+    _with_and_without_cache(folder, monkeypatch, validations)
+
+
+def test_cached_and_uncached_loads_give_the_same_demo_dataset(tmp_path, monkeypatch, validations):
+    from csreport.demo import generate_demo
+    from csreport.periods import Period
+
+    folder = tmp_path / "demo"
+    generate_demo(folder, seed=3, scale=0.01, end=Period(2026, 10), accounts=150)
+    _with_and_without_cache(folder, monkeypatch, validations, quiet=False)

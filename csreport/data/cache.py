@@ -1,9 +1,19 @@
 """Remembered whole-input work, per input file, keyed by the file's identity.
 
-Two things cost a run time in proportion to the whole history rather than the month reported:
-the validation scans of every event ever recorded, and the content hash of every input byte
-(the provenance fingerprint). Both are a pure function of the input files' bytes, so they are
-remembered here and reused while the files are unchanged.
+Three things cost a run time in proportion to the whole history rather than the month reported:
+the validation scans of every event ever recorded, the content hash of every input byte (the
+provenance fingerprint), and reading and validating the small tables (accounts, revenue, surveys,
+tickets, referrals, invoices) into typed frames. All are a pure function of the input files'
+bytes (and, for a table, of the config settings and code that read it), so they are remembered
+here and reused while those are unchanged:
+
+* ``content``: a file's hash, keyed by its identity (:mod:`csreport.data.source`);
+* ``events-validation``: the events' validation scans, keyed by the events files' identities and the
+  queries (:mod:`csreport.data.events`); the account checks are redone on every run;
+* ``tables``: a small table's validated frame, keyed by its files' identities, the settings that read
+  it (time zone, column mapping, table name), a hash of the reading and validating code, and the keys
+  of the tables its reference checks use, so a changed accounts file is a miss for every table that
+  names an account (:func:`csreport.data.load._validated`).
 
 *Identity* of a file (:func:`file_identity`): its resolved path, device and inode, size,
 modification time and status-change time in nanoseconds, and for Parquet a hash of the footer

@@ -1,6 +1,9 @@
 """Load and validate a whole data source into a :class:`Dataset`."""
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -9,10 +12,11 @@ from typing import Literal
 import pandas as pd
 
 from ..config import ENGINE_VARIABLE, Config
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
 from ..periods import Period
 from ..progress import say
 from ..text import safe_cell
+from .cache import ResultCache, identities
 from .engines import Engine
 from .events import EventStore
 from .parse import parse_month
@@ -103,6 +107,7 @@ def load_dataset(
     quality: dict[str, TableQuality] = {}
     problems: list[Problem] = []
     known: dict[str, set[str]] = {}  # table -> its valid key values, for the reference checks of later tables
+    keys: dict[str, str | None] = {}  # table -> the cache key its frame was validated under (see _validated)
     revenue_excluded: dict[str, str] = {}
 
     for name in FRAME_TABLES:
@@ -114,18 +119,17 @@ def load_dataset(
                                                 f"or name its file under 'tables:' in the config.")])
             frames[name], quality[name] = None, TableQuality(name, None)
             continue
-        raw = reader.read_raw(name)
-        result = validate_table(spec, raw, config.timezone, known, reader.mapping(name))
-        if spec.required and raw.empty:
+        result, rows = _validated(reader, name, config, known, keys)
+        if spec.required and not rows:
             raise InvalidDataError([Problem(name, "", "the table has no rows", blocking=True,
                                             detail=f"{reader.describe(name)} has a header but no data.")])
-        if quarantine and len(raw) and len(result.rejects) == len(raw):
+        if quarantine and rows and len(result.rejects) == rows:
             raise InvalidDataError([Problem(
                 name, "", "every row is invalid", rows=[], blocking=True,
-                detail=f"all {len(raw):,} rows of {reader.describe(name)} were rejected, so nothing of the table "
+                detail=f"all {rows:,} rows of {reader.describe(name)} were rejected, so nothing of the table "
                 "would be left; quarantine sets aside some bad rows, not a whole table:\n    "
                 + "\n    ".join(p.message() for p in result.problems[:5]))])
-        entry = TableQuality(name, reader.describe(name), rows=len(raw), rejected=len(result.rejects),
+        entry = TableQuality(name, reader.describe(name), rows=rows, rejected=len(result.rejects),
                              problems=[p.message() for p in result.problems])
         if name == "revenue" and quarantine and len(result.rejects):
             revenue_excluded = _revenue_exclusions(result, known.get("accounts", set()))
@@ -137,7 +141,7 @@ def load_dataset(
             say(f"{name}: set aside {len(result.rejects)} invalid row(s) in {target}", quiet)
         problems.extend(result.problems)
         frames[name], quality[name] = result.frame.reset_index(drop=True), entry
-        say(f"{name}: {len(raw):,} rows from {reader.describe(name)}", quiet)
+        say(f"{name}: {rows:,} rows from {reader.describe(name)}", quiet)
         if len(spec.key) == 1:
             known[name] = set(result.frame[spec.key[0]])
         if problems and not quarantine:
@@ -174,6 +178,74 @@ def load_dataset(
         events=events, timezone=config.timezone, source=reader.display, source_kind=reader.kind,
         fingerprint=reader.fingerprint(summary), quality=quality, revenue_excluded=revenue_excluded,
     )
+
+
+# the modules whose code decides what a table's validated frame is (reading, parsing, checking, storing it)
+_TABLE_CODE = ("parse", "validate", "source", "schema", "load", "queries", "cache")
+
+
+@functools.cache
+def code_token() -> str:
+    """A hash of the code that reads and validates the small tables, and of the pandas and pyarrow versions.
+
+    Part of every remembered table's key: the package version alone does not change while csreport is
+    developed, and a table validated by other code must never be served. '' (no table is remembered)
+    when the source files cannot be read.
+    """
+    import pyarrow
+
+    digest = hashlib.blake2b(digest_size=16)
+    try:
+        for module in _TABLE_CODE:
+            digest.update(Path(__file__).with_name(f"{module}.py").read_bytes())
+    except OSError:  # installed without its source: nothing is remembered
+        return ""
+    digest.update(f"pandas {pd.__version__} pyarrow {pyarrow.__version__}".encode())
+    return digest.hexdigest()
+
+
+def _validated(reader: SourceReader, name: str, config: Config, known: dict[str, set[str]],
+               keys: dict[str, str | None]) -> tuple[ValidatedTable, int]:
+    """Table ``name`` read and validated, and its number of rows; remembered while its inputs are unchanged.
+
+    A small table costs a run its whole reading and validation although it rarely changes, so a clean
+    result (no problem, no reject) is stored in the cache (:mod:`csreport.data.cache`) under a key that
+    names everything the frame depends on: the table's file identities, where it is read from, the
+    config settings read_raw and validate_table read (time zone, column mapping, table name), the code
+    (:func:`code_token`), and the keys of the tables its reference checks use (accounts, tickets), so a
+    changed accounts file makes revenue a miss too. ``keys`` collects each table's key for that chain.
+    No key, no cache: a source without files (PostgreSQL), a file changed a moment ago, or a referenced
+    table without a key. A table with bad rows is never stored, so its rows are looked at on every run.
+    """
+    spec = TABLES[name]
+    mapping = reader.mapping(name)
+    try:
+        files = reader.input_files(name)
+    except (DataError, OSError):  # not remembered; read_raw says what is wrong, as it does without a cache
+        files = []
+    before = identities(files) if files else None
+    referenced = {table: keys.get(table) for table in sorted(set(spec.references.values())) if table in known}
+    key = None
+    if before is not None and None not in referenced.values() and code_token():
+        settings = {"timezone": config.timezone, "columns": mapping, "table": config.tables.get(name)}
+        key = "\n".join([f"{name} validated", reader.kind, reader.describe(name), *before,
+                         json.dumps(settings, sort_keys=True), *(f"{t} key: {k}" for t, k in referenced.items()),
+                         code_token()])
+    cache = ResultCache()
+    stored = cache.get_frames("tables", key) if key is not None else None
+    if stored is not None and "frame" in stored:
+        keys[name] = key
+        frame = stored["frame"]
+        frame.index = pd.RangeIndex(1, len(frame) + 1)  # a clean table keeps every row, numbered from 1
+        return ValidatedTable(frame, pd.DataFrame(), []), len(frame)
+    raw = reader.read_raw(name)
+    result = validate_table(spec, raw, config.timezone, known, mapping)
+    if key is not None and identities(files) != before:  # a file changed while it was read: not remembered
+        key = None
+    keys[name] = key
+    if key is not None and not result.problems and result.rejects.empty:
+        cache.put_frames("tables", key, {"frame": result.frame})
+    return result, len(raw)
 
 
 def _revenue_exclusions(result: ValidatedTable, accounts: set[str]) -> dict[str, str]:

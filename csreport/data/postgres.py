@@ -190,6 +190,10 @@ class PostgresReader:
     def events_path(self) -> Path | None:
         return None  # the events are a PostgreSQL table
 
+    def input_files(self, table: str) -> list[Path]:
+        """No files: a server's tables have no file identity, so their validation is never remembered."""
+        return []
+
     def fingerprint(self, events_summary: str = "") -> str:
         """A hash of the tables read (as COPY text) and of the events' validation summary."""
         digest = self._digest.copy()

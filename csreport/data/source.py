@@ -91,6 +91,11 @@ class SourceReader(Protocol):
         """A short content hash of the input: the report's provenance."""
         ...
 
+    def input_files(self, table: str) -> list[Path]:
+        """The files whose bytes decide the table's rows, for remembering work on them; [] when there
+        are none (a database server): then nothing is remembered."""
+        ...
+
 
 class FileReader:
     """A folder of CSV/Parquet files or a DuckDB database file (a :class:`SourceReader`)."""
