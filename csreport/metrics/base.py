@@ -40,9 +40,9 @@ def in_set(ids: pd.Series, members: Iterable[str]) -> np.ndarray:
     scalar on each call (~1 µs each, thousands of account ids, dozens of calls per report); here the
     members become one Arrow array and the lookup runs in Arrow's hash table.
     """
-    column = pa.array(ids, from_pandas=True)
-    if pa.types.is_null(column.type):  # empty, or every id missing
-        return np.zeros(len(ids), dtype=bool)
+    column = _strings(ids)
+    if column is None:
+        return np.asarray(ids.isin(list(members)), dtype=bool)
     wanted = pa.array(list(members), type=column.type)
     return np.asarray(pc.is_in(column, value_set=wanted).to_numpy(zero_copy_only=False), dtype=bool)
 
@@ -50,11 +50,23 @@ def in_set(ids: pd.Series, members: Iterable[str]) -> np.ndarray:
 def positions_in(ids: pd.Series, values: list[str]) -> np.ndarray:
     """Per id of ``ids``: its position in ``values``, or -1 when absent or missing (an int array in the order of
     ``ids``). Vectorised in Arrow for the reason given at :func:`in_set`."""
-    column = pa.array(ids, from_pandas=True)
-    if pa.types.is_null(column.type) or not values:
-        return np.full(len(ids), -1, dtype=np.int64)
+    column = _strings(ids)
+    if column is None or not values:
+        return pd.Index(values, dtype=object).get_indexer(ids.astype(object)).astype(np.int64)
     found = pc.index_in(column, value_set=pa.array(values, type=column.type))
     return np.asarray(pc.fill_null(found, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _strings(ids: pd.Series) -> pa.Array | pa.ChunkedArray | None:
+    """``ids`` as an Arrow string array, or None when they are not all strings (no row, every id missing,
+    or another type): the callers then take pandas' own way, which is fast enough there."""
+    if len(ids) == 0 or not (pd.api.types.is_string_dtype(ids.dtype) or ids.dtype == object):
+        return None
+    try:
+        column = pa.array(ids, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # an object column holding something other than text
+        return None
+    return column if pa.types.is_string(column.type) or pa.types.is_large_string(column.type) else None
 
 
 def hours(delta: pd.Series) -> pd.Series:
