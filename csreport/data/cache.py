@@ -223,3 +223,22 @@ def _restored(table: Any, dtypes: dict[str, str]) -> pd.DataFrame:
             series = column.to_pandas()
             columns[name] = series if str(series.dtype) == dtype else series.astype(dtype)
     return pd.DataFrame(columns, index=pd.RangeIndex(table.num_rows))
+
+
+def code_token(sources: list[Path]) -> str:
+    """A hash of these source files and of the pandas and pyarrow versions: part of a remembered result's key.
+
+    The package version alone does not change while csreport is developed, and a result computed by
+    other code must never be served. '' (nothing is remembered) when a source file cannot be read.
+    """
+    import pandas
+    import pyarrow
+
+    digest = hashlib.blake2b(digest_size=16)
+    try:
+        for source in sources:
+            digest.update(source.read_bytes())
+    except OSError:  # installed without its source
+        return ""
+    digest.update(f"pandas {pandas.__version__} pyarrow {pyarrow.__version__}".encode())
+    return digest.hexdigest()

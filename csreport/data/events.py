@@ -18,7 +18,6 @@ and the duration histograms keep medians exact for any group of accounts.
 """
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, field, fields
@@ -31,7 +30,7 @@ import pyarrow as pa
 from ..config import Config
 from ..memo import remembered
 from ..periods import Period
-from .cache import ResultCache, identities
+from .cache import ResultCache, code_token, identities
 from .clock import MINUTE_US, Scan
 from .engines import Engine
 from .queries import INVISIBLE, SPEC_COLUMNS, EventsTable, literal
@@ -296,11 +295,10 @@ def runs(months: list[Period]) -> list[tuple[Period, Period]]:
 
 @cache
 def _code_token() -> str:
-    """A hash of the code that turns events into aggregates: a remembered month is never served to other code."""
-    from . import clock, dialect, engines, queries
-
-    sources = [Path(module.__file__ or "").read_bytes() for module in (clock, dialect, engines, queries)]
-    return hashlib.blake2b(b"\0".join([Path(__file__).read_bytes(), *sources]), digest_size=16).hexdigest()
+    """The code that turns events into aggregates (:func:`csreport.data.cache.code_token`): a remembered month
+    is never served to other code."""
+    here = Path(__file__)
+    return code_token([here, *(here.with_name(f"{m}.py") for m in ("clock", "dialect", "engines", "queries"))])
 
 
 class MonthMemory:
@@ -323,7 +321,7 @@ class MonthMemory:
     @classmethod
     def of(cls, store: EventStore) -> MonthMemory | None:
         files = store.engine.input_files
-        known = identities(files) if files else None
+        known = identities(files) if files and _code_token() else None
         return None if known is None else cls(store, known)
 
     def _key(self, month: Period, sessions: bool) -> str:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import os
 from dataclasses import dataclass, field, replace
@@ -17,6 +16,7 @@ from ..periods import Period
 from ..progress import say
 from ..text import safe_cell
 from .cache import ResultCache, identities
+from .cache import code_token as cache_token
 from .engines import Engine
 from .events import EventStore
 from .parse import parse_month
@@ -186,22 +186,8 @@ _TABLE_CODE = ("parse", "validate", "source", "schema", "load", "queries", "cach
 
 @functools.cache
 def code_token() -> str:
-    """A hash of the code that reads and validates the small tables, and of the pandas and pyarrow versions.
-
-    Part of every remembered table's key: the package version alone does not change while csreport is
-    developed, and a table validated by other code must never be served. '' (no table is remembered)
-    when the source files cannot be read.
-    """
-    import pyarrow
-
-    digest = hashlib.blake2b(digest_size=16)
-    try:
-        for module in _TABLE_CODE:
-            digest.update(Path(__file__).with_name(f"{module}.py").read_bytes())
-    except OSError:  # installed without its source: nothing is remembered
-        return ""
-    digest.update(f"pandas {pd.__version__} pyarrow {pyarrow.__version__}".encode())
-    return digest.hexdigest()
+    """The code that reads and validates the small tables (:func:`csreport.data.cache.code_token`)."""
+    return cache_token([Path(__file__).with_name(f"{module}.py") for module in _TABLE_CODE])
 
 
 def _validated(reader: SourceReader, name: str, config: Config, known: dict[str, set[str]],
