@@ -56,6 +56,7 @@ def start(period: str | None, data_source: str, config_path: str | None = None, 
         raise ConfigError(f"on_invalid must be 'stop' or 'quarantine', not {on_invalid!r}")
     if model_path:
         model = _prebuilt(ReportModel, model_path, period)
+        load_config(config_path)  # registers the config's company metrics: their labels and units in the cells
         reset_shown()  # a new report: the definitions appendix lists what this one shows
         publish(model)
         return model

@@ -21,6 +21,7 @@ import time
 from contextlib import ExitStack
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import nbformat
 
@@ -30,11 +31,15 @@ from ..errors import ConfigError, CsreportError, NotebookError
 from ..model import ReportModel
 from ..periods import Period
 from ..progress import say
-from .execute import execute_notebook, read_model
+from .execute import read_model
 from .narrative import quarantine_line
 from .outputs import REJECTS_FOLDER, report_filename, write_health_csv, write_metrics_json
 from .publish import period_lock, publish_and_record, recover, staging_prefix
 from .render import report_meta, to_html, to_pdf, warm_up
+
+if TYPE_CHECKING:
+    from ..config import Config
+    from .warm import WarmKernel
 
 DEFAULT_NOTEBOOK = "executive_summary.ipynb"
 
@@ -79,12 +84,22 @@ def run_report(data_source: str, period: Period, config_path: Path | None, out: 
                       "history_path": str(history.path.resolve()), "on_invalid": on_invalid,
                       "rejects_dir": str(stage / REJECTS_FOLDER)}
         started = time.perf_counter()
+        # two cores at work: this process builds the report model while a kernel starts and imports
+        # csreport's stack; the notebook then reads the model instead of building it (no work twice)
+        kernel = stack.enter_context(_StartingKernel())
+        model_file = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="csreport-model-"))) / "model.json"
+        say(f"reading the data and computing the metrics of {period} ...", quiet)
+        built = _build(parameters["data_source"], period, config, history, on_invalid, targets_path, stage / REJECTS_FOLDER, quiet)
+        model_file.write_text(built.model_dump_json(), encoding="utf-8")
         # the renderers take ~1.5 s to load: do it while the kernel works (this process just waits)
         warming = threading.Thread(target=warm_up, daemon=True)
         warming.start()
         say(f"executing {source_notebook.name} for {period} ...", quiet)
+        from .warm import execute_warm
+
         try:
-            execute_notebook(source_notebook, executed, parameters, progress=progress)
+            execute_warm(source_notebook, executed, {**parameters, "model_path": str(model_file)}, kernel.ready(),
+                         progress=progress)
         except CsreportError as exc:
             if executed.exists():
                 shutil.copy2(executed, failed)
@@ -115,6 +130,54 @@ def run_report(data_source: str, period: Period, config_path: Path | None, out: 
         failed.unlink(missing_ok=True)
         say(f"report ready in {time.perf_counter() - started:.1f} s: {final}", quiet)
         return final, model
+
+
+def _build(data_source: str, period: Period, config: Config, history: History, on_invalid: str,
+           targets_path: Path | None, rejects_dir: Path, quiet: bool) -> ReportModel:
+    """The report model of ``period``, as ``csreport metrics`` builds it (the history is only read here)."""
+    from ..benchmark.targets import targets_for
+    from ..data import load_dataset
+    from ..model import build_model
+
+    dataset = load_dataset(data_source, config, on_invalid="quarantine" if on_invalid == "quarantine" else "stop",
+                           rejects_dir=rejects_dir, quiet=quiet)
+    return build_model(dataset, period, config, targets_for(config, targets_path), history)
+
+
+class _StartingKernel:
+    """A kernel started (and csreport's report modules imported in it) in a thread, while this process
+    builds the model; :meth:`ready` waits for it. Shut down at once when the context ends."""
+
+    _IMPORTS = "import csreport.report.kernel, csreport.report.charts, csreport.report.components"
+
+    def __init__(self) -> None:
+        self._kernel: WarmKernel | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._start, daemon=True)
+
+    def __enter__(self) -> _StartingKernel:
+        self._thread.start()
+        return self
+
+    def _start(self) -> None:
+        try:
+            from .warm import WarmKernel  # papermill and jupyter_client load here, beside the model build
+
+            self._kernel = WarmKernel()
+            self._kernel.run_quietly(self._IMPORTS)
+        except BaseException as exc:  # handed to the main thread by ready()
+            self._error = exc
+
+    def ready(self) -> WarmKernel:
+        self._thread.join()
+        if self._kernel is None:
+            raise NotebookError(f"the notebook kernel did not start: {self._error}")
+        return self._kernel
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._thread.join()
+        if self._kernel is not None:
+            self._kernel.close()
 
 
 def _no_template_braces(path: Path, option: str) -> None:

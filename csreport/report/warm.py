@@ -18,6 +18,7 @@ and talks over local IPC sockets (in a private folder of the worker).
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -29,7 +30,7 @@ from papermill.engines import NBClientEngine, papermill_engines
 from papermill.exceptions import PapermillExecutionError
 
 from ..errors import NotebookError
-from .execute import _kernel_manager_class, check_parameters, failure, kernel_env
+from .execute import _kernel_manager_class, _pgpass_file, check_parameters, failure, kernel_env
 
 ENGINE = "csreport-warm"
 STARTUP_TIMEOUT = 60.0
@@ -58,7 +59,10 @@ class WarmKernel:
     def start(self) -> None:
         km = _kernel_manager_class()(kernel_name=self.kernel_name)
         km.ip = str(self.folder / "ipc")  # IPC transport: the socket files live in our private folder
-        km.start_kernel(extra_arguments=_KERNEL_ARGUMENTS, env=kernel_env(), cwd=str(self.folder))
+        env = kernel_env()
+        if os.environ.get("PGPASSWORD"):  # as execute_notebook does: a private pgpass file, never the variable
+            env["PGPASSFILE"] = _pgpass_file(self.folder, os.environ["PGPASSWORD"])
+        km.start_kernel(extra_arguments=_KERNEL_ARGUMENTS, env=env, cwd=str(self.folder))
         kc = km.client()
         kc.start_channels()
         try:
@@ -69,6 +73,13 @@ class WarmKernel:
             raise
         kc.allow_stdin = False
         self.km, self.kc = km, kc
+
+    def run_quietly(self, code: str) -> None:
+        """Run ``code`` in the kernel, outside any notebook (e.g. imports ahead of the first notebook)."""
+        reply = self.kc.execute_interactive(code, timeout=STARTUP_TIMEOUT, store_history=False,
+                                            output_hook=lambda message: None)
+        if reply["content"]["status"] != "ok":
+            raise NotebookError(f"the kernel could not run {code!r}: {reply['content'].get('evalue', '')}")
 
     def prepare(self, cwd: Path) -> None:
         """A clean namespace and ``cwd`` as working directory for the next notebook (restarts a dead kernel)."""
@@ -111,7 +122,8 @@ class WarmEngine(NBClientEngine):
 papermill_engines.register(ENGINE, WarmEngine)
 
 
-def execute_warm(notebook: Path, output: Path, parameters: dict[str, Any], kernel: WarmKernel) -> None:
+def execute_warm(notebook: Path, output: Path, parameters: dict[str, Any], kernel: WarmKernel,
+                 progress: bool = False) -> None:
     """Run ``notebook`` top to bottom into ``output`` in ``kernel`` (cwd: the output's folder).
 
     Errors as :func:`csreport.report.execute.execute_notebook` gives them: a cell's CsreportError
@@ -121,7 +133,7 @@ def execute_warm(notebook: Path, output: Path, parameters: dict[str, Any], kerne
     kernel.prepare(output.parent)
     try:
         pm.execute_notebook(str(notebook), str(output), parameters=parameters, engine_name=ENGINE,
-                            kernel_name=kernel.kernel_name, progress_bar=False, log_output=False,
+                            kernel_name=kernel.kernel_name, progress_bar=progress, log_output=False,
                             request_save_on_cell_execute=False, warm_kernel=kernel)
     except PapermillExecutionError as exc:
         raise failure(output, notebook.name, exc.ename, exc.evalue) from None
