@@ -99,10 +99,12 @@ def steps(cmd: list[str | Path], env: dict[str, str] | None, executed: Path) -> 
     assert child.stderr is not None
     said = {}
     for line in child.stderr:
-        for key in ("executing", "executed in", "report ready"):
+        for key in ("reading the data", "executing", "executed in", "report ready"):
             if key in line and key not in said:
                 said[key] = time.time()
-    if child.wait() != 0 or len(said) < 3:
+    if "executing" in said:  # a tree from before the parent built the model says no "reading the data"
+        said.setdefault("reading the data", said["executing"])
+    if child.wait() != 0 or len(said) < 4:
         sys.exit(f"{cmd[0]} failed ({child.returncode})")
     notebook = json.loads(executed.read_text(encoding="utf-8"))
     ran = notebook["metadata"]["papermill"]
@@ -114,10 +116,13 @@ def steps(cmd: list[str | Path], env: dict[str, str] | None, executed: Path) -> 
     model = cells[model_cell]["duration"]
     build = float(computed.group(1)) if computed else 0.0
     return [
-        ("parent start-up: Python, imports, config, lock, staging", said["executing"] - launched),
-        ("papermill: read and parameterize the notebook, start the kernel", first - said["executing"]),
-        ("kernel: rest of the first code cell (imports, publishing the model)", model - build),
-        ("kernel: data read and metrics computed (the model build)", build),
+        ("parent start-up: Python, imports, config, lock, staging", said["reading the data"] - launched),
+        ("parent: data read and the model built (meanwhile a kernel starts and imports csreport)",
+         said["executing"] - said["reading the data"]),
+        ("papermill: read and parameterize the notebook (kernel already running), reset the kernel",
+         first - said["executing"]),
+        ("kernel: rest of the first code cell (reading and publishing the model)", model - build),
+        ("kernel: data read and metrics computed (0: the parent built the model)", build),
         ("kernel: the other cells (charts, tables, text)", last - first - model),
         ("kernel shutdown, executed notebook saved", said["executed in"] - last),
         ("parent: read the model, HTML (nbconvert), PDF (WeasyPrint), metrics.json, publish",

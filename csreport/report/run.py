@@ -89,7 +89,8 @@ def run_report(data_source: str, period: Period, config_path: Path | None, out: 
         kernel = stack.enter_context(_StartingKernel())
         model_file = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="csreport-model-"))) / "model.json"
         say(f"reading the data and computing the metrics of {period} ...", quiet)
-        built = _build(parameters["data_source"], period, config, history, on_invalid, targets_path, stage / REJECTS_FOLDER, quiet)
+        built = _build(parameters["data_source"], period, config, history, on_invalid, targets_path,
+                       stage / REJECTS_FOLDER, quiet)
         model_file.write_text(built.model_dump_json(), encoding="utf-8")
         # the renderers take ~1.5 s to load: do it while the kernel works (this process just waits)
         warming = threading.Thread(target=warm_up, daemon=True)
