@@ -78,7 +78,8 @@ def run_report(data_source: str, period: Period, config_path: Path | None, out: 
         # mkdtemp makes 0700; the published folder is read by others (the team, a web server)
         os.chmod(stage, 0o777 & ~_umask())
         executed = stage / source_notebook.name
-        parameters = {"period": str(period), "data_source": absolute_source(data_source),
+        source = absolute_source(data_source)
+        parameters = {"period": str(period), "data_source": source,
                       "config_path": str(config_path.resolve()) if config_path else None,
                       "targets_path": str(targets_path.resolve()) if targets_path else None,
                       "history_path": str(history.path.resolve()), "on_invalid": on_invalid,
@@ -89,7 +90,7 @@ def run_report(data_source: str, period: Period, config_path: Path | None, out: 
         kernel = stack.enter_context(_StartingKernel())
         model_file = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="csreport-model-"))) / "model.json"
         say(f"reading the data and computing the metrics of {period} ...", quiet)
-        built = _build(parameters["data_source"], period, config, history, on_invalid, targets_path,
+        built = _build(source, period, config, history, on_invalid, targets_path,
                        stage / REJECTS_FOLDER, quiet)
         model_file.write_text(built.model_dump_json(), encoding="utf-8")
         # the renderers take ~1.5 s to load: do it while the kernel works (this process just waits)
