@@ -42,7 +42,7 @@ on_invalid = "stop"  # or "quarantine": set invalid rows aside and go on
 rejects_dir = None  # where quarantined rows go
 book_by = None  # "csm" or "segment": one book of business (its accounts only), with company figures beside
 book = None  # the CSM or segment of that book
-model_path = None  # set by `csreport batch`: the model it built from one load of the data for every book
+model_path = None  # set by `csreport run` and `csreport batch`: the model they built (None: built here)
 
 # %% tags=["report-exclude"]
 from csreport.report import book_view, charts, components, kernel, narrative
