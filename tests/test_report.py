@@ -34,6 +34,18 @@ def test_run_writes_every_output(report):
 
 
 @pytest.mark.slow
+def test_the_model_is_built_once_by_run_and_read_by_the_notebook(report):
+    """Issue 15: `csreport run` builds the model in its own process while the kernel starts; the notebook
+    gets it as model_path and reads it instead of loading the data (no work done twice)."""
+    notebook = nbformat.read(report[0] / "executive_summary.ipynb", as_version=4)
+    injected = next(c for c in notebook.cells if "injected-parameters" in c.metadata.get("tags", []))
+    assert "model_path = " in injected.source and "model_path = None" not in injected.source
+    said = json.dumps([c.get("outputs", []) for c in notebook.cells])
+    assert "data read and metrics computed" not in said  # the kernel's own build did not run
+    assert "Report model for 2026-03" in said  # but the model is published as before
+
+
+@pytest.mark.slow
 def test_metrics_json_matches_hand_computed_values(report):
     doc = json.loads((report[0] / "metrics.json").read_text())
     assert doc["metrics"]["nps"] == pytest.approx(25.0)  # see test_metrics_company.test_surveys
