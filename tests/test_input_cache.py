@@ -30,6 +30,17 @@ def _load(folder):
     return load_dataset(folder, Config(), quiet=True)
 
 
+def _edit_keeping_size_and_mtime(path, old: str, new: str) -> None:
+    """Replace ``old`` by ``new`` (same length) in place and set the modification time back, as cp -p does."""
+    before = path.stat()
+    text = path.read_text(encoding="utf-8")
+    edited = text.replace(old, new, 1)
+    assert edited != text and len(edited) == len(text)
+    path.write_text(edited, encoding="utf-8")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_size == before.st_size and path.stat().st_mtime_ns == before.st_mtime_ns
+
+
 def test_an_unchanged_events_file_is_not_scanned_again(tmp_path):
     folder = write_company(tmp_path / "co")
     first = _load(folder)
@@ -53,15 +64,9 @@ def test_same_size_and_modification_time_still_count_as_a_change(tmp_path):
     """A tool that rewrites a file byte for byte in length and restores its mtime (cp -p, rsync -t) cannot hide
     the change: the status-change time (ctime) moves on every write and cannot be set back."""
     folder = write_company(tmp_path / "co")
-    events = folder / "events.csv"
     _load(folder)
-    before = events.stat()
-    text = events.read_text(encoding="utf-8")
-    bad = text.replace("A,u1,login,2026-03-01T00:00:00Z", "A,u1,login,2026-13-01T00:00:00Z", 1)
-    assert bad != text and len(bad) == len(text)
-    events.write_text(bad, encoding="utf-8")
-    os.utime(events, ns=(before.st_atime_ns, before.st_mtime_ns))
-    assert events.stat().st_size == before.st_size and events.stat().st_mtime_ns == before.st_mtime_ns
+    _edit_keeping_size_and_mtime(folder / "events.csv", "A,u1,login,2026-03-01T00:00:00Z",
+                                 "A,u1,login,2026-13-01T00:00:00Z")
     with pytest.raises(InvalidDataError, match="occurred_at"):
         _load(folder)
 
@@ -237,15 +242,8 @@ def test_an_appended_bad_row_in_a_remembered_table_is_reported(tmp_path):
 
 def test_a_same_size_edit_with_its_mtime_set_back_is_validated_again(tmp_path):
     folder = write_company(tmp_path / "co")
-    revenue = folder / "revenue.csv"
     _load(folder)
-    before = revenue.stat()
-    text = revenue.read_text(encoding="utf-8")
-    bad = text.replace("F,2026-03,10", "F,2026-03,-1", 1)
-    assert bad != text and len(bad) == len(text)
-    revenue.write_text(bad, encoding="utf-8")
-    os.utime(revenue, ns=(before.st_atime_ns, before.st_mtime_ns))
-    assert revenue.stat().st_size == before.st_size and revenue.stat().st_mtime_ns == before.st_mtime_ns
+    _edit_keeping_size_and_mtime(folder / "revenue.csv", "F,2026-03,10", "F,2026-03,-1")
     with pytest.raises(InvalidDataError, match="negative MRR"):
         _load(folder)
 
