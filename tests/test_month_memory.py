@@ -119,3 +119,13 @@ def test_nothing_is_remembered_with_the_cache_off(tmp_path, computed, monkeypatc
     _events(folder).aggregates(FEB, FEB, remembered={FEB})
     _events(folder).aggregates(FEB, FEB, remembered={FEB})
     assert len(computed) == 2
+
+
+def test_a_batch_pass_computes_its_report_month_and_reads_back_the_earlier_ones(tmp_path, computed):
+    from csreport.model.shared import share_events
+
+    folder = write_company(tmp_path / "co")
+    config = Config()
+    share_events(load_dataset(folder, config, quiet=True), FEB, MAR)  # one pass; February is remembered
+    share_events(load_dataset(folder, config, quiet=True), FEB, MAR)  # March again, February read back
+    assert computed == [("2026-02", "2026-03", True), ("2026-03", "2026-03", True)]

@@ -45,7 +45,8 @@ class SharedEvents:
         self.accounts = accounts
         self._passes = counter if counter is not None else [0]
         if aggregates is None:
-            aggregates = store.aggregates(first, last)
+            # the reported month is the last: the earlier ones may be read back (csreport.data.events.MonthMemory)
+            aggregates = store.aggregates(first, last, remembered=set(first.range_to(last.previous)))
             self._passes[0] += 1
         self._aggregates = aggregates
 
