@@ -1,10 +1,10 @@
 """What runs inside the report notebook's kernel: build the model, hand it to `csreport run`.
 
-The notebook computes; the parent reads the notebook. :func:`start` builds the period's
-:class:`~csreport.model.ReportModel` by calling the package, and displays it as an output
-of MIME type :data:`MODEL_MIME`, which the executed notebook keeps and ``csreport run``
-reads back (``read_model``). No hand-off files: running the notebook in Jupyter writes
-nothing anywhere (the history store is only read).
+:func:`start` builds the period's :class:`~csreport.model.ReportModel` by calling the package
+(in Jupyter), or reads the one ``csreport run`` or ``csreport batch`` built for it (``model_path``),
+and displays it as an output of MIME type :data:`MODEL_MIME`, which the executed notebook keeps
+and ``csreport run`` reads back (``read_model``). Running the notebook in Jupyter writes nothing
+anywhere (the history store is only read).
 
 It also sets the notebook up for analysts (:mod:`csreport.report.jupyter`): their matplotlib
 figures get the house style and are shown as SVG, in Jupyter and in the report; progress

@@ -1,7 +1,9 @@
 """`csreport run`: execute the report notebook, render it, publish it, record it — all or nothing.
 
-1. The notebook runs in a hidden staging folder next to the target; it computes the
-   report model by calling the package and leaves it in its outputs.
+1. This process reads the data and builds the report model while a kernel starts and imports
+   csreport on the other core; the notebook then runs in that kernel, in a hidden staging folder
+   next to the target, reads the model (``model_path``) instead of building it, and leaves it in
+   its outputs. (Run in Jupyter, the same notebook builds the model itself.)
 2. The model is read back from the executed notebook; HTML/PDF, metrics.json and
    health.csv are written into the staging folder.
 3. Under a lock per output folder and period, the staging folder replaces ``OUT/YYYY-MM/``
