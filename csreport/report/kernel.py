@@ -48,8 +48,9 @@ def start(period: str | None, data_source: str, config_path: str | None = None, 
     The history store is only read here; `csreport run` records the period after the
     report was published. With ``book_by`` ("csm" or "segment") and ``book``, the model is that
     book of business's, with the company's figures beside it (no history: see
-    :mod:`csreport.model.books`). With ``model_path`` the model was built already (by
-    ``csreport batch``, from one load of the data for every group): it is read, not recomputed.
+    :mod:`csreport.model.books`). With ``model_path`` the model was built already (by ``csreport run``
+    while this kernel started, or by ``csreport batch`` from one load of the data for every group): it
+    is read, not recomputed; the config is still loaded, for the company metrics' labels and units.
     """
     shell = _prepare_kernel()
     if on_invalid not in ("stop", "quarantine"):
