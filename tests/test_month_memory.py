@@ -53,9 +53,9 @@ def _events(folder, config: Config | None = None) -> EventStore:
 
 def test_a_remembered_month_is_exactly_the_month_computed(tmp_path, computed):
     folder = write_company(tmp_path / "co")
-    direct = _events(folder).aggregates(FEB, MAR, remembered={FEB})  # one pass; February is remembered
+    direct = _events(folder).aggregates(FEB, MAR, reusable={FEB})  # one pass; February is remembered
     assert computed == [("2026-02", "2026-03", True)]
-    mixed = _events(folder).aggregates(FEB, MAR, remembered={FEB})
+    mixed = _events(folder).aggregates(FEB, MAR, reusable={FEB})
     assert computed[1:] == [("2026-03", "2026-03", True)]  # March is computed, February read back
     for field in fields(EngagementAggregates):
         pd.testing.assert_frame_equal(getattr(mixed, field.name), getattr(direct, field.name))
@@ -68,7 +68,7 @@ def test_a_remembered_month_is_exactly_the_month_computed(tmp_path, computed):
 def test_a_month_is_never_remembered_unless_asked(tmp_path, computed):
     folder = write_company(tmp_path / "co")
     _events(folder).aggregates(FEB, MAR)  # e.g. a backfill: every month is reported, nothing remembered
-    _events(folder).aggregates(FEB, MAR, remembered={FEB})  # so February is computed again
+    _events(folder).aggregates(FEB, MAR, reusable={FEB})  # so February is computed again
     _events(folder).aggregates(FEB, MAR)  # and may not be read back now that it is remembered
     assert computed == [("2026-02", "2026-03", True)] * 3
 
@@ -88,36 +88,36 @@ def test_a_report_computes_its_own_month_and_reads_the_comparisons(tmp_path, com
 
 def test_a_changed_events_file_is_aggregated_again(tmp_path, computed):
     folder = write_company(tmp_path / "co")
-    _events(folder).aggregates(FEB, MAR, remembered={FEB})
+    _events(folder).aggregates(FEB, MAR, reusable={FEB})
     with open(folder / "events.csv", "a", encoding="utf-8") as out:
         out.write("A,u7,login,2026-02-10T09:00:00Z\n")  # a second February user of A
-    feb = _events(folder).aggregates(FEB, FEB, remembered={FEB})
+    feb = _events(folder).aggregates(FEB, FEB, reusable={FEB})
     assert computed[-1] == ("2026-02", "2026-02", True)
     assert feb.for_month(FEB).account_months[["account_id", "users"]].values.tolist() == [["A", 2]]
 
 
 def test_a_changed_setting_is_aggregated_again(tmp_path, computed):
     folder = write_company(tmp_path / "co")
-    _events(folder).aggregates(FEB, FEB, remembered={FEB})
-    _events(folder, Config(session_gap_minutes=5)).aggregates(FEB, FEB, remembered={FEB})
-    _events(folder, Config(timezone="America/New_York")).aggregates(FEB, FEB, remembered={FEB})
-    _events(folder).aggregates(FEB, FEB, remembered={FEB})  # the first settings again: remembered
+    _events(folder).aggregates(FEB, FEB, reusable={FEB})
+    _events(folder, Config(session_gap_minutes=5)).aggregates(FEB, FEB, reusable={FEB})
+    _events(folder, Config(timezone="America/New_York")).aggregates(FEB, FEB, reusable={FEB})
+    _events(folder).aggregates(FEB, FEB, reusable={FEB})  # the first settings again: remembered
     assert computed == [("2026-02", "2026-02", True)] * 3
 
 
 def test_a_month_remembered_in_full_serves_users_only_but_not_the_reverse(tmp_path, computed):
     folder = write_company(tmp_path / "co")
-    _events(folder).aggregates(FEB, FEB, sessions=False, remembered={FEB})
-    _events(folder).aggregates(FEB, FEB, remembered={FEB})  # sessions needed: not in the remembered month
-    _events(folder).aggregates(FEB, FEB, sessions=False, remembered={FEB})  # the full month serves it
+    _events(folder).aggregates(FEB, FEB, sessions=False, reusable={FEB})
+    _events(folder).aggregates(FEB, FEB, reusable={FEB})  # sessions needed: not in the remembered month
+    _events(folder).aggregates(FEB, FEB, sessions=False, reusable={FEB})  # the full month serves it
     assert computed == [("2026-02", "2026-02", False), ("2026-02", "2026-02", True)]
 
 
 def test_nothing_is_remembered_with_the_cache_off(tmp_path, computed, monkeypatch):
     monkeypatch.setenv(cache_module.CACHE_VARIABLE, "off")
     folder = write_company(tmp_path / "co")
-    _events(folder).aggregates(FEB, FEB, remembered={FEB})
-    _events(folder).aggregates(FEB, FEB, remembered={FEB})
+    _events(folder).aggregates(FEB, FEB, reusable={FEB})
+    _events(folder).aggregates(FEB, FEB, reusable={FEB})
     assert len(computed) == 2
 
 

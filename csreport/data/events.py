@@ -210,13 +210,13 @@ class EventStore:
                                  f"coalesce({any_bad}, false)")
 
     def aggregates(self, first: Period, last: Period, sessions: bool = True,
-                   remembered: Collection[Period] = ()) -> EngagementAggregates:
+                   reusable: Collection[Period] = ()) -> EngagementAggregates:
         """Per-account aggregates for months first..last (see the module docstring).
 
         ``sessions=False`` skips the sessions query (its two frames stay empty: compute no session
         metrics from them), for callers that need only users and features, e.g. a benchmark.
 
-        Months in ``remembered`` may be taken from the aggregates an earlier run computed over the same,
+        Months in ``reusable`` may be taken from the aggregates an earlier run computed over the same,
         unchanged events files (:class:`MonthMemory`), and are remembered when computed; every other month is
         computed in the engine. Missing months are computed in one pass per contiguous run. The result is
         the same either way.
@@ -226,13 +226,13 @@ class EventStore:
         parts: dict[Period, EngagementAggregates] = {}
         if memory is not None:
             for month in months:
-                if month in remembered and (found := memory.get(month, sessions)) is not None:
+                if month in reusable and (found := memory.get(month, sessions)) is not None:
                     parts[month] = found
         for run_first, run_last in runs([m for m in months if m not in parts]):
             computed = self._computed(run_first, run_last, sessions)
             parts[run_first] = computed
             if memory is not None:
-                memory.put(computed, [m for m in run_first.range_to(run_last) if m in remembered], sessions)
+                memory.put(computed, [m for m in run_first.range_to(run_last) if m in reusable], sessions)
         ordered = [parts[m] for m in sorted(parts)]  # month order, as one pass over first..last returns them
         combined = ordered[0]
         for part in ordered[1:]:

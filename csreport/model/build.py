@@ -116,9 +116,9 @@ class Calculator:
             if not months:
                 continue
             if events is not None:
-                remembered = set() if self._reported is None else months - self._reported
+                reusable = set() if self._reported is None else months - self._reported
                 for first, last in runs(sorted(months)):
-                    fetched = events.aggregates(first, last, sessions=sessions, remembered=remembered)
+                    fetched = events.aggregates(first, last, sessions=sessions, reusable=reusable)
                     if self._events is None:
                         self._events = fetched
                     else:  # a usage month fetched again in full replaces its rows

@@ -46,7 +46,7 @@ class SharedEvents:
         self._passes = counter if counter is not None else [0]
         if aggregates is None:
             # the reported month is the last: the earlier ones may be read back (csreport.data.events.MonthMemory)
-            aggregates = store.aggregates(first, last, remembered=set(first.range_to(last.previous)))
+            aggregates = store.aggregates(first, last, reusable=set(first.range_to(last.previous)))
             self._passes[0] += 1
         self._aggregates = aggregates
 
