@@ -12,6 +12,7 @@ from conftest import ENGINES, metrics_of, on_engine, run_cli, write_company
 
 from csreport.config import load_config
 from csreport.data import load_dataset
+from csreport.data.engines import DuckDBEngine
 from csreport.metrics.sessions import session_metrics, weighted_median
 from csreport.periods import Period
 
@@ -166,3 +167,36 @@ def test_session_metrics_is_a_pure_function_of_the_histograms():
     assert v["time_in_product_hours_per_user"] == pytest.approx(80 / 60 / 3)
     assert weighted_median(pd.Series([3.0, 1.0, 2.0]), pd.Series([1, 1, 1])) == 2.0  # odd count: the middle
     assert weighted_median(pd.Series([1.0]), pd.Series([0])) is None
+
+
+def _sessions_partitions(monkeypatch) -> list[str]:
+    """Records what each sessions query DuckDB runs partitions its users by."""
+    seen: list[str] = []
+    run = DuckDBEngine._run
+
+    def recording(self, sql):
+        if sql.startswith("WITH sessions AS"):
+            seen.append(sql.split("OVER (PARTITION BY ", 1)[1].split(" ORDER BY", 1)[0])
+        return run(self, sql)
+
+    monkeypatch.setattr(DuckDBEngine, "_run", recording)
+    return seen
+
+
+def test_the_sessions_query_partitions_by_a_hash_when_no_two_users_share_one(sessions_company, monkeypatch):
+    partitions = _sessions_partitions(monkeypatch)
+    m = metrics_of(sessions_company, "2026-03")["metrics"]
+    assert partitions and set(partitions) == {"hash(account_id, user_id)"}
+    assert (m["sessions"], m["session_users"], m["session_minutes_median"]) == (6, 5, 12.5)  # as by hand above
+
+
+def test_a_user_key_two_users_share_is_not_used(sessions_company, monkeypatch):
+    # every user_id here is 2 characters long: partitioned by its length, A/s1, A/s2, A/s3, B/s1, ... would
+    # be one timeline; the collision check finds that and the query partitions by the two columns instead
+    monkeypatch.setattr(DuckDBEngine, "user_key_hash", "length(user_id)")
+    partitions = _sessions_partitions(monkeypatch)
+    m = metrics_of(sessions_company, "2026-03")["metrics"]
+    assert partitions and set(partitions) == {"account_id, user_id"}
+    # the hand values of test_session_metrics_by_hand: 6 sessions (0, 0, 10, 15, 25, 30 min) of 5 users
+    assert (m["sessions"], m["session_users"], m["session_minutes_median"]) == (6, 5, 12.5)
+    assert m["session_minutes_avg"] == pytest.approx(80 / 6)

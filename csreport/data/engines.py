@@ -27,6 +27,9 @@ class Engine:
     # the files whose bytes decide the events' rows, when the engine reads files it was given (validation
     # results are remembered by their identity, csreport.data.cache); None: a table only the engine can see
     input_files: list[Path] | None = None
+    # a cheap key that is usually one-to-one with a user (account_id, user_id), to partition the sessions
+    # query by (csreport.data.queries.EventsTable.sessions_sql); None: partition by the two columns
+    user_key_hash: str | None = None
 
     def kinds(self) -> dict[str, str]:
         """Source column name -> TEXT, INSTANT, WALL or OTHER, in the table's order."""
@@ -74,6 +77,9 @@ class DuckDBEngine(Engine):
 
     name = "duckdb"
     relation = ident("csreport_events_source")
+    # 64 bits: the sessions window sorts them faster than two texts (a month at scale 20, 5.2·10^6 events:
+    # 0.70 s + 0.10 s for the collision check, instead of 1.0 s)
+    user_key_hash = "hash(account_id, user_id)"
 
     def __init__(self, connection, relation_sql: str, where: str = "the events table",
                  input_files: list[Path] | None = None):

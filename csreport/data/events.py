@@ -33,7 +33,7 @@ from ..periods import Period
 from .cache import ResultCache, code_token, identities
 from .clock import MINUTE_US, Scan
 from .engines import Engine
-from .queries import INVISIBLE, SPEC_COLUMNS, EventsTable, literal
+from .queries import INVISIBLE, SPEC_COLUMNS, USER_KEY, EventsTable, literal
 from .schema import TABLES
 from .validate import InvalidDataError, Problem, id_form, missing_columns, unmapped_columns
 
@@ -260,8 +260,9 @@ class EventStore:
             columns={"all_users": "users"})
         features["event"] = features["event"].astype(str)
         columns = ["kind", "month", "account_id", "duration_us", "n"]
-        found = self.engine.frame(self.table.sessions_sql(scan, gap_us), columns) if sessions else pd.DataFrame(
-            {c: pd.Series(dtype="int64" if c != "account_id" else object) for c in columns})
+        found = (self.engine.frame(self.table.sessions_sql(scan, gap_us, self._user_key(scan, gap_us)), columns)
+                 if sessions else pd.DataFrame({c: pd.Series(dtype="int64" if c != "account_id" else object)
+                                                for c in columns}))
         histogram = found[found["kind"] == 0]
         per_account = pd.DataFrame({
             "month": histogram["month"], "account_id": histogram["account_id"],
@@ -280,6 +281,15 @@ class EventStore:
                 ["month", "account_id", "duration_minutes"], ["month", "account_id"]]
         return EngagementAggregates(*(f.sort_values(k, kind="stable").reset_index(drop=True)
                                       for f, k in zip(frames, keys, strict=True)))
+
+    def _user_key(self, scan: Scan, gap_us: int) -> str:
+        """What the sessions query partitions users by: the engine's hash of (account_id, user_id) when no
+        two users of this scan share one (checked here, in ~a tenth of the sessions query's time), else
+        the two columns. The sessions are the same either way; only the sort is cheaper."""
+        hashed = self.engine.user_key_hash
+        if hashed is None or self.engine.rows(self.table.user_key_collisions_sql(scan, gap_us, hashed)):
+            return USER_KEY
+        return hashed
 
 
 def runs(months: list[Period]) -> list[tuple[Period, Period]]:

@@ -20,6 +20,7 @@ from .clock import Scan
 
 TEXT, INSTANT, WALL, OTHER = "text", "instant", "wall", "other"
 SPEC_COLUMNS = ("account_id", "user_id", "event", "occurred_at")
+USER_KEY = "account_id, user_id"  # a user is an account's user_id
 
 # ISO 8601 date, optional time, optional offset (only after a time); ranges checked by the pattern itself.
 # No backslashes: Spark string literals would eat them.
@@ -207,9 +208,12 @@ class EventsTable:
                 "GROUP BY GROUPING SETS ((month_index, account_id, day_index), (month_index, account_id), "
                 "(month_index, account_id, event))")
 
-    def sessions_sql(self, scan: Scan, gap_us: int) -> str:
+    def sessions_sql(self, scan: Scan, gap_us: int, user_key: str = USER_KEY) -> str:
         """SQL: kind, month_index, account_id, duration_us, n — kind 0: n sessions of that exact duration;
         kind 1 (duration_us NULL): n distinct users with a session. Every event counts.
+
+        ``user_key`` partitions the rows by user: (account_id, user_id) itself, or an expression that
+        :meth:`user_key_collisions_sql` found to be one-to-one with it over this scan (a hash sorts faster).
 
         Per user, the instants in [lo − gap, hi) in time order (events at the same instant are one
         instant). An instant *opens* a session iff it has no previous instant or lies more than
@@ -221,14 +225,14 @@ class EventsTable:
         counted (it crossed a month end) and is dropped, as are sessions that open before lo (the
         lead only provides previous instants). Two window passes, no per-session GROUP BY.
         """
-        user = "PARTITION BY account_id, user_id ORDER BY instant"
+        user = f"PARTITION BY {user_key} ORDER BY instant"
         neighbours = (f"SELECT account_id, user_id, instant, LAG(instant) OVER ({user}) AS prev, "
                       f"LEAD(instant) OVER ({user}) AS nxt FROM ({self._instants(scan, gap_us)}) AS i")
         flags = (f"SELECT account_id, user_id, instant, (prev IS NULL OR instant - prev > {gap_us}) AS opens, "
                  f"(nxt IS NULL OR nxt - instant > {gap_us} OR nxt >= {scan.month_end_sql('instant')}) AS closes "
                  f"FROM ({neighbours}) AS n")
         # at equal instants the opening row sorts first, so that a close always follows its open
-        kept = "PARTITION BY account_id, user_id ORDER BY instant, CASE WHEN opens THEN 0 ELSE 1 END"
+        kept = f"PARTITION BY {user_key} ORDER BY instant, CASE WHEN opens THEN 0 ELSE 1 END"
         edges = (f"SELECT account_id, user_id, instant, opens, closes, LAG(instant) OVER ({kept}) AS before, "
                  f"LAG(opens) OVER ({kept}) AS before_opens, LAG(closes) OVER ({kept}) AS before_closes "
                  f"FROM ({flags}) AS f WHERE opens OR closes")
@@ -242,6 +246,15 @@ class EventsTable:
                 f"GROUP BY month_index, account_id, duration_us "
                 f"UNION ALL SELECT 1 AS kind, month_index, account_id, CAST(NULL AS BIGINT) AS duration_us, "
                 f"count(DISTINCT user_id) AS n FROM sessions GROUP BY month_index, account_id")
+
+    def user_key_collisions_sql(self, scan: Scan, gap_us: int, user_key: str) -> str:
+        """SQL: one row if two users (account_id, user_id) of the sessions scan share a ``user_key``, else none.
+
+        None means partitioning by ``user_key`` puts exactly each user's rows together, so
+        :meth:`sessions_sql` with it returns what it returns with the user columns themselves.
+        """
+        users = f"SELECT {user_key} AS user_key FROM ({self._instants(scan, gap_us)}) AS i GROUP BY account_id, user_id"
+        return f"SELECT user_key FROM ({users}) AS u GROUP BY user_key HAVING count(*) > 1 LIMIT 1"
 
 
 def _active(active_events: list[str] | None) -> str:
