@@ -8,8 +8,8 @@
    CPU seconds (all threads, from rusage), peak RSS and the 1-minute load average of each round. The first
    `csreport metrics` over the files (empty validation cache) is measured separately, once.
 2. `csreport backfill` of 24 months against one `csreport metrics` run, interleaved, on scale 1.
-3. The added cost of sessions at scale 10: the sessions query timed alone in the engine, against
-   the whole `csreport metrics` run (target: metrics no more than 30% slower than without sessions).
+3. (bench/sessions_cost.py, its own step of `make bench`) The added cost of sessions at scale 10: whole
+   `csreport metrics` processes with and without the sessions query (target: at most 30% slower).
 4. (--spark-big) A month over 10^8 events (demo scale 21, ~1.0·10^8 events): `csreport metrics` on DuckDB (time,
    peak RSS) and with `--engine spark` in local mode (time), both on this machine's cores, plus the
    per-row costs of the Spark scans that the 10^10-event cluster plan in BENCHMARKS.md is sized from.
@@ -97,32 +97,6 @@ def report_benchmark(folder: Path, period: str, repeats: int = 3) -> tuple[float
                       "--history", out / "bench-history.sqlite", "--quiet"])[0] for _ in range(repeats))
     floor = min(timed([sys.executable, "-c", FLOOR])[0] for _ in range(repeats))
     return ours, floor
-
-
-def sessions_cost(folder: Path, period: str, repeats: int = 3) -> tuple[float, float]:
-    """(best CPU seconds of the sessions query alone, best CPU seconds of `csreport metrics`) on one month.
-
-    CPU seconds (all threads), not wall time: the figures then hold on a machine shared with other work.
-    """
-    from csreport.config import Config
-    from csreport.data import load_dataset
-    from csreport.data.clock import MINUTE_US, Scan
-    from csreport.periods import Period
-
-    p = Period.parse(period)
-    events = load_dataset(folder, Config(), quiet=True).events
-    gap = 30 * MINUTE_US
-    sql = events.table.sessions_sql(Scan.of(p, p, "UTC", lead_us=gap), gap)
-    alone = []
-    for _ in range(repeats):
-        start = time.process_time()
-        events.engine.rows(sql)
-        alone.append(time.process_time() - start)
-    whole = []
-    for _ in range(repeats):
-        timed([BIN / "csreport", "metrics", "--data", folder, "--period", period, "--quiet"])
-        whole.append(CPU_SECONDS[-1])
-    return min(alone), min(whole)
 
 
 SPARK_CONFIG = """engine: spark
@@ -395,12 +369,6 @@ def main() -> None:
               f"{min(runs['metrics'].load):.1f}–{max(runs['backfill'].load):.1f}", flush=True)
     if args.only_metrics:
         return
-    if 10.0 in [float(s) for s in args.scales.split(",") if s.strip()]:
-        alone, whole = sessions_cost(demo(10.0, args.end), period)
-        print(f"\nsessions at scale 10 (CPU seconds, best of 3): the sessions query alone {alone:.2f} s of "
-              f"`csreport metrics` {whole:.2f} s; without it {whole - alone:.2f} s, so sessions add "
-              f"{100 * alone / (whole - alone):.0f}% "
-              "(target: at most 30%)", flush=True)
     if args.spark_big:
         print(f"\nchecking disk before generating demo scale {args.big:g} (~{args.big * 0.03:.1f} GB of Parquet) ...")
         subprocess.run(["df", "-h", str(ROOT)], check=False)
