@@ -77,8 +77,8 @@ class DuckDBEngine(Engine):
 
     name = "duckdb"
     relation = ident("csreport_events_source")
-    # 64 bits: the sessions window sorts them faster than two texts (a month at scale 20, 5.2·10^6 events:
-    # 0.70 s + 0.10 s for the collision check, instead of 1.0 s)
+    # 64 bits: the sessions window sorts them faster than two texts (one month at scale 20, best of 5:
+    # 0.76 s with the collision check, against 0.92 s; BENCHMARKS.md)
     user_key_hash = "hash(account_id, user_id)"
 
     def __init__(self, connection, relation_sql: str, where: str = "the events table",
