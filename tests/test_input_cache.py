@@ -10,7 +10,7 @@ import os
 
 import pandas as pd
 import pytest
-from conftest import write_company
+from conftest import EVENTS, write_company
 
 from csreport.config import Config
 from csreport.data import cache as cache_module
@@ -360,3 +360,82 @@ def test_cached_and_uncached_loads_give_the_same_demo_dataset(tmp_path, monkeypa
     folder = tmp_path / "demo"
     generate_demo(folder, seed=3, scale=0.01, end=Period(2026, 10), accounts=150)
     _with_and_without_cache(folder, monkeypatch, validations, quiet=False)
+
+
+def _events_in_parts(folder, *parts: list[tuple[str, str, str, str]]) -> None:
+    """Replace the company's events file by a folder of Parquet parts, one per list of rows, all columns text."""
+    (folder / "events.csv").unlink()
+    (folder / "events").mkdir()
+    for i, rows in enumerate(parts, start=1):
+        _write_part(folder, f"part-{i}.parquet", rows)
+
+
+def _write_part(folder, name: str, rows: list[tuple[str, str, str, str]]) -> None:
+    frame = pd.DataFrame(rows, columns=["account_id", "user_id", "event", "occurred_at"], dtype=str)
+    frame.to_parquet(folder / "events" / name, index=False)
+
+
+def test_parquet_parts_are_checked_one_by_one_so_a_new_part_is_the_only_one_scanned(tmp_path):
+    """Issue 15: "cached per input file". Next month's part is scanned; the parts already seen are not."""
+    folder = write_company(tmp_path / "co")
+    _events_in_parts(folder, EVENTS[:4], EVENTS[4:])  # 4 + 3 rows
+    first = _load(folder)
+    assert first.events is not None and first.events.validation_scans == 6  # 3 queries for each of 2 parts
+    assert first.events.rows == 7
+    again = _load(folder)
+    assert again.events is not None and again.events.validation_scans == 0 and again.events.rows == 7
+    _write_part(folder, "part-3.parquet", [("B", "u2", "login", "2026-04-02T09:00:00Z")])
+    added = _load(folder)
+    assert added.events is not None and added.events.validation_scans == 3  # the new part alone
+    assert added.events.rows == 8  # 7 + 1
+    assert added.fingerprint != first.fingerprint
+
+
+def test_a_bad_row_in_a_new_or_rewritten_part_is_reported_with_the_whole_tables_counts(tmp_path):
+    folder = write_company(tmp_path / "co")
+    _events_in_parts(folder, EVENTS[:4], EVENTS[4:])
+    _load(folder)
+    # two bad rows: one in a new part, one in a part rewritten in place (its size may stay the same)
+    _write_part(folder, "part-3.parquet", [("B", "", "login", "2026-04-02T09:00:00Z")])
+    _write_part(folder, "part-1.parquet", [("A", "", "login", "2026-03-01T00:00:00Z"), *EVENTS[1:4]])
+    with pytest.raises(InvalidDataError, match="user_id") as raised:
+        _load(folder)
+    [problem] = raised.value.problems
+    assert (problem.column, problem.rule, problem.count) == ("user_id", "empty value", 2)  # 1 + 1 across parts
+    quarantined = load_dataset(folder, Config(), on_invalid="quarantine", rejects_dir=tmp_path / "rejects",
+                               quiet=True)
+    assert quarantined.events is not None and quarantined.events.rejected == 2
+    assert quarantined.events.rows == 8  # 4 + 3 + 1 rows read, 2 of them set aside
+
+
+@pytest.mark.parametrize("extra, expected", [
+    # account Z is unknown: its two rows sit in different parts and add up to 2
+    ([("Z", "u1", "login", "2026-03-03T00:00:00Z"), ("Z", "u2", "search", "2026-03-04T00:00:00Z")],
+     [("account_id", "unknown account_id", 2)]),
+    # 'Login ' in the last part reads as 'login' of the first: the names of all parts are compared
+    ([("A", "u3", "search", "2026-03-03T00:00:00Z"), ("A", "u4", "Login ", "2026-03-04T00:00:00Z")],
+     [("event", "near-duplicate event names", 0)]),
+])
+def test_parts_add_up_to_what_the_whole_table_gives(tmp_path, extra, expected):
+    """The same events as one file and as three parts give the same problems: every check looks at one row,
+    event names unite, and rows per account add up."""
+    rows = [*EVENTS, *extra]
+    whole = write_company(tmp_path / "whole", events=rows)
+    parted = write_company(tmp_path / "parted", events=rows)
+    _events_in_parts(parted, rows[:3], rows[3:8], rows[8:])  # the two extra rows in different parts
+    for folder in (whole, parted):
+        with pytest.raises(InvalidDataError) as raised:
+            _load(folder)
+        assert sorted((p.column, p.rule, p.count) for p in raised.value.problems) == expected
+
+
+def test_parts_of_different_schemas_are_checked_together(tmp_path):
+    """Parts whose columns differ are only read together (DuckDB unifies them), so they are one entry."""
+    folder = write_company(tmp_path / "co")
+    _events_in_parts(folder, EVENTS[:4])
+    frame = pd.DataFrame(EVENTS[4:], columns=["account_id", "user_id", "event", "occurred_at"], dtype=str)
+    frame["source"] = "mobile"  # an extra column in this part only
+    frame.to_parquet(folder / "events" / "part-2.parquet", index=False)
+    dataset = _load(folder)
+    assert dataset.events is not None and dataset.events.validation_scans == 3 and dataset.events.rows == 7
+    assert _load(folder).events.validation_scans == 0

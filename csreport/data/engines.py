@@ -35,6 +35,11 @@ class Engine:
         """Source column name -> TEXT, INSTANT, WALL or OTHER, in the table's order."""
         raise NotImplementedError
 
+    def parts(self) -> list[str] | None:
+        """One relation per file of ``input_files`` whose rows, read alone, are that file's rows of the events
+        table; None when the table is only read whole."""
+        return None
+
     def rows(self, sql: str) -> list[tuple]:
         return self._rows(transpile(sql, self.name))
 
@@ -82,11 +87,25 @@ class DuckDBEngine(Engine):
     user_key_hash = "hash(account_id, user_id)"
 
     def __init__(self, connection, relation_sql: str, where: str = "the events table",
-                 input_files: list[Path] | None = None):
+                 input_files: list[Path] | None = None, part_relations: list[str] | None = None):
         self.con = connection
         self.where = where
         self.input_files = input_files
+        self._part_relations = part_relations  # one per file of input_files, when the events are Parquet parts
         self._run(f"CREATE OR REPLACE TEMP VIEW {self.relation} AS SELECT * FROM {relation_sql}")
+
+    def parts(self) -> list[str] | None:
+        """One relation per events file (in ``input_files`` order) whose rows, read alone, are exactly that
+        file's rows of the whole table: when the events are several Parquet parts that each have the whole
+        table's columns and types. None otherwise (one file; parts whose schemas differ are only read
+        together, where DuckDB unifies their columns)."""
+        relations = self._part_relations
+        if not relations or len(relations) < 2:
+            return None
+        whole = self._run(f"DESCRIBE SELECT * FROM {self.relation}").fetchall()
+        if any(self._run(f"DESCRIBE SELECT * FROM {part}").fetchall() != whole for part in relations):
+            return None
+        return relations
 
     def _run(self, sql: str):
         """Execute ``sql``; a file DuckDB cannot read (not Parquet, truncated, a malformed CSV) is bad input."""

@@ -106,7 +106,9 @@ class EventStore:
         self.known_accounts = set(known_accounts.astype(str))
         self.table = self._describe(config.columns.get("events", {}))
         self._cache = ResultCache()
-        self.validation_scans = 0  # whole-table scans the last validate() ran (0: its results were remembered)
+        # validation queries the last validate() ran: 3 over the whole table, or 3 per Parquet part that was not
+        # remembered (0: every result was remembered)
+        self.validation_scans = 0
 
     def _describe(self, mapping: dict[str, str]) -> EventsTable:
         kinds = self.engine.kinds()
@@ -121,26 +123,45 @@ class EventStore:
         columns = {spec: mapping.get(spec, spec) for spec in SPEC_COLUMNS}
         return EventsTable(self.engine.relation, columns, {spec: spec_kinds[spec] for spec in SPEC_COLUMNS})
 
-    def _whole_table(self, queries: list[str]) -> tuple[list[list[tuple]], str | None]:
-        """The results of ``queries`` over every event, and the cache key to remember them by (None: not
-        remembered). Read from the cache when the events' files are unchanged (:mod:`csreport.data.cache`)."""
-        files = self.engine.input_files
+    def _remembered(self, queries: list[str], files: list[Path] | None) -> tuple[list[list[tuple]], str | None]:
+        """The results of ``queries``, read from the cache when ``files`` (the files whose rows they read) are
+        unchanged (:mod:`csreport.data.cache`), and the key to store fresh results under if the events prove
+        clean (None: read from the cache, or not to be remembered)."""
         before = identities(files) if files else None
         key = None if before is None else "\n".join([f"{self.engine.name} events validation", *before, *queries])
         if key is not None:
             known = self._cache.get("events-validation", key)
             if isinstance(known, list) and len(known) == len(queries):
-                self.validation_scans = 0
-                return [[tuple(r) for r in rows] for rows in known], key
+                return [[tuple(r) for r in rows] for rows in known], None
         results = [self.engine.rows(sql) for sql in queries]
-        self.validation_scans = len(queries)
+        self.validation_scans += len(queries)
         if files and identities(files) != before:  # a file changed while it was scanned: not remembered
             key = None
         return results, key
 
+    def _validation_results(self, active: list[str]) -> tuple[list[list[tuple]], list[tuple[str, list]]]:
+        """The three validation results over every event (see :meth:`validate`), and the (key, results) cache
+        entries to store if the events prove clean.
+
+        When the events are Parquet parts of one schema, each part is checked and remembered on its own and
+        the results add up, so a part added to the folder (next month's events) is the only one scanned.
+        """
+        def queries(table: EventsTable) -> list[str]:
+            return [table.validation_sql(active), table.events_sql(), table.per_account_sql()]
+
+        self.validation_scans = 0
+        files, parts = self.engine.input_files, self.engine.parts()
+        if parts is None or files is None:
+            results, key = self._remembered(queries(self.table), files)
+            return results, [] if key is None else [(key, results)]
+        checked = [self._remembered(queries(EventsTable(part, self.table.columns, self.table.kinds)), [file])
+                   for part, file in zip(parts, files, strict=True)]
+        return _added_up([results for results, _ in checked]), [
+            (key, results) for results, key in checked if key is not None]
+
     def validate(self, quarantine_to: Path | None) -> None:
-        """Check every event (three scans of the whole table). Raise on bad rows, or set them aside into a
-        rejects file.
+        """Check every event (three queries over the whole table, or over each of its Parquet parts). Raise on
+        bad rows, or set them aside into a rejects file.
 
         The scans' results are remembered per events file identity when nothing was wrong, so the next
         run over the same unchanged files checks the remembered counts (against the accounts table as it
@@ -148,8 +169,7 @@ class EventStore:
         """
         active = self.config.engagement.active_events or []
         checks = self.table.checks()
-        (validation, event_names, per_account), key = self._whole_table(
-            [self.table.validation_sql(active), self.table.events_sql(), self.table.per_account_sql()])
+        (validation, event_names, per_account), entries = self._validation_results(active)
         row = validation[0]
         self.rows = int(row[0])
         # the row is: total, one count per check, one count per active event (strict: a column too few or
@@ -195,9 +215,8 @@ class EventStore:
                 values=[f"account_id={a}, user_id={u}, event={e}, occurred_at={t}" for a, u, e, t in examples],
             ))
         if not self.problems:
-            if key is not None:  # only a clean result is remembered: bad rows are looked at on every run
-                self._cache.put("events-validation", key,
-                                [validation, event_names, [list(r) for r in per_account]])
+            for key, results in entries:  # only clean results are remembered: bad rows are looked at on every run
+                self._cache.put("events-validation", key, [[list(r) for r in rows] for rows in results])
             return
         if quarantine_to is None:
             raise InvalidDataError(self.problems)
@@ -290,6 +309,19 @@ class EventStore:
         if hashed is None or self.engine.rows(self.table.user_key_collisions_sql(scan, gap_us, hashed)):
             return USER_KEY
         return hashed
+
+
+def _added_up(parts: list[list[list[tuple]]]) -> list[list[tuple]]:
+    """The validation results of the whole table from its parts': every count adds up (each check looks at
+    one row), event names unite, and the rows per account add up."""
+    first_rows = [validation[0] for validation, _, _ in parts]
+    counts = tuple(sum(int(n or 0) for n in column) for column in zip(*first_rows, strict=True))
+    names = list(dict.fromkeys(name for _, events, _ in parts for name in events))
+    per_account: dict[object, int] = {}
+    for _, _, rows in parts:
+        for account, n in rows:
+            per_account[account] = per_account.get(account, 0) + int(n)
+    return [[counts], names, list(per_account.items())]
 
 
 def runs(months: list[Period]) -> list[tuple[Period, Period]]:
