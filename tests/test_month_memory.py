@@ -12,7 +12,7 @@ from dataclasses import fields
 
 import pandas as pd
 import pytest
-from conftest import write_company
+from conftest import EVENTS, write_company
 
 from csreport.config import Config
 from csreport.data import cache as cache_module
@@ -65,12 +65,26 @@ def test_a_remembered_month_is_exactly_the_month_computed(tmp_path, computed):
     assert feb.account_sessions[["account_id", "duration_minutes", "sessions"]].values.tolist() == [["A", 0.0, 1]]
 
 
-def test_a_month_is_never_remembered_unless_asked(tmp_path, computed):
+def test_a_month_is_read_back_only_when_reusable_and_remembered_unless_a_backfill(tmp_path, computed):
     folder = write_company(tmp_path / "co")
-    _events(folder).aggregates(FEB, MAR)  # e.g. a backfill: every month is reported, nothing remembered
-    _events(folder).aggregates(FEB, MAR, reusable={FEB})  # so February is computed again
-    _events(folder).aggregates(FEB, MAR)  # and may not be read back now that it is remembered
+    _events(folder).aggregates(FEB, MAR, remember=False)  # a backfill: nothing remembered
+    _events(folder).aggregates(FEB, MAR, reusable={FEB})  # so February is computed again; both are remembered
+    _events(folder).aggregates(FEB, MAR)  # nothing may be read back: computed again
     assert computed == [("2026-02", "2026-03", True)] * 3
+    _events(folder).aggregates(FEB, MAR, reusable={FEB, MAR})  # both remembered: no engine pass
+    assert len(computed) == 3
+
+
+def test_last_months_report_month_is_this_months_comparison(tmp_path, computed):
+    """The month a report computed is remembered, so next month's report reads it back as P−1."""
+    folder = write_company(tmp_path / "co")
+    config = Config()
+    Calculator(load_dataset(folder, config, quiet=True), config, [MAR], reported=[MAR]).company(MAR)
+    before = len(computed)
+    april = Period(2026, 4)
+    Calculator(load_dataset(folder, config, quiet=True), config, [april, MAR], reported=[april]).company(april)
+    assert ("2026-03", "2026-03", True) not in computed[before:]  # March, with sessions, read back
+    assert ("2026-04", "2026-04", True) in computed[before:]  # April computed
 
 
 def test_a_report_computes_its_own_month_and_reads_the_comparisons(tmp_path, computed):
@@ -129,3 +143,48 @@ def test_a_batch_pass_computes_its_report_month_and_reads_back_the_earlier_ones(
     share_events(load_dataset(folder, config, quiet=True), FEB, MAR)  # one pass; February is remembered
     share_events(load_dataset(folder, config, quiet=True), FEB, MAR)  # March again, February read back
     assert computed == [("2026-02", "2026-03", True), ("2026-03", "2026-03", True)]
+
+
+def _part(folder, name: str, rows: list[tuple[str, str, str, str]]) -> None:
+    """One Parquet part of the events folder, occurred_at as a UTC timestamp (its footer has the time span)."""
+    frame = pd.DataFrame(rows, columns=["account_id", "user_id", "event", "occurred_at"])
+    frame["occurred_at"] = pd.to_datetime(frame["occurred_at"], utc=True).astype("datetime64[us, UTC]")
+    (folder / "events").mkdir(exist_ok=True)
+    frame.to_parquet(folder / "events" / name, index=False)
+
+
+def _monthly_parts(tmp_path):
+    """The hand company's events as one Parquet part per month, April's part not yet there."""
+    folder = write_company(tmp_path / "co")
+    (folder / "events.csv").unlink()
+    _part(folder, "2026-02.parquet", [e for e in EVENTS if e[3].startswith("2026-02")])
+    _part(folder, "2026-03.parquet", [e for e in EVENTS if e[3].startswith("2026-03")])
+    return folder
+
+
+def test_a_part_added_for_next_month_leaves_this_months_aggregates_remembered(tmp_path, computed):
+    """Events kept as monthly Parquet parts: April's part arrives, March is read back, not scanned again."""
+    folder, config, april = _monthly_parts(tmp_path), Config(), Period(2026, 4)
+    march = Calculator(load_dataset(folder, config, quiet=True), config, [MAR], reported=[MAR]).company(MAR)
+    _part(folder, "2026-04.parquet", [e for e in EVENTS if e[3].startswith("2026-04")])  # B/u1 at 04-01 00:00
+    before = len(computed)
+    dataset = load_dataset(folder, config, quiet=True)
+    assert dataset.events is not None and dataset.events.validation_scans == 3  # April's part alone
+    calculator = Calculator(dataset, config, [april, MAR], reported=[april])
+    assert [c for c in computed[before:] if c[2]] == [("2026-04", "2026-04", True)]  # March read back
+    assert calculator.company(MAR).values == march.values
+    # April by hand: one event, B/u1 at the first instant of April -> 1 monthly active user, 1 session
+    assert calculator.company(april).values["mau"] == 1
+
+
+def test_a_new_part_with_rows_of_a_remembered_month_makes_it_computed_again(tmp_path, computed):
+    """A late March event arriving in a new part: its footer's span meets March, so March's key changes."""
+    folder, config = _monthly_parts(tmp_path), Config()
+    first = Calculator(load_dataset(folder, config, quiet=True), config, [MAR], reported=[MAR]).company(MAR)
+    assert first.values["mau"] == 4  # March users: A/u1, A/u2, B/u1, G/u9
+    _part(folder, "late.parquet", [("B", "u2", "login", "2026-03-20T08:00:00Z")])  # B's second March user
+    before = len(computed)
+    april = Period(2026, 4)
+    calculator = Calculator(load_dataset(folder, config, quiet=True), config, [april, MAR], reported=[april])
+    assert any(c[0] <= "2026-03" <= c[1] and c[2] for c in computed[before:])  # March scanned again
+    assert calculator.company(MAR).values["mau"] == 5  # 4 + B/u2, not the remembered 4

@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..text import safe_cell
 from .dialect import transpile
-from .queries import INSTANT, OTHER, TEXT, WALL, ident
+from .queries import INSTANT, OTHER, TEXT, WALL, ident, literal
 
 
 class Engine:
@@ -38,6 +38,11 @@ class Engine:
     def parts(self) -> list[str] | None:
         """One relation per file of ``input_files`` whose rows, read alone, are that file's rows of the events
         table; None when the table is only read whole."""
+        return None
+
+    def time_spans(self, column: str) -> list[tuple[int, int] | None] | None:
+        """Per part of :meth:`parts`, the first and last time of its rows in ``column`` (epoch µs), or None
+        per part or for all when they are not known without reading the rows."""
         return None
 
     def rows(self, sql: str) -> list[tuple]:
@@ -87,11 +92,14 @@ class DuckDBEngine(Engine):
     user_key_hash = "hash(account_id, user_id)"
 
     def __init__(self, connection, relation_sql: str, where: str = "the events table",
-                 input_files: list[Path] | None = None, part_relations: list[str] | None = None):
+                 input_files: list[Path] | None = None, part_paths: list[str] | None = None):
         self.con = connection
         self.where = where
         self.input_files = input_files
-        self._part_relations = part_relations  # one per file of input_files, when the events are Parquet parts
+        # the SQL string literal of each file of input_files, when the events are a folder of Parquet parts
+        self._part_paths = part_paths
+        self._uniform: bool | None = None  # whether every part has the whole table's columns and types
+        self._spans: dict[str, list[tuple[int, int] | None] | None] = {}  # time_spans per column
         self._run(f"CREATE OR REPLACE TEMP VIEW {self.relation} AS SELECT * FROM {relation_sql}")
 
     def parts(self) -> list[str] | None:
@@ -99,13 +107,43 @@ class DuckDBEngine(Engine):
         file's rows of the whole table: when the events are several Parquet parts that each have the whole
         table's columns and types. None otherwise (one file; parts whose schemas differ are only read
         together, where DuckDB unifies their columns)."""
-        relations = self._part_relations
-        if not relations or len(relations) < 2:
+        paths = self._part_paths
+        if not paths or len(paths) < 2:
             return None
-        whole = self._run(f"DESCRIBE SELECT * FROM {self.relation}").fetchall()
-        if any(self._run(f"DESCRIBE SELECT * FROM {part}").fetchall() != whole for part in relations):
+        relations = [f"read_parquet([{path}])" for path in paths]
+        if self._uniform is None:
+            whole = self._run(f"DESCRIBE SELECT * FROM {self.relation}").fetchall()
+            self._uniform = all(self._run(f"DESCRIBE SELECT * FROM {r}").fetchall() == whole for r in relations)
+        return relations if self._uniform else None
+
+    def time_spans(self, column: str) -> list[tuple[int, int] | None] | None:
+        """For each part of :meth:`parts`, the first and last value of the timestamp ``column`` in epoch
+        microseconds (as UTC wall-clock time for a column without time zone), from the Parquet footer's
+        statistics; None for a part whose row groups do not all have them. None when the events are not
+        such parts or the column is not a timestamp or date."""
+        if column not in self._spans:
+            self._spans[column] = self._time_spans(column)
+        return self._spans[column]
+
+    def _time_spans(self, column: str) -> list[tuple[int, int] | None] | None:
+        if self.parts() is None or not self._part_paths:
             return None
-        return relations
+        kind = dict((name, kind) for name, kind, *_ in self._run(
+            f"DESCRIBE SELECT * FROM {self.relation}").fetchall()).get(column, "").upper()
+        target = ("TIMESTAMPTZ" if kind == "TIMESTAMP WITH TIME ZONE" else
+                  "TIMESTAMP" if kind.startswith("TIMESTAMP") or kind == "DATE" else None)
+        if target is None:
+            return None
+        spans: list[tuple[int, int] | None] = []
+        for path in self._part_paths:
+            groups, with_stats, first, last = self._run(
+                f"SELECT count(*), count(stats_min_value) + count(stats_max_value), "
+                f"epoch_us(min(TRY_CAST(stats_min_value AS {target}))), "
+                f"epoch_us(max(TRY_CAST(stats_max_value AS {target}))) "
+                f"FROM parquet_metadata([{path}]) WHERE path_in_schema = {literal(column)}").fetchone()
+            whole = groups > 0 and with_stats == 2 * groups and first is not None and last is not None
+            spans.append((int(first), int(last)) if whole else None)
+        return spans
 
     def _run(self, sql: str):
         """Execute ``sql``; a file DuckDB cannot read (not Parquet, truncated, a malformed CSV) is bad input."""

@@ -31,9 +31,9 @@ from ..config import Config
 from ..memo import remembered
 from ..periods import Period
 from .cache import ResultCache, code_token, identities
-from .clock import MINUTE_US, Scan
+from .clock import DAY_US, MINUTE_US, Scan
 from .engines import Engine
-from .queries import INVISIBLE, SPEC_COLUMNS, USER_KEY, EventsTable, literal
+from .queries import INSTANT, INVISIBLE, SPEC_COLUMNS, USER_KEY, EventsTable, literal
 from .schema import TABLES
 from .validate import InvalidDataError, Problem, id_form, missing_columns, unmapped_columns
 
@@ -229,16 +229,17 @@ class EventStore:
                                  f"coalesce({any_bad}, false)")
 
     def aggregates(self, first: Period, last: Period, sessions: bool = True,
-                   reusable: Collection[Period] = ()) -> EngagementAggregates:
+                   reusable: Collection[Period] = (), remember: bool = True) -> EngagementAggregates:
         """Per-account aggregates for months first..last (see the module docstring).
 
         ``sessions=False`` skips the sessions query (its two frames stay empty: compute no session
         metrics from them), for callers that need only users and features, e.g. a benchmark.
 
         Months in ``reusable`` may be taken from the aggregates an earlier run computed over the same,
-        unchanged events files (:class:`MonthMemory`), and are remembered when computed; every other month is
-        computed in the engine. Missing months are computed in one pass per contiguous run. The result is
-        the same either way.
+        unchanged events files (:class:`MonthMemory`); every other month is computed in the engine. Missing
+        months are computed in one pass per contiguous run. The result is the same either way. Every month
+        computed is remembered, so that next month's report finds this month's aggregates, unless
+        ``remember`` is False (a backfill, which reads nothing back).
         """
         months = list(first.range_to(last))
         memory = MonthMemory.of(self) if self._cache.folder is not None else None
@@ -250,8 +251,8 @@ class EventStore:
         for run_first, run_last in runs([m for m in months if m not in parts]):
             computed = self._computed(run_first, run_last, sessions)
             parts[run_first] = computed
-            if memory is not None:
-                memory.put(computed, [m for m in run_first.range_to(run_last) if m in reusable], sessions)
+            if memory is not None and remember:
+                memory.put(computed, list(run_first.range_to(run_last)), sessions)
         ordered = [parts[m] for m in sorted(parts)]  # month order, as one pass over first..last returns them
         combined = ordered[0]
         for part in ordered[1:]:
@@ -348,23 +349,41 @@ class MonthMemory:
 
     A month's aggregates are a pure function of the events files' bytes, the month's SQL (which spells
     out the time zone, the session gap, the active events and any quarantine filter) and this code.
-    The key holds all three, so a changed file, setting or code is computed afresh. A month computed
+    The key holds all three, so a changed file, setting or code is computed afresh. When the events are
+    Parquet parts whose footers give the time span of their rows, the key holds only the parts whose span
+    meets the month's scan: a part added for next month leaves this month's key as it was. A month computed
     while a file changed is not remembered; nor are months of events only an engine can see (PostgreSQL,
-    Spark catalog tables). The report's own month is always computed: callers pass the months that may
-    be remembered (comparisons, trends, the health backtest, an account's history).
+    Spark catalog tables). The report's own month is always computed (and remembered, for next month's
+    report): callers pass the months that may be read back (comparisons, trends, the health backtest, an
+    account's history).
     """
 
     KIND = "event-months"
 
-    def __init__(self, store: EventStore, files: list[str]):
+    def __init__(self, store: EventStore, files: list[str], spans: list[tuple[int, int] | None] | None = None):
         self.store = store
-        self.files = files
+        self.files = files  # the identities of every events file
+        self.spans = spans  # per file, the first and last time of its rows (None: unknown, so any month)
 
     @classmethod
     def of(cls, store: EventStore) -> MonthMemory | None:
         files = store.engine.input_files
         known = identities(files) if files and _code_token() else None
-        return None if known is None else cls(store, known)
+        if known is None:
+            return None
+        return cls(store, known, store.engine.time_spans(store.table.columns["occurred_at"]))
+
+    def _files_for(self, scan: Scan, lead_us: int) -> list[str]:
+        """The identities of the files whose rows can fall in the scan (lo − lead to hi): every file, unless
+        its footer's statistics place it wholly outside. A column without time zone holds wall-clock
+        times (a date: a whole day), so its spans are widened by two days, more than a day plus any
+        zone's offset; an instant column's are exact."""
+        if self.spans is None:
+            return self.files
+        margin = 0 if self.store.table.kinds["occurred_at"] == INSTANT else 2 * DAY_US
+        lo, hi = scan.lo_us - lead_us - margin, scan.hi_us + margin
+        return [identity for identity, span in zip(self.files, self.spans, strict=True)
+                if span is None or (span[1] >= lo and span[0] < hi)]
 
     def _key(self, month: Period, sessions: bool) -> str:
         config, table = self.store.config, self.store.table
@@ -373,7 +392,8 @@ class MonthMemory:
         sql = [table.account_activity_sql(scan, config.engagement.active_events)]
         if sessions:
             sql.append(table.sessions_sql(scan, gap_us))
-        return "\n".join([f"{self.store.engine.name} month aggregates", _code_token(), *self.files, *sql])
+        return "\n".join([f"{self.store.engine.name} month aggregates", _code_token(),
+                          *self._files_for(scan, gap_us), *sql])
 
     def get(self, month: Period, sessions: bool) -> EngagementAggregates | None:
         """The month's aggregates (with sessions if asked; a month remembered in full serves both), or None."""

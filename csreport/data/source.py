@@ -172,9 +172,9 @@ class FileReader:
             _check_csv_header("events", self._files["events"])
         parts = None
         if self.kind == "folder" and self._files["events"].is_dir():  # a folder of Parquet parts
-            parts = [f"read_parquet([{_sql_str(duckdb_literal_path(f))}])" for f in self.files("events")]
+            parts = [_sql_str(duckdb_literal_path(f)) for f in self.files("events")]
         return DuckDBEngine(self.connection, self.relation_sql("events"), self.describe("events"),
-                            input_files=self.input_files("events"), part_relations=parts)
+                            input_files=self.input_files("events"), part_paths=parts)
 
     def events_path(self) -> Path | None:
         """The events file or folder of Parquet parts (a folder source), for another engine to read."""

@@ -85,7 +85,8 @@ class Calculator:
     ``reported``: the months being reported, always aggregated from the events. Every other month
     (the comparisons, the backtest month, an account's history) may come from what an earlier run
     computed over the same unchanged events files (:class:`~csreport.data.events.MonthMemory`), so a
-    month's report pays for its month. None: every month is aggregated from the events.
+    month's report pays for its month. None (a backfill): every month is aggregated from the events,
+    and none is remembered.
     """
 
     def __init__(self, dataset: Dataset, config: Config, periods: list[Period] | None = None,
@@ -118,7 +119,8 @@ class Calculator:
             if events is not None:
                 reusable = set() if self._reported is None else months - self._reported
                 for first, last in runs(sorted(months)):
-                    fetched = events.aggregates(first, last, sessions=sessions, reusable=reusable)
+                    fetched = events.aggregates(first, last, sessions=sessions, reusable=reusable,
+                                                remember=self._reported is not None)
                     if self._events is None:
                         self._events = fetched
                     else:  # a usage month fetched again in full replaces its rows
