@@ -60,6 +60,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py --skip-report  # `csreport run` is measured against its floor by run_floor.py
 	$(BIN)/python bench/run_floor.py
 	$(BIN)/python bench/sessions_cost.py  # what sessions add to `csreport metrics` (issue 11)
+	$(BIN)/python bench/new_month.py  # a new month arriving as a Parquet part, scale 20 (issue 15)
 
 clean:
 	rm -rf $(VENV) reports data/demo .pytest_cache
