@@ -19,8 +19,8 @@ import time
 RUN = "import sys; from csreport.cli import main; sys.argv = ['csreport'] + sys.argv[1:]; main()"
 NO_SESSIONS = ("import csreport.data.events as e\n"
                "aggregates = e.EventStore.aggregates\n"
-               "e.EventStore.aggregates = lambda self, a, b, sessions=True, reusable=(): "
-               "aggregates(self, a, b, False, reusable)\n"
+               "e.EventStore.aggregates = lambda self, a, b, sessions=True, **options: "
+               "aggregates(self, a, b, False, **options)\n"
                + RUN)
 
 
