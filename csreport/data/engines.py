@@ -74,6 +74,24 @@ class Engine:
 DUCKDB_KINDS = {"TIMESTAMP WITH TIME ZONE": INSTANT, "VARCHAR": TEXT, "DATE": WALL}
 
 
+# nanosecond timestamps (pandas before 3.0 writes them to Parquet) -> the microsecond types every query uses
+_NANOSECOND_TYPES = {"TIMESTAMPTZ_NS": "make_timestamptz", "TIMESTAMP_NS": "make_timestamp"}
+
+
+def _in_microseconds(described: list[tuple]) -> str:
+    """SQL: `` REPLACE (...)`` turning each nanosecond timestamp column into microseconds, rounded down, as
+    DuckDB's own casts round to the nearest (an event at 23:59:59.9999996 on a month's last day would move to
+    the next month); "" when there is none."""
+    replaced = []
+    for name, kind, *_ in described:
+        make = _NANOSECOND_TYPES.get(str(kind).upper())
+        if make is not None:
+            ns = f"epoch_ns({ident(name)})"
+            # DuckDB's // truncates toward zero; subtracting the non-negative remainder first floors it exactly
+            replaced.append(f"{make}(({ns} - (({ns} % 1000) + 1000) % 1000) // 1000) AS {ident(name)}")
+    return f" REPLACE ({', '.join(replaced)})" if replaced else ""
+
+
 def csv_safe_sql(column: str) -> str:
     """SQL (DuckDB) of :func:`csreport.text.safe_cell` for one text column."""
     starts = ", ".join(["'='", "'+'", "'-'", "'@'", "chr(9)", "chr(13)"])
@@ -100,7 +118,9 @@ class DuckDBEngine(Engine):
         self._part_paths = part_paths
         self._uniform: bool | None = None  # whether every part has the whole table's columns and types
         self._spans: dict[str, list[tuple[int, int] | None] | None] = {}  # time_spans per column
-        self._run(f"CREATE OR REPLACE TEMP VIEW {self.relation} AS SELECT * FROM {relation_sql}")
+        described = self._run(f"DESCRIBE SELECT * FROM {relation_sql}").fetchall()
+        self._run(f"CREATE OR REPLACE TEMP VIEW {self.relation} AS SELECT *{_in_microseconds(described)} "
+                  f"FROM {relation_sql}")
 
     def parts(self) -> list[str] | None:
         """One relation per events file (in ``input_files`` order) whose rows, read alone, are exactly that
