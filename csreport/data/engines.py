@@ -148,10 +148,7 @@ class DuckDBEngine(Engine):
     def _time_spans(self, column: str) -> list[tuple[int, int] | None] | None:
         if self.parts() is None or not self._part_paths:
             return None
-        kind = dict((name, kind) for name, kind, *_ in self._run(
-            f"DESCRIBE SELECT * FROM {self.relation}").fetchall()).get(column, "").upper()
-        target = ("TIMESTAMPTZ" if kind == "TIMESTAMP WITH TIME ZONE" else
-                  "TIMESTAMP" if kind.startswith("TIMESTAMP") or kind == "DATE" else None)
+        target = {INSTANT: "TIMESTAMPTZ", WALL: "TIMESTAMP"}.get(self.kinds().get(column, OTHER))
         if target is None:
             return None
         spans: list[tuple[int, int] | None] = []
