@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from csreport.data.events import EngagementAggregates
+from csreport.data.events import EngagementAggregates, in_key_order, runs
 from csreport.metrics.base import in_set, positions_in
 from csreport.metrics.compute import split_aggregates
 from csreport.metrics.health import band
@@ -95,3 +95,32 @@ def test_sla_outcome_by_hand() -> None:
     # met; missed (48 h); open and young: not counted; open and old: missed; resolved after end, old: missed
     assert outcome.dtype == "boolean"
     assert outcome.tolist() == [True, False, pd.NA, False, False]
+
+
+def test_in_key_order_is_a_stable_sort_missing_values_last() -> None:
+    frame = pd.DataFrame({"month": ["2026-02", "2026-01", "2026-02", "2026-01", "2026-01"],
+                          "account_id": ["b", "b", "a", None, "b"],
+                          "minutes": [1.5, 0.0, 2.0, 3.0, 0.0],
+                          "row": [0, 1, 2, 3, 4]}).astype({"month": "str", "account_id": "str"})
+    # by hand: 2026-01 first (rows 1, 3, 4), account b before the missing one (rows 1, 4, then 3), and rows 1
+    # and 4 tie on every key, so keep their order; then 2026-02: a (row 2) before b (row 0)
+    ordered = in_key_order(frame, ["month", "account_id", "minutes"])
+    assert ordered["row"].tolist() == [1, 4, 3, 2, 0]
+    assert ordered.index.tolist() == [0, 1, 2, 3, 4]
+    pd.testing.assert_frame_equal(ordered, frame.sort_values(["month", "account_id", "minutes"], kind="stable")
+                                  .reset_index(drop=True))
+    # rows already in order come back as they are
+    assert in_key_order(ordered, ["month", "account_id", "minutes"])["row"].tolist() == [1, 4, 3, 2, 0]
+
+
+def test_runs_split_contiguous_months_at_the_longest() -> None:
+    months = [Period(2024, m) for m in (1, 2, 3, 4, 5, 6, 7, 9)] + [Period(2025, 1)]
+    as_text = [(str(a), str(b)) for a, b in runs(months, longest=3)]
+    # 01-07 is one run of 7 months: 3 + 3 + 1; September and January stand alone
+    assert as_text == [("2024-01", "2024-03"), ("2024-04", "2024-06"), ("2024-07", "2024-07"),
+                       ("2024-09", "2024-09"), ("2025-01", "2025-01")]
+    assert [(str(a), str(b)) for a, b in runs(months)] == [("2024-01", "2024-07"), ("2024-09", "2024-09"),
+                                                           ("2025-01", "2025-01")]
+    # December to January is contiguous across the year
+    assert [(str(a), str(b)) for a, b in runs([Period(2024, 12), Period(2025, 1)], longest=2)] == [
+        ("2024-12", "2025-01")]

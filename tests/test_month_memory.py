@@ -11,11 +11,13 @@ from __future__ import annotations
 from dataclasses import fields
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from conftest import EVENTS, write_company
 
 from csreport.config import Config
 from csreport.data import cache as cache_module
+from csreport.data import events as events_module
 from csreport.data import load_dataset
 from csreport.data.events import EngagementAggregates, EventStore
 from csreport.model import Calculator
@@ -188,3 +190,19 @@ def test_a_new_part_with_rows_of_a_remembered_month_makes_it_computed_again(tmp_
     calculator = Calculator(load_dataset(folder, config, quiet=True), config, [april, MAR], reported=[april])
     assert any(c[0] <= "2026-03" <= c[1] and c[2] for c in computed[before:])  # March scanned again
     assert calculator.company(MAR).values["mau"] == 5  # 4 + B/u2, not the remembered 4
+
+
+def test_months_are_aggregated_in_passes_of_at_most_pass_months(tmp_path, computed, monkeypatch):
+    folder = write_company(tmp_path / "co")
+    one_pass = _events(folder).aggregates(FEB, MAR, remember=False)
+    monkeypatch.setattr(events_module, "PASS_MONTHS", 1)
+    two_passes = _events(folder).aggregates(FEB, MAR, remember=False)
+    assert computed == [("2026-02", "2026-03", True), ("2026-02", "2026-02", True), ("2026-03", "2026-03", True)]
+    for field in fields(EngagementAggregates):
+        frame = getattr(two_passes, field.name)
+        pd.testing.assert_frame_equal(frame, getattr(one_pass, field.name))
+        for column in ("month", "account_id"):  # joined into one piece, not one per pass
+            assert pa.chunked_array(pa.array(frame[column].array)).num_chunks <= 1
+    # by hand: February's one user (A/u1), then March's A (u1, u2) and B (u1); G is no customer but a user
+    assert two_passes.account_months[["month", "account_id", "users"]].values.tolist() == [
+        ["2026-02", "A", 1], ["2026-03", "A", 2], ["2026-03", "B", 1], ["2026-03", "G", 1]]

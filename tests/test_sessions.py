@@ -172,14 +172,16 @@ def test_session_metrics_is_a_pure_function_of_the_histograms():
 def _sessions_partitions(monkeypatch) -> list[str]:
     """Records what each sessions query DuckDB runs partitions its users by."""
     seen: list[str] = []
-    run = DuckDBEngine._run
 
-    def recording(self, sql):
-        if sql.startswith("WITH sessions AS"):
-            seen.append(sql.split("OVER (PARTITION BY ", 1)[1].split(" ORDER BY", 1)[0])
-        return run(self, sql)
+    def recording(method):
+        def record(self, sql):
+            if sql.startswith("WITH sessions AS"):
+                seen.append(sql.split("OVER (PARTITION BY ", 1)[1].split(" ORDER BY", 1)[0])
+            return method(self, sql)
+        return record
 
-    monkeypatch.setattr(DuckDBEngine, "_run", recording)
+    for name in ("_run", "_frame"):  # rows and frames are fetched by different DuckDB calls
+        monkeypatch.setattr(DuckDBEngine, name, recording(getattr(DuckDBEngine, name)))
     return seen
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, fields
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -38,6 +39,11 @@ from .schema import TABLES
 from .validate import InvalidDataError, Problem, id_form, missing_columns, unmapped_columns
 
 EXAMPLES = 5
+# months aggregated in one engine pass at most: a pass holds all its months' events in the engine at once.
+# The 27 months of a 24-month backfill at scale 20 (10^8 events) took 37 s and 7.2 GB in one pass, 26 s and
+# 1.4 GB in passes of 3 months; at scale 1, 3-month passes were faster than 1-month ones (3.6 s against 4.5 s:
+# each pass has a fixed cost) and than one pass (4.7 s). BENCHMARKS.md.
+PASS_MONTHS = 3
 
 
 def _empty(*columns: str) -> pd.DataFrame:
@@ -60,11 +66,13 @@ class EngagementAggregates:
         return EngagementAggregates(
             *(frame[frame["account_id"].isin(account_ids)].reset_index(drop=True) for frame in self._frames()))
 
-    def concat(self, other: EngagementAggregates) -> EngagementAggregates:
-        """These aggregates and ``other``'s (of other months), frame by frame."""
+    def concat(self, *others: EngagementAggregates) -> EngagementAggregates:
+        """These aggregates and ``others``' (of other months), frame by frame, in one copy."""
+        if not others:
+            return self
         return EngagementAggregates(*(
-            pd.concat([frame for frame in pair if len(frame)] or [pair[0]], ignore_index=True)
-            for pair in zip(self._frames(), other._frames(), strict=True)))
+            _contiguous(pd.concat([frame for frame in group if len(frame)] or [group[0]], ignore_index=True))
+            for group in zip(self._frames(), *(other._frames() for other in others), strict=True)))
 
     def without_months(self, months: set[str]) -> EngagementAggregates:
         """These aggregates without the rows of ``months`` ('YYYY-MM')."""
@@ -82,6 +90,18 @@ class EngagementAggregates:
         return EngagementAggregates(*(
             parts[month] if month in parts else frame.iloc[:0].drop(columns="month").reset_index(drop=True)
             for frame, parts in zip(self._frames(), months, strict=True)))
+
+
+def _contiguous(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with each text column in one piece: concatenated Arrow text stays in pieces (one per engine
+    pass), and every later operation on it pays for them (a 24-month backfill's periods by ~5 %)."""
+    for name in frame.columns:
+        values = frame[name].array
+        if isinstance(values, pd.arrays.ArrowStringArray):
+            pieces = pa.array(values)
+            if isinstance(pieces, pa.ChunkedArray) and pieces.num_chunks > 1:
+                frame[name] = pd.array(pieces.combine_chunks(), dtype=frame[name].dtype)
+    return frame
 
 
 def _by_month(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -236,9 +256,9 @@ class EventStore:
         metrics from them), for callers that need only users and features, e.g. a benchmark.
 
         Months in ``reusable`` may be taken from the aggregates an earlier run computed over the same,
-        unchanged events files (:class:`MonthMemory`); every other month is computed in the engine. Missing
-        months are computed in one pass per contiguous run. The result is the same either way. Every month
-        computed is remembered, so that next month's report finds this month's aggregates, unless
+        unchanged events files (:class:`MonthMemory`); every other month is computed in the engine, in one
+        pass per contiguous run of at most PASS_MONTHS months. The result is the same either way. Every
+        month computed is remembered, so that next month's report finds this month's aggregates, unless
         ``remember`` is False (a backfill, which reads nothing back).
         """
         months = list(first.range_to(last))
@@ -248,16 +268,13 @@ class EventStore:
             for month in months:
                 if month in reusable and (found := memory.get(month, sessions)) is not None:
                     parts[month] = found
-        for run_first, run_last in runs([m for m in months if m not in parts]):
+        for run_first, run_last in runs([m for m in months if m not in parts], longest=PASS_MONTHS):
             computed = self._computed(run_first, run_last, sessions)
             parts[run_first] = computed
             if memory is not None and remember:
                 memory.put(computed, list(run_first.range_to(run_last)), sessions)
-        ordered = [parts[m] for m in sorted(parts)]  # month order, as one pass over first..last returns them
-        combined = ordered[0]
-        for part in ordered[1:]:
-            combined = combined.concat(part)
-        return combined
+        first_part, *later = [parts[m] for m in sorted(parts)]  # month order, as one pass over first..last returns them
+        return first_part.concat(*later)
 
     def _computed(self, first: Period, last: Period, sessions: bool) -> EngagementAggregates:
         """The aggregates of months first..last, computed in the engine in one pass."""
@@ -299,8 +316,7 @@ class EventStore:
             frame[count] = frame[count].astype("int64")
         keys = [["month", "account_id", "day"], ["month", "account_id"], ["month", "account_id", "event"],
                 ["month", "account_id", "duration_minutes"], ["month", "account_id"]]
-        return EngagementAggregates(*(f.sort_values(k, kind="stable").reset_index(drop=True)
-                                      for f, k in zip(frames, keys, strict=True)))
+        return EngagementAggregates(*(in_key_order(f, k) for f, k in zip(frames, keys, strict=True)))
 
     def _user_key(self, scan: Scan, gap_us: int) -> str:
         """What the sessions query partitions users by: the engine's hash of (account_id, user_id) when no
@@ -310,6 +326,27 @@ class EventStore:
         if hashed is None or self.engine.rows(self.table.user_key_collisions_sql(scan, gap_us, hashed)):
             return USER_KEY
         return hashed
+
+
+def in_key_order(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """``frame`` in the order of ``keys``, indexed 0 … n-1: ``frame.sort_values(keys, kind="stable")``'s rows.
+
+    Sorted on each key's ranks (integers) rather than on its texts, and not moved at all when the rows
+    already come in that order (DuckDB returns the activity rows sorted): moving a million text cells
+    cost more than finding their order.
+    """
+    order = np.lexsort([_ranks(frame[key]) for key in reversed(keys)])
+    if (order == np.arange(len(order))).all():
+        return frame.reset_index(drop=True)
+    return frame.take(order).reset_index(drop=True)
+
+
+def _ranks(column: pd.Series) -> np.ndarray:
+    """Integers in the order of ``column``'s values, missing values last (as sort_values puts them)."""
+    if pd.api.types.is_numeric_dtype(column) and not column.hasnans:
+        return column.to_numpy()
+    codes, uniques = pd.factorize(column, sort=True)
+    return np.where(codes < 0, len(uniques), codes)
 
 
 def _added_up(parts: list[list[list[tuple]]]) -> list[list[tuple]]:
@@ -325,11 +362,11 @@ def _added_up(parts: list[list[list[tuple]]]) -> list[list[tuple]]:
     return [[counts], names, list(per_account.items())]
 
 
-def runs(months: list[Period]) -> list[tuple[Period, Period]]:
-    """Sorted months as contiguous runs (first, last): one engine pass each."""
+def runs(months: list[Period], longest: int | None = None) -> list[tuple[Period, Period]]:
+    """Sorted months as contiguous runs (first, last) of at most ``longest`` months each (None: any length)."""
     found: list[list[Period]] = []
     for month in months:
-        if found and month == found[-1][1].shift(1):
+        if found and month == found[-1][1].shift(1) and (longest is None or found[-1][0].shift(longest) > month):
             found[-1][1] = month
         else:
             found.append([month, month])

@@ -77,7 +77,7 @@ class Calculator:
 
     A period P's metrics read every event aggregate of P (sessions included) and, for the health
     backtest, the users of month L = P − h. The Calculator fetches exactly those months from the
-    engine, in one pass per contiguous run of months of each kind: P's months with sessions, the
+    engine, in passes over contiguous runs of months of each kind: P's months with sessions, the
     L months not already fetched without (the sessions window is the costly query, and the
     backtest never reads it). Months no metric reads (P-2 … P-11 for a report) are never scanned.
     Everything fetched is kept in one set of aggregates, shared by the company and every segment.
