@@ -94,7 +94,8 @@ class EngagementAggregates:
 
 def _contiguous(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with each text column in one piece: concatenated Arrow text stays in pieces (one per engine
-    pass), and every later operation on it pays for them (a 24-month backfill's periods by ~5 %)."""
+    pass), and every later operation on it pays for them (the 96 metric computations of a 24-month backfill
+    at scale 1 took 0.2–0.4 s less on columns in one piece)."""
     for name in frame.columns:
         values = frame[name].array
         if isinstance(values, pd.arrays.ArrowStringArray):
