@@ -124,3 +124,18 @@ def test_runs_split_contiguous_months_at_the_longest() -> None:
     # December to January is contiguous across the year
     assert [(str(a), str(b)) for a, b in runs([Period(2024, 12), Period(2025, 1)], longest=2)] == [
         ("2024-12", "2025-01")]
+
+
+@pytest.mark.parametrize("months", [["2026-01", "2026-01", "2026-02"], ["2026-01", "2026-02", "2026-01"]])
+def test_for_month_takes_each_months_rows_in_order_contiguous_or_not(months: list[str]) -> None:
+    frame = pd.DataFrame({"month": months, "account_id": ["a", "b", "c"], "users": [1, 2, 3]}).astype(
+        {"month": "str", "account_id": "str"})
+    empty = frame.iloc[:0]
+    aggregates = EngagementAggregates(account_days=empty.assign(day=pd.Series([], dtype="datetime64[us]")),
+                                      account_months=frame, account_features=empty.assign(event=[]))
+    january = aggregates.for_month(Period(2026, 1)).account_months
+    # by hand: the rows whose month is 2026-01, in their order, without the month column, indexed from 0
+    expected = frame[frame["month"] == "2026-01"].drop(columns="month").reset_index(drop=True)
+    pd.testing.assert_frame_equal(january, expected)
+    assert january["account_id"].tolist() == (["a", "b"] if months[1] == "2026-01" else ["a", "c"])
+    assert aggregates.for_month(Period(2026, 3)).account_months.empty

@@ -150,6 +150,31 @@ def test_a_backfill_calculator_gives_each_month_what_a_single_month_run_gives(tm
     assert together.company(Period.parse("2026-01")).values["sessions"] == 2
 
 
+@pytest.mark.parametrize("broken", [False, True])
+def test_the_backtest_scores_month_l_over_period_ps_revenue_rows(tmp_path, broken):
+    """A backfill takes L's health table from L's own metrics only when P reads the same revenue rows: with
+    A's March row rejected, A is left out of March on (SPEC: a missing month is not churn), so April's
+    backtest (h = 3 months: L = January) scores January without A, though January's own table has A."""
+    from conftest import REVENUE
+
+    from csreport.model import Calculator
+    from csreport.periods import Period
+
+    revenue = [r if not broken or r[:2] != ("A", "2026-03") else ("A", "2026-03", "150 USD") for r in REVENUE]
+    folder = write_company(tmp_path / "co", revenue=revenue)
+    dataset = load_dataset(folder, Config(), on_invalid="quarantine", rejects_dir=tmp_path / "rejects", quiet=True)
+    periods = Period.parse("2026-01").range_to(Period.parse("2026-04"))
+    together = Calculator(dataset, Config(), periods)
+    january, april = (together.company(Period.parse(p)) for p in ("2026-01", "2026-04"))
+    # January's customers by hand: A 100, B 200, C 50, F 10 (E starts in February, D in March)
+    assert january.health["account_id"].tolist() == ["A", "B", "C", "F"]
+    assert april.backtest["account_id"].tolist() == (["B", "C", "F"] if broken else ["A", "B", "C", "F"])
+    assert "churned" not in january.health  # the backtest's column is added to a copy
+    alone = Calculator(dataset, Config(), [Period.parse("2026-04")]).company(Period.parse("2026-04"))
+    pd.testing.assert_frame_equal(april.backtest, alone.backtest)
+    assert april.values == alone.values
+
+
 def test_stored_frames_come_back_exactly_with_their_column_types(tmp_path):
     """The frame store keeps what Parquet alone would lose: object text with None (not NaN), nullable
     integers and booleans, time zones, and an empty frame's columns."""

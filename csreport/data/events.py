@@ -106,11 +106,23 @@ def _contiguous(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _by_month(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """{month 'YYYY-MM': its rows in their order, without the month column, indexed 0 … n-1}."""
+    """{month 'YYYY-MM': its rows in their order, without the month column, indexed 0 … n-1}.
+
+    Aggregates keep each month's rows together (every pass returns them in month order, and joining,
+    filtering and splitting by account keep the order), so each month is one slice, taken without a copy;
+    a frame whose months are interleaved is grouped instead.
+    """
     if frame.empty:
         return {}
-    return {str(month): rows.drop(columns="month").reset_index(drop=True)
-            for month, rows in frame.groupby("month", sort=False, observed=True)}
+    codes, months = pd.factorize(frame["month"])
+    starts = np.flatnonzero(np.diff(codes, prepend=-1))
+    if len(starts) != len(months):
+        return {str(month): rows.drop(columns="month").reset_index(drop=True)
+                for month, rows in frame.groupby("month", sort=False, observed=True)}
+    rows = frame.drop(columns="month")
+    ends = [*starts[1:], len(frame)]
+    return {str(months[codes[start]]): rows.iloc[start:end].reset_index(drop=True)
+            for start, end in zip(starts, ends, strict=True)}
 
 
 class EventStore:

@@ -75,6 +75,7 @@ def event_aggregates(dataset: Dataset, period: Period, config: Config,
 def compute_metrics(
     dataset: Dataset, period: Period, config: Config, aggregates: EngagementAggregates | None = None,
     segment: str | None = None, company: PeriodMetrics | None = None,
+    lookback_health: pd.DataFrame | None = None,
 ) -> PeriodMetrics:
     """Compute every metric of ``period``: the built-ins of SPEC §3, then the company's own (config).
 
@@ -85,6 +86,8 @@ def compute_metrics(
     ``company``: the company's metrics of the same period, when ``dataset`` is a subset of accounts of
     the company's dataset (a segment): health is scored per account, so the segment's health and
     backtest tables are the company's rows of its customers, taken rather than scored again.
+    ``lookback_health``: the company's health table of L (its metrics' ``health``) when computed over the
+    same revenue rows as P's (no account left out between L and P): the backtest scores the same table.
     """
     tz = config.timezone
     start, end = period.start(tz), period.end(tz)
@@ -119,7 +122,10 @@ def compute_metrics(
 
     if company is None:
         scores, missing = _health_table(dataset, period, config, customers, this_month, matrix)
-        past, _ = _health_table(dataset, lookback, config, past_customers, past_month, matrix)
+        if lookback_health is None:
+            past, _ = _health_table(dataset, lookback, config, past_customers, past_month, matrix)
+        else:
+            past = lookback_health.copy()
         past["churned"] = backtest.churned_by(past["account_id"], customers)
     else:  # an account's churn is the same seen from the company or its segment
         scores, missing = rows_of(company.health, customers), _missing_components(dataset, this_month)

@@ -131,8 +131,14 @@ class Calculator:
 
     def company(self, period: Period) -> PeriodMetrics:
         if period not in self._company:
-            self._ensure({period}, {backtest_month(period, self.config)})
-            self._company[period] = compute_metrics(self.dataset, period, self.config, self._events)
+            lookback = backtest_month(period, self.config)
+            self._ensure({period}, {lookback})
+            # a backfill computed L = P − h as a period of its own: its health table is the backtest's, when the
+            # same revenue rows were read (excluded accounts only grow with the month: none joined since L)
+            known = self._company.get(lookback)
+            same_rows = known is not None and self.dataset.excluded_in(lookback) == self.dataset.excluded_in(period)
+            self._company[period] = compute_metrics(self.dataset, period, self.config, self._events,
+                                                    lookback_health=known.health if known and same_rows else None)
         return self._company[period]
 
     def segments(self, period: Period) -> dict[str, PeriodMetrics]:
