@@ -7,7 +7,8 @@
    the same engagement metrics (values checked equal to csreport's). Median wall seconds with min–max,
    CPU seconds (all threads, from rusage), peak RSS and the 1-minute load average of each round. The first
    `csreport metrics` over the files (empty validation cache) is measured separately, once.
-2. `csreport backfill` of 24 months against one `csreport metrics` run, interleaved, on scale 1.
+2. `csreport backfill` of 24 months against one `csreport metrics` run, interleaved, on scale 1 and 20
+   (--backfill-scales).
 3. (bench/sessions_cost.py, its own step of `make bench`) The added cost of sessions at scale 10: whole
    `csreport metrics` processes with and without the sessions query (target: at most 30% slower).
 4. (--spark-big) A month over 10^8 events (demo scale 21, ~1.0·10^8 events): `csreport metrics` on DuckDB (time,
@@ -19,8 +20,9 @@
    and a second, smaller batch to split the batch's time into setup and per-report cost, for the
    projection to every demo account.
 
-Usage: python bench/run.py [--scales 1,10,20] [--repeats 5] [--only-metrics] [--spark-big] [--big 21]
-                           [--skip-report] [--skip-batch] [--only-batch] [--batch-accounts 50] [--workers N]
+Usage: python bench/run.py [--scales 1,10,20] [--repeats 5] [--backfill-scales 1,20] [--only-metrics]
+                           [--spark-big] [--big 21] [--skip-report] [--skip-batch] [--only-batch]
+                           [--batch-accounts 50] [--workers N]
 """
 from __future__ import annotations
 
@@ -334,6 +336,8 @@ def main() -> None:
     parser.add_argument("--pandas-up-to", type=float, default=10.0,
                         help="largest scale the pandas script runs at (it loads the whole events table)")
     parser.add_argument("--skip-backfill", action="store_true", help="no backfill vs metrics comparison")
+    parser.add_argument("--backfill-scales", default="1,20",
+                        help="scales of the backfill vs metrics comparison (20: 10^8 events)")
     parser.add_argument("--only-metrics", action="store_true", help="only the metrics, peers and backfill figures")
     parser.add_argument("--end", default="2026-10", help="last month of the demo data")
     parser.add_argument("--skip-report", action="store_true", help="only the metrics benchmarks")
@@ -360,11 +364,11 @@ def main() -> None:
             print(f"  {name}: {runs.text()}; load {min(runs.load):.1f}–{max(runs.load):.1f}", flush=True)
     if rows:
         print_peers(rows)
-    if not args.skip_backfill:
-        runs = backfill_vs_metrics(demo(1.0, args.end), period, max(3, args.repeats // 2))
+    for scale in [] if args.skip_backfill else [float(s) for s in args.backfill_scales.split(",") if s.strip()]:
+        runs = backfill_vs_metrics(demo(scale, args.end), period, max(3, args.repeats // 2))
         ratio = statistics.median(runs["backfill"].wall) / statistics.median(runs["metrics"].wall)
         cpu = statistics.median(runs["backfill"].cpu) / statistics.median(runs["metrics"].cpu)
-        print(f"\nbackfill of 24 months (scale 1): {runs['backfill'].text()}; one `csreport metrics`: "
+        print(f"\nbackfill of 24 months (scale {scale:g}): {runs['backfill'].text()}; one `csreport metrics`: "
               f"{runs['metrics'].text()}; ratio {ratio:.2f}x wall, {cpu:.2f}x CPU; load "
               f"{min(runs['metrics'].load):.1f}–{max(runs['backfill'].load):.1f}", flush=True)
     if args.only_metrics:
