@@ -176,7 +176,9 @@ def _sessions_partitions(monkeypatch) -> list[str]:
     def recording(method):
         def record(self, sql):
             if sql.startswith("WITH sessions AS"):
-                seen.append(sql.split("OVER (PARTITION BY ", 1)[1].split(" ORDER BY", 1)[0])
+                # the expression the window passes know a user by (user_ref), and what they partition by
+                ref = sql.split(" AS user_ref, instant", 1)[0].rsplit("SELECT account_id, ", 1)[1]
+                seen.append(f'{ref} by {sql.split("OVER (PARTITION BY ", 1)[1].split(" ORDER BY", 1)[0]}')
             return method(self, sql)
         return record
 
@@ -188,7 +190,7 @@ def _sessions_partitions(monkeypatch) -> list[str]:
 def test_the_sessions_query_partitions_by_a_hash_when_no_two_users_share_one(sessions_company, monkeypatch):
     partitions = _sessions_partitions(monkeypatch)
     m = metrics_of(sessions_company, "2026-03")["metrics"]
-    assert partitions and set(partitions) == {"hash(account_id, user_id)"}
+    assert partitions and set(partitions) == {"hash(account_id, user_id) by user_ref"}
     assert (m["sessions"], m["session_users"], m["session_minutes_median"]) == (6, 5, 12.5)  # as by hand above
 
 
@@ -198,7 +200,7 @@ def test_a_user_key_two_users_share_is_not_used(sessions_company, monkeypatch):
     monkeypatch.setattr(DuckDBEngine, "user_key_hash", "length(user_id)")
     partitions = _sessions_partitions(monkeypatch)
     m = metrics_of(sessions_company, "2026-03")["metrics"]
-    assert partitions and set(partitions) == {"account_id, user_id"}
+    assert partitions and set(partitions) == {"user_id by account_id, user_ref"}
     # the hand values of test_session_metrics_by_hand: 6 sessions (0, 0, 10, 15, 25, 30 min) of 5 users
     assert (m["sessions"], m["session_users"], m["session_minutes_median"]) == (6, 5, 12.5)
     assert m["session_minutes_avg"] == pytest.approx(80 / 6)

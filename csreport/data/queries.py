@@ -215,7 +215,9 @@ class EventsTable:
         kind 1 (duration_us NULL): n distinct users with a session. Every event counts.
 
         ``user_key`` partitions the rows by user: (account_id, user_id) itself, or an expression that
-        :meth:`user_key_collisions_sql` found to be one-to-one with it over this scan (a hash sorts faster).
+        :meth:`user_key_collisions_sql` found to be one-to-one with it over this scan (a hash sorts faster,
+        and the window passes then carry it alone instead of the user_id text: one month at scale 20, 0.62 s
+        against 0.71 s with user_id carried along). Either way the passes know a user as ``user_ref``.
 
         Per user, the instants in [lo − gap, hi) in time order (events at the same instant are one
         instant). An instant *opens* a session iff it has no previous instant or lies more than
@@ -227,19 +229,23 @@ class EventsTable:
         counted (it crossed a month end) and is dropped, as are sessions that open before lo (the
         lead only provides previous instants). Two window passes, no per-session GROUP BY.
         """
-        user = f"PARTITION BY {user_key} ORDER BY instant"
-        neighbours = (f"SELECT account_id, user_id, instant, LAG(instant) OVER ({user}) AS prev, "
-                      f"LEAD(instant) OVER ({user}) AS nxt FROM ({self._instants(scan, gap_us)}) AS i")
-        flags = (f"SELECT account_id, user_id, instant, (prev IS NULL OR instant - prev > {gap_us}) AS opens, "
+        hashed = user_key != USER_KEY
+        by_user = "user_ref" if hashed else "account_id, user_ref"  # user_ref: the key, or user_id in its account
+        instants = (f"SELECT account_id, {user_key if hashed else 'user_id'} AS user_ref, instant "
+                    f"FROM ({self._instants(scan, gap_us)}) AS u")
+        user = f"PARTITION BY {by_user} ORDER BY instant"
+        neighbours = (f"SELECT account_id, user_ref, instant, LAG(instant) OVER ({user}) AS prev, "
+                      f"LEAD(instant) OVER ({user}) AS nxt FROM ({instants}) AS i")
+        flags = (f"SELECT account_id, user_ref, instant, (prev IS NULL OR instant - prev > {gap_us}) AS opens, "
                  f"(nxt IS NULL OR nxt - instant > {gap_us} OR nxt >= {scan.month_end_sql('instant')}) AS closes "
                  f"FROM ({neighbours}) AS n")
         # at equal instants the opening row sorts first, so that a close always follows its open
-        kept = f"PARTITION BY {user_key} ORDER BY instant, CASE WHEN opens THEN 0 ELSE 1 END"
-        edges = (f"SELECT account_id, user_id, instant, opens, closes, LAG(instant) OVER ({kept}) AS before, "
+        kept = f"PARTITION BY {by_user} ORDER BY instant, CASE WHEN opens THEN 0 ELSE 1 END"
+        edges = (f"SELECT account_id, user_ref, instant, opens, closes, LAG(instant) OVER ({kept}) AS before, "
                  f"LAG(opens) OVER ({kept}) AS before_opens, LAG(closes) OVER ({kept}) AS before_closes "
                  f"FROM ({flags}) AS f WHERE opens OR closes")
         opened = "CASE WHEN opens THEN instant ELSE before END"
-        sessions = (f"SELECT {scan.month_index_sql(opened)} AS month_index, account_id, user_id, "
+        sessions = (f"SELECT {scan.month_index_sql(opened)} AS month_index, account_id, user_ref, "
                     f"instant - ({opened}) AS duration_us FROM ({edges}) AS e "
                     f"WHERE closes AND (opens OR coalesce(before_opens AND NOT before_closes, false)) "
                     f"AND {opened} >= {scan.lo_us}")
@@ -247,7 +253,7 @@ class EventsTable:
                 f"SELECT 0 AS kind, month_index, account_id, duration_us, count(*) AS n FROM sessions "
                 f"GROUP BY month_index, account_id, duration_us "
                 f"UNION ALL SELECT 1 AS kind, month_index, account_id, CAST(NULL AS BIGINT) AS duration_us, "
-                f"count(DISTINCT user_id) AS n FROM sessions GROUP BY month_index, account_id")
+                f"count(DISTINCT user_ref) AS n FROM sessions GROUP BY month_index, account_id")
 
     def user_key_collisions_sql(self, scan: Scan, gap_us: int, user_key: str) -> str:
         """SQL: one row if two users (account_id, user_id) of the sessions scan share a ``user_key``, else none.
