@@ -40,9 +40,10 @@ from .validate import InvalidDataError, Problem, id_form, missing_columns, unmap
 
 EXAMPLES = 5
 # months aggregated in one engine pass at most: a pass holds all its months' events in the engine at once.
-# The 27 months of a 24-month backfill at scale 20 (10^8 events) took 37 s and 7.2 GB in one pass, 26 s and
-# 1.4 GB in passes of 3 months; at scale 1, 3-month passes were faster than 1-month ones (3.6 s against 4.5 s:
-# each pass has a fixed cost) and than one pass (4.7 s). BENCHMARKS.md.
+# The 27 months of a 24-month backfill at scale 20 (10^8 events): ~37 s and 7,096 MB peak RSS for the whole
+# backfill in one pass; the aggregates alone 26 s and 1,380 MB in passes of 3 months (687 MB in 1-month passes,
+# no faster). At scale 1, 3-month passes were faster than 1-month ones (3.6 s against 4.5 s: each pass has a
+# fixed cost) and than one pass (4.7 s). BENCHMARKS.md.
 PASS_MONTHS = 3
 
 
