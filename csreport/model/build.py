@@ -136,9 +136,10 @@ class Calculator:
             # a backfill computed L = P − h as a period of its own: its health table is the backtest's, when the
             # same revenue rows were read (excluded accounts only grow with the month: none joined since L)
             known = self._company.get(lookback)
-            same_rows = known is not None and self.dataset.excluded_in(lookback) == self.dataset.excluded_in(period)
+            same_rows = self.dataset.excluded_in(lookback) == self.dataset.excluded_in(period)
+            lookback_health = known.health if known is not None and same_rows else None
             self._company[period] = compute_metrics(self.dataset, period, self.config, self._events,
-                                                    lookback_health=known.health if known and same_rows else None)
+                                                    lookback_health=lookback_health)
         return self._company[period]
 
     def segments(self, period: Period) -> dict[str, PeriodMetrics]:
