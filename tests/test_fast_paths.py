@@ -113,6 +113,30 @@ def test_in_key_order_is_a_stable_sort_missing_values_last() -> None:
     assert in_key_order(ordered, ["month", "account_id", "minutes"])["row"].tolist() == [1, 4, 3, 2, 0]
 
 
+def test_in_key_order_compares_texts_by_code_point_and_keeps_ordered_rows_in_place(monkeypatch) -> None:
+    from csreport.data import events
+
+    # code points: "B" (66) < "a" (97) < "b" (98) < "é" (233), whatever the locale says
+    ordered = pd.DataFrame({"month": ["2026-01", "2026-01", "2026-01", "2026-01", "2026-02"],
+                            "account_id": ["B", "a", "a", "é", "B"],
+                            "minutes": [9.0, 1.0, 1.0, 0.0, 0.0],
+                            "row": [0, 1, 2, 3, 4]}).astype({"month": "str", "account_id": "str"})
+    keys = ["month", "account_id", "minutes"]
+    assert isinstance(ordered["account_id"].array, pd.arrays.ArrowStringArray)
+    # already in order (rows 1 and 2 tie on every key): checked, never sorted
+    monkeypatch.setattr(events, "_ranks", lambda *_: pytest.fail("rows in order were sorted"))
+    assert in_key_order(ordered, keys)["row"].tolist() == [0, 1, 2, 3, 4]
+    monkeypatch.undo()
+    # out of order on the last key only (a/2.0 before a/1.0), or on the first only: sorted as sort_values does
+    for swapped in ([0, 2, 1, 3, 4], [4, 0, 1, 2, 3]):
+        shuffled = ordered.iloc[swapped].assign(minutes=lambda f: f["minutes"].where(f["row"] != 2, 2.0))
+        expected = shuffled.sort_values(keys, kind="stable").reset_index(drop=True)
+        pd.testing.assert_frame_equal(in_key_order(shuffled, keys), expected)
+    # by hand: 2026-01 B/9 (row 0), then a/1 twice, tied on every key, in the order given (row 2, row 1),
+    # é/0 (row 3), then 2026-02 B/0 (row 4)
+    assert in_key_order(ordered.iloc[[4, 0, 2, 1, 3]], keys)["row"].tolist() == [0, 2, 1, 3, 4]
+
+
 def test_runs_split_contiguous_months_at_the_longest() -> None:
     months = [Period(2024, m) for m in (1, 2, 3, 4, 5, 6, 7, 9)] + [Period(2025, 1)]
     as_text = [(str(a), str(b)) for a, b in runs(months, longest=3)]

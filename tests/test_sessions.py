@@ -204,3 +204,12 @@ def test_a_user_key_two_users_share_is_not_used(sessions_company, monkeypatch):
     # the hand values of test_session_metrics_by_hand: 6 sessions (0, 0, 10, 15, 25, 30 min) of 5 users
     assert (m["sessions"], m["session_users"], m["session_minutes_median"]) == (6, 5, 12.5)
     assert m["session_minutes_avg"] == pytest.approx(80 / 6)
+
+
+def test_the_engine_returns_every_aggregate_in_key_order(sessions_company, monkeypatch):
+    """Both queries sort their rows (ORDER BY), so no aggregate frame is sorted again in pandas."""
+    from csreport.data import events
+
+    monkeypatch.setattr(events, "_ranks", lambda *_: pytest.fail("an engine result was sorted in pandas"))
+    m = metrics_of(sessions_company, "2026-03")["metrics"]
+    assert (m["sessions"], m["session_users"], m["session_minutes_median"]) == (6, 5, 12.5)  # the hand values

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..config import Config
 from ..memo import remembered
@@ -345,14 +346,44 @@ class EventStore:
 def in_key_order(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """``frame`` in the order of ``keys``, indexed 0 … n-1: ``frame.sort_values(keys, kind="stable")``'s rows.
 
-    Sorted on each key's ranks (integers) rather than on its texts, and not moved at all when the rows
-    already come in that order (DuckDB returns the activity rows sorted): moving a million text cells
-    cost more than finding their order.
+    Rows that already come in that order (both queries sort them in the engine) are only checked, one
+    comparison of neighbouring rows per key, and not moved; others are sorted on each key's ranks (integers)
+    rather than on its texts: moving a million text cells cost more than finding their order.
     """
-    order = np.lexsort([_ranks(frame[key]) for key in reversed(keys)])
-    if (order == np.arange(len(order))).all():
+    if _in_order(frame, keys):
         return frame.reset_index(drop=True)
+    order = np.lexsort([_ranks(frame[key]) for key in reversed(keys)])
     return frame.take(order).reset_index(drop=True)
+
+
+def _in_order(frame: pd.DataFrame, keys: list[str]) -> bool:
+    """Whether every row's keys come at or after the previous row's, key by key: a stable sort would leave
+    every row where it is (rows tied on every key keep their order). False when a key has missing values:
+    the sort decides where they go."""
+    tied = np.ones(max(len(frame) - 1, 0), dtype=bool)  # row i+1 equals row i on every key so far
+    for key in keys:
+        if not tied.any():
+            break
+        column = frame[key]
+        if column.hasnans:
+            return False
+        before, same = _steps(column)
+        if (tied & before).any():
+            return False
+        tied &= same
+    return True
+
+
+def _steps(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """For each pair of neighbouring rows (no missing values): (row i+1 < row i, row i+1 == row i). Arrow
+    texts are compared in Arrow, by code point as pandas sorts them."""
+    if isinstance(column.array, pd.arrays.ArrowStringArray):
+        values = pa.array(column.array)
+        later, earlier = values[1:], values[:-1]
+        return (pc.less(later, earlier).to_numpy(zero_copy_only=False),
+                pc.equal(later, earlier).to_numpy(zero_copy_only=False))
+    values = column.to_numpy()
+    return values[1:] < values[:-1], values[1:] == values[:-1]
 
 
 def _ranks(column: pd.Series) -> np.ndarray:

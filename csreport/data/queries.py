@@ -253,7 +253,9 @@ class EventsTable:
                 f"SELECT 0 AS kind, month_index, account_id, duration_us, count(*) AS n FROM sessions "
                 f"GROUP BY month_index, account_id, duration_us "
                 f"UNION ALL SELECT 1 AS kind, month_index, account_id, CAST(NULL AS BIGINT) AS duration_us, "
-                f"count(DISTINCT user_ref) AS n FROM sessions GROUP BY month_index, account_id")
+                f"count(DISTINCT user_ref) AS n FROM sessions GROUP BY month_index, account_id "
+                # the order the caller keeps them in (csreport.data.events.in_key_order)
+                f"ORDER BY kind, month_index, account_id, duration_us")
 
     def user_key_collisions_sql(self, scan: Scan, gap_us: int, user_key: str) -> str:
         """SQL: one row if two users (account_id, user_id) of the sessions scan share a ``user_key``, else none.
