@@ -1,4 +1,4 @@
-"""An independent reference implementation of the issue-11 metrics, written from SPEC §3's text alone.
+"""An independent reference implementation of every metric of SPEC §3, written from the SPEC's text alone.
 
 Nothing here imports csreport: the tables are read from the raw CSV files (events also from Parquet)
 with pandas, and every
@@ -67,6 +67,8 @@ class Tables:
     surveys: list[dict] = field(default_factory=list)
     tickets: list[dict] = field(default_factory=list)
     invoices: list[dict] = field(default_factory=list)
+    accounts: list[dict] = field(default_factory=list)  # account, signup (date), onboarded (date or None)
+    referrals: list[dict] | None = None  # referrer, at, converted; None: the source has no referrals table
 
 
 def _rows(folder: Path, name: str) -> list[dict]:
@@ -74,7 +76,29 @@ def _rows(folder: Path, name: str) -> list[dict]:
     return frame.to_dict("records")
 
 
+def _flag(text: str) -> bool:
+    """referrals.converted (bool) as written in a CSV: true/false (1/0 also accepted); anything else is an error."""
+    value = text.strip().lower()
+    if value not in ("true", "false", "1", "0"):
+        raise ValueError(f"referrals.converted: not a bool: {text!r}")
+    return value in ("true", "1")
+
+
+_READ: dict[tuple, Tables] = {}
+
+
 def read_tables(folder: Path) -> Tables:
+    """The raw tables of ``folder``; remembered per (folder, file sizes and times): each test compares several
+    periods of one folder, and reading is the slow part. Callers only read the result."""
+    files = sorted(Path(folder).iterdir())
+    key = (str(Path(folder).resolve()), tuple((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in files))
+    if key not in _READ:
+        _READ.clear()
+        _READ[key] = _read_tables(Path(folder))
+    return _READ[key]
+
+
+def _read_tables(folder: Path) -> Tables:
     tables = Tables()
     for row in _rows(folder, "revenue"):
         tables.mrr.setdefault(row["account_id"], {})[month_of(row["month"])] = float(row["mrr"])
@@ -89,11 +113,20 @@ def read_tables(folder: Path) -> Tables:
         tables.surveys.append({"account": row["account_id"], "survey": row["survey"], "score": int(row["score"]),
                                "at": instant(row["responded_at"]), "ticket": row.get("ticket_id", "")})
     for row in _rows(folder, "tickets"):
+        responded = row.get("first_response_at", "")
         tables.tickets.append({"account": row["account_id"], "created": instant(row["created_at"]),
+                               "responded": instant(responded) if responded else None,
                                "resolved": instant(row["resolved_at"]) if row["resolved_at"] else None})
     for row in _rows(folder, "invoices"):
         tables.invoices.append({"account": row["account_id"], "due": day(row["due_date"]),
                                 "paid": day(row["paid_date"]) if row["paid_date"] else None})
+    for row in _rows(folder, "accounts"):
+        onboarded = row.get("onboarded_at", "")
+        tables.accounts.append({"account": row["account_id"], "signup": day(row["signup_date"]),
+                                "onboarded": day(onboarded) if onboarded else None})
+    if (folder / "referrals.csv").exists():
+        tables.referrals = [{"referrer": row["referrer_account_id"], "at": instant(row["referred_at"]),
+                             "converted": _flag(row["converted"])} for row in _rows(folder, "referrals")]
     return tables
 
 
@@ -150,6 +183,242 @@ def cohort_retention(tables: Tables, p: Month) -> tuple[dict | None, dict | None
             money_curve.append(100.0 * sum(mrr(tables, a, m) for a in members) / base)
         logo[label(c)], money[label(c)] = logo_curve, money_curve
     return (logo or None), (money or None)
+
+
+# -- customers and revenue (SPEC §3, "Customers and revenue (from `revenue`)") ------------------------
+def active_before(tables: Tables, account: str, month: Month) -> bool:
+    """Active in some month before ``month`` (every month of the data, however far back)."""
+    return any(m < month and v > 0 for m, v in tables.mrr.get(account, {}).items())
+
+
+def is_new(tables: Tables, account: str, p: Month) -> bool:
+    """SPEC §3, customers_new: "active in P, never active before P"."""
+    return active(tables, account, p) and not active_before(tables, account, p)
+
+
+def is_reactivated(tables: Tables, account: str, p: Month) -> bool:
+    """SPEC §3, customers_reactivated: "active in P, not in P-1, active some month before P-1"."""
+    prev = shift(p, -1)
+    return active(tables, account, p) and not active(tables, account, prev) and active_before(tables, account, prev)
+
+
+def is_churned(tables: Tables, account: str, p: Month) -> bool:
+    """SPEC §3, customers_churned: "active in P-1, not in P"."""
+    return active(tables, account, shift(p, -1)) and not active(tables, account, p)
+
+
+def logo_churn_rate_pct(tables: Tables, p: Month) -> float | None:
+    """SPEC §3: "logo_churn_rate_pct = 100 · churned / customers_start" (customers_start = #active in P-1); null when
+    customers_start is 0 (a zero denominator)."""
+    customers_start = len(customers(tables, shift(p, -1)))
+    churned = sum(1 for a in tables.mrr if is_churned(tables, a, p))
+    return 100.0 * churned / customers_start if customers_start else None
+
+
+def revenue_metrics(tables: Tables, p: Month, gross_margin: float = 0.8) -> dict:
+    """SPEC §3, customers and revenue, sentence by sentence:
+
+    - "active(a, m) ⇔ mrr(a, m) > 0. customers_start = #active in P-1; customers_end = #active in P."
+    - "logo_churn_rate_pct = 100 · churned / customers_start. customer_retention_rate_pct = 100 · (customers_end
+      − new − reactivated) / customers_start (= 100 − churn)."
+    - "mrr_start = Σ mrr(P-1); mrr_end = Σ mrr(P). For accounts active in both: mrr_expansion = Σ positive
+      increases, mrr_contraction = Σ decreases (positive number). mrr_churned = Σ mrr(P-1) of churned accounts.
+      mrr_new, mrr_reactivation = Σ mrr(P) of new / reactivated accounts."
+    - "grr_pct = 100 · (mrr_start − contraction − churned) / mrr_start; nrr_pct = 100 · (mrr_start + expansion −
+      contraction − churned) / mrr_start."
+    - "grr_ttm_pct, nrr_ttm_pct: over accounts active in P-12: 100 · Σ min(mrr(P), mrr(P-12)) / Σ mrr(P-12) and
+      100 · Σ mrr(P) / Σ mrr(P-12)."
+    - "arpa = mrr_end / customers_end. cltv = arpa · gross_margin / (c / 100) with c the arithmetic mean of
+      logo_churn_rate_pct over P, P-1 and P-2; gross_margin from config (default 0.8). If c is 0, or any of the
+      three rates is null, the value is null ("no churn in window"), never infinite."
+    A zero denominator gives null (SPEC §2).
+    """
+    prev, year_ago = shift(p, -1), shift(p, -12)
+    accounts = sorted(tables.mrr)
+    customers_start = sum(1 for a in accounts if active(tables, a, prev))
+    customers_end = sum(1 for a in accounts if active(tables, a, p))
+    new = [a for a in accounts if is_new(tables, a, p)]
+    reactivated = [a for a in accounts if is_reactivated(tables, a, p)]
+    churned = [a for a in accounts if is_churned(tables, a, p)]
+
+    mrr_start = sum(mrr(tables, a, prev) for a in accounts)
+    mrr_end = sum(mrr(tables, a, p) for a in accounts)
+    expansion = contraction = 0.0
+    for a in accounts:
+        if active(tables, a, prev) and active(tables, a, p):
+            change = mrr(tables, a, p) - mrr(tables, a, prev)
+            if change > 0:
+                expansion += change
+            elif change < 0:
+                contraction += -change
+    mrr_churned = sum(mrr(tables, a, prev) for a in churned)
+    mrr_new = sum(mrr(tables, a, p) for a in new)
+    mrr_reactivation = sum(mrr(tables, a, p) for a in reactivated)
+
+    base = [a for a in accounts if active(tables, a, year_ago)]
+    base_mrr = sum(mrr(tables, a, year_ago) for a in base)
+    kept = sum(min(mrr(tables, a, p), mrr(tables, a, year_ago)) for a in base)
+    now_mrr = sum(mrr(tables, a, p) for a in base)
+
+    arpa = mrr_end / customers_end if customers_end else None
+    rates = [logo_churn_rate_pct(tables, shift(p, -back)) for back in (0, 1, 2)]
+    if arpa is None or any(r is None for r in rates):
+        cltv = None
+    else:
+        c = sum(rates) / 3  # type: ignore[arg-type]
+        cltv = None if c == 0 else arpa * gross_margin / (c / 100)
+    return {
+        "customers_start": customers_start,
+        "customers_end": customers_end,
+        "customers_new": len(new),
+        "customers_reactivated": len(reactivated),
+        "customers_churned": len(churned),
+        "logo_churn_rate_pct": 100.0 * len(churned) / customers_start if customers_start else None,
+        "customer_retention_rate_pct": 100.0 * (customers_end - len(new) - len(reactivated)) / customers_start
+        if customers_start else None,
+        "mrr_start": mrr_start,
+        "mrr_end": mrr_end,
+        "mrr_expansion": expansion,
+        "mrr_contraction": contraction,
+        "mrr_churned": mrr_churned,
+        "mrr_new": mrr_new,
+        "mrr_reactivation": mrr_reactivation,
+        "grr_pct": 100.0 * (mrr_start - contraction - mrr_churned) / mrr_start if mrr_start else None,
+        "nrr_pct": 100.0 * (mrr_start + expansion - contraction - mrr_churned) / mrr_start if mrr_start else None,
+        "grr_ttm_pct": 100.0 * kept / base_mrr if base_mrr else None,
+        "nrr_ttm_pct": 100.0 * now_mrr / base_mrr if base_mrr else None,
+        "arpa": arpa,
+        "cltv": cltv,
+    }
+
+
+# -- surveys (SPEC §3, "Surveys (responses with responded_at in P)") -----------------------------------
+def survey_metrics(tables: Tables, p: Month) -> dict:
+    """Responses of every account with start(P) ≤ responded_at < end(P):
+
+    - "NPS: promoters 9–10, passives 7–8, detractors 0–6. nps = 100 · (p − d) with p, d the promoter and
+      detractor shares; nps_moe95 = 196 · sqrt((p + d − (p − d)²) / n). Keys: nps, nps_responses,
+      nps_promoters_pct, nps_detractors_pct, nps_moe95."
+    - "csat_pct = 100 · share of CSAT scores ≥ 4; csat_responses."
+    - "ces_avg = mean CES score (1–7, higher = easier); ces_responses."
+    No response: the counts are 0, every rate/mean null (SPEC §2).
+    """
+    in_p = [s for s in tables.surveys if start(p) <= s["at"] < end(p)]
+    nps = [s["score"] for s in in_p if s["survey"] == "nps"]
+    csat = [s["score"] for s in in_p if s["survey"] == "csat"]
+    ces = [s["score"] for s in in_p if s["survey"] == "ces"]
+    out: dict = {"nps_responses": len(nps), "csat_responses": len(csat), "ces_responses": len(ces)}
+    if nps:
+        n = len(nps)
+        promoters = sum(1 for x in nps if 9 <= x <= 10) / n
+        detractors = sum(1 for x in nps if 0 <= x <= 6) / n
+        variance = promoters + detractors - (promoters - detractors) ** 2
+        out |= {"nps": 100.0 * (promoters - detractors), "nps_promoters_pct": 100.0 * promoters,
+                "nps_detractors_pct": 100.0 * detractors,
+                "nps_moe95": 196.0 * math.sqrt(max(variance, 0.0) / n)}  # max: a -1e-17 rounding is 0
+    else:
+        out |= {"nps": None, "nps_promoters_pct": None, "nps_detractors_pct": None, "nps_moe95": None}
+    out["csat_pct"] = 100.0 * sum(1 for x in csat if x >= 4) / len(csat) if csat else None
+    out["ces_avg"] = sum(ces) / len(ces) if ces else None
+    return out
+
+
+# -- support (SPEC §3, "Support (`tickets`)") ---------------------------------------------------------------
+def hours(delta: timedelta) -> float:
+    return delta.total_seconds() / 3600.0
+
+
+def support_metrics(tables: Tables, p: Month, sla_hours: float = 48.0) -> dict:
+    """Every account's tickets, as of end(P) (SPEC §2: "A ticket resolved at or after end(P) is unresolved for P;
+    a first response at or after end(P) is no response"):
+
+    - "tickets_created = tickets with created_at in P."
+    - "frt_median_hours = median of (first_response_at − created_at) in hours over tickets created in P that have
+      a response before end(P)."
+    - "resolution_median_hours = median of (resolved_at − created_at) in hours over tickets resolved in P."
+    - "sla_met_pct = 100 · met / (met + missed) over tickets created in P: resolved before end(P) → met iff
+      resolved_at − created_at ≤ sla_hours (config, default 48), else missed; unresolved at end(P) → missed iff
+      end(P) − created_at > sla_hours, else left out."
+    - "backlog_end = tickets created before the end of P and not resolved before the end of P."
+    """
+    created_in_p = [t for t in tables.tickets if start(p) <= t["created"] < end(p)]
+    first_response = [hours(t["responded"] - t["created"]) for t in created_in_p
+                      if t["responded"] is not None and t["responded"] < end(p)]
+    resolution = [hours(t["resolved"] - t["created"]) for t in tables.tickets
+                  if t["resolved"] is not None and start(p) <= t["resolved"] < end(p)]
+    sla = timedelta(hours=sla_hours)
+    met = missed = 0
+    for t in created_in_p:
+        if t["resolved"] is not None and t["resolved"] < end(p):
+            if t["resolved"] - t["created"] <= sla:
+                met += 1
+            else:
+                missed += 1
+        elif end(p) - t["created"] > sla:
+            missed += 1
+    backlog = sum(1 for t in tables.tickets
+                  if t["created"] < end(p) and not (t["resolved"] is not None and t["resolved"] < end(p)))
+    return {
+        "tickets_created": len(created_in_p),
+        "frt_median_hours": median(first_response),
+        "resolution_median_hours": median(resolution),
+        "sla_met_pct": 100.0 * met / (met + missed) if met + missed else None,
+        "backlog_end": backlog,
+    }
+
+
+# -- feature adoption (SPEC §3, engagement) ---------------------------------------------------------------
+def feature_adoption(tables: Tables, p: Month) -> dict | None:
+    """SPEC: "feature_adoption_pct = {event: 100 · #customers active in P that used it in P / #customers active in P
+    with ≥ 1 event}, one key per feature used by at least one such customer; null if there is none."
+    Every event counts, whatever engagement.active_events says ("feature_adoption_pct and the session metrics
+    count every event")."""
+    now = customers(tables, p)
+    users_of: dict[str, set[str]] = {}
+    for account, _user, event, at in tables.events:
+        if start(p) <= at < end(p) and account in now:
+            users_of.setdefault(event, set()).add(account)
+    with_events: set[str] = set()
+    for accounts in users_of.values():
+        with_events |= accounts
+    if not with_events:
+        return None
+    return {event: 100.0 * len(accounts) / len(with_events) for event, accounts in users_of.items()}
+
+
+# -- referrals (SPEC §3) ------------------------------------------------------------------------------------
+def referral_metrics(tables: Tables, p: Month) -> dict:
+    """SPEC: "Referrals: referral_rate_pct = 100 · distinct referrer_account_id among customers active in P with
+    referred_at in P / customers_end; referrals = count in P; referral_conversion_pct = 100 · converted share of
+    those."  ``referrals`` counts every referral with referred_at in P (the sentence does not say "customers");
+    "those" are these referrals. No referrals table: every key null ("not available", never 0)."""
+    if tables.referrals is None:
+        return {"referral_rate_pct": None, "referrals": None, "referral_conversion_pct": None}
+    in_p = [r for r in tables.referrals if start(p) <= r["at"] < end(p)]
+    now = customers(tables, p)
+    referrers = {r["referrer"] for r in in_p if r["referrer"] in now}
+    return {
+        "referral_rate_pct": 100.0 * len(referrers) / len(now) if now else None,
+        "referrals": len(in_p),
+        "referral_conversion_pct": 100.0 * sum(1 for r in in_p if r["converted"]) / len(in_p) if in_p else None,
+    }
+
+
+# -- onboarding (SPEC §3, "Onboarding (`accounts`)") ----------------------------------------------------------
+def onboarding_metrics(tables: Tables, p: Month) -> dict:
+    """SPEC: "onboarding_completion_pct = 100 · share of accounts with signup_date in [start(P) − 30 days, end(P) − 30
+    days) whose onboarded_at ≤ signup_date + 30 days; onboarding_median_days = median (onboarded_at −
+    signup_date) in days over accounts with onboarded_at in P."
+    Every account counts (customer or not). Dates are UTC days; an onboarded_at on or after end(P) does not exist
+    for P (the as-of rule; for the completion share it cannot matter: signup_date + 30 days < end(P))."""
+    first, last = start(p).date(), end(p).date()
+    window = [a for a in tables.accounts if first - timedelta(days=30) <= a["signup"] < last - timedelta(days=30)]
+    done = [a for a in window if a["onboarded"] is not None and a["onboarded"] < last
+            and a["onboarded"] <= a["signup"] + timedelta(days=30)]
+    days = [float((a["onboarded"] - a["signup"]).days) for a in tables.accounts
+            if a["onboarded"] is not None and first <= a["onboarded"] < last]
+    return {"onboarding_completion_pct": 100.0 * len(done) / len(window) if window else None,
+            "onboarding_median_days": median(days)}
 
 
 # -- sessions ---------------------------------------------------------------------------------------
@@ -333,13 +602,21 @@ def backtest(tables: Tables, p: Month, months: int, active_events: list[str] | N
 
 # -- everything ---------------------------------------------------------------------------------------
 def reference_metrics(folder: Path, period: str, gap_minutes: float = 30.0, active_events: list[str] | None = None,
-                      backtest_months: int = 3, settings: HealthSettings = HealthSettings()) -> dict:
-    """Every key this reference covers, for ``period`` ('YYYY-MM'), from the CSV tables in ``folder``."""
+                      backtest_months: int = 3, settings: HealthSettings = HealthSettings(),
+                      gross_margin: float = 0.8) -> dict:
+    """Every key of SPEC §3 for ``period`` ('YYYY-MM'), from the tables in ``folder``; ``settings.sla_hours``
+    is also sla_met_pct's SLA (config sla_hours)."""
     tables = read_tables(folder)
     p = month_of(period)
     logo, money = cohort_retention(tables, p)
-    out: dict = {"quick_ratio": quick_ratio(tables, p), "cohort_logo_retention_pct": logo,
-                 "cohort_mrr_retention_pct": money}
+    out: dict = revenue_metrics(tables, p, gross_margin)
+    out |= {"quick_ratio": quick_ratio(tables, p), "cohort_logo_retention_pct": logo,
+            "cohort_mrr_retention_pct": money}
+    out |= survey_metrics(tables, p)
+    out |= support_metrics(tables, p, settings.sla_hours)
+    out["feature_adoption_pct"] = feature_adoption(tables, p)
+    out |= referral_metrics(tables, p)
+    out |= onboarding_metrics(tables, p)
     out |= session_metrics(tables, p, gap_minutes)
     out |= engagement_metrics(tables, p, active_events)
     out |= support_csat(tables, p)
