@@ -328,6 +328,22 @@ def hours(delta: timedelta) -> float:
     return delta.total_seconds() / 3600.0
 
 
+def sla_counts(created_in_p: list[dict], p: Month, sla_hours: float) -> tuple[int, int]:
+    """(met, missed) over tickets created in P: "resolved before end(P) → met iff resolved_at − created_at ≤
+    sla_hours, else missed; unresolved at end(P) → missed iff end(P) − created_at > sla_hours, else left out"."""
+    sla = timedelta(hours=sla_hours)
+    met = missed = 0
+    for t in created_in_p:
+        if t["resolved"] is not None and t["resolved"] < end(p):
+            if t["resolved"] - t["created"] <= sla:
+                met += 1
+            else:
+                missed += 1
+        elif end(p) - t["created"] > sla:
+            missed += 1
+    return met, missed
+
+
 def support_metrics(tables: Tables, p: Month, sla_hours: float = 48.0) -> dict:
     """Every account's tickets, as of end(P) (SPEC §2: "A ticket resolved at or after end(P) is unresolved for P;
     a first response at or after end(P) is no response"):
@@ -346,16 +362,7 @@ def support_metrics(tables: Tables, p: Month, sla_hours: float = 48.0) -> dict:
                       if t["responded"] is not None and t["responded"] < end(p)]
     resolution = [hours(t["resolved"] - t["created"]) for t in tables.tickets
                   if t["resolved"] is not None and start(p) <= t["resolved"] < end(p)]
-    sla = timedelta(hours=sla_hours)
-    met = missed = 0
-    for t in created_in_p:
-        if t["resolved"] is not None and t["resolved"] < end(p):
-            if t["resolved"] - t["created"] <= sla:
-                met += 1
-            else:
-                missed += 1
-        elif end(p) - t["created"] > sla:
-            missed += 1
+    met, missed = sla_counts(created_in_p, p, sla_hours)
     backlog = sum(1 for t in tables.tickets
                   if t["created"] < end(p) and not (t["resolved"] is not None and t["resolved"] < end(p)))
     return {
@@ -526,18 +533,8 @@ def feedback(tables: Tables, account: str, p: Month) -> float:
 
 def support(tables: Tables, account: str, p: Month, sla_hours: float) -> float:
     """100 · met / (met + missed) over the account's tickets created in P (sla_met_pct's rule); none 100."""
-    met = missed = 0
-    sla = timedelta(hours=sla_hours)
-    for t in tables.tickets:
-        if t["account"] != account or not start(p) <= t["created"] < end(p):
-            continue
-        if t["resolved"] is not None and t["resolved"] < end(p):
-            if t["resolved"] - t["created"] <= sla:
-                met += 1
-            else:
-                missed += 1
-        elif end(p) - t["created"] > sla:
-            missed += 1
+    created_in_p = [t for t in tables.tickets if t["account"] == account and start(p) <= t["created"] < end(p)]
+    met, missed = sla_counts(created_in_p, p, sla_hours)
     return 100.0 if met + missed == 0 else 100.0 * met / (met + missed)
 
 
