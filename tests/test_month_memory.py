@@ -17,8 +17,8 @@ from conftest import EVENTS, write_company
 
 from csreport.config import Config
 from csreport.data import cache as cache_module
-from csreport.data import events as events_module
 from csreport.data import load_dataset
+from csreport.data.engines import DuckDBEngine
 from csreport.data.events import EngagementAggregates, EventStore
 from csreport.model import Calculator
 from csreport.periods import Period
@@ -195,7 +195,7 @@ def test_a_new_part_with_rows_of_a_remembered_month_makes_it_computed_again(tmp_
 def test_months_are_aggregated_in_passes_of_at_most_pass_months(tmp_path, computed, monkeypatch):
     folder = write_company(tmp_path / "co")
     one_pass = _events(folder).aggregates(FEB, MAR, remember=False)
-    monkeypatch.setattr(events_module, "PASS_MONTHS", 1)
+    monkeypatch.setattr(DuckDBEngine, "pass_months", 1)
     two_passes = _events(folder).aggregates(FEB, MAR, remember=False)
     assert computed == [("2026-02", "2026-03", True), ("2026-02", "2026-02", True), ("2026-03", "2026-03", True)]
     for field in fields(EngagementAggregates):
@@ -206,3 +206,13 @@ def test_months_are_aggregated_in_passes_of_at_most_pass_months(tmp_path, comput
     # by hand: February's one user (A/u1), then March's A (u1, u2) and B (u1); G is no customer but a user
     assert two_passes.account_months[["month", "account_id", "users"]].values.tolist() == [
         ["2026-02", "A", 1], ["2026-03", "A", 2], ["2026-03", "B", 1], ["2026-03", "G", 1]]
+
+
+def test_only_the_embedded_engine_limits_its_passes():
+    """DuckDB holds a pass's events in this process (3 months at most); PostgreSQL and Spark have their own
+    memory and spill, and a Spark pass is a job with a fixed cost: they take each run of months in one pass."""
+    from csreport.data.postgres import PostgresEngine
+    from csreport.data.spark import SparkEngine
+
+    assert DuckDBEngine.pass_months == 3
+    assert PostgresEngine.pass_months is None and SparkEngine.pass_months is None

@@ -40,12 +40,6 @@ from .schema import TABLES
 from .validate import InvalidDataError, Problem, id_form, missing_columns, unmapped_columns
 
 EXAMPLES = 5
-# months aggregated in one engine pass at most: a pass holds all its months' events in the engine at once.
-# The 27 months of a 24-month backfill at scale 20 (10^8 events): ~37 s and 7,096 MB peak RSS for the whole
-# backfill in one pass; the aggregates alone 26 s and 1,380 MB in passes of 3 months (687 MB in 1-month passes,
-# no faster). At scale 1, 3-month passes were faster than 1-month ones (3.6 s against 4.5 s: each pass has a
-# fixed cost) and than one pass (4.7 s). BENCHMARKS.md.
-PASS_MONTHS = 3
 
 
 def _empty(*columns: str) -> pd.DataFrame:
@@ -272,7 +266,7 @@ class EventStore:
 
         Months in ``reusable`` may be taken from the aggregates an earlier run computed over the same,
         unchanged events files (:class:`MonthMemory`); every other month is computed in the engine, in one
-        pass per contiguous run of at most PASS_MONTHS months. The result is the same either way. Every
+        pass per contiguous run of at most the engine's ``pass_months`` months. The result is the same either way. Every
         month computed is remembered, so that next month's report finds this month's aggregates, unless
         ``remember`` is False (a backfill, which reads nothing back).
         """
@@ -283,7 +277,7 @@ class EventStore:
             for month in months:
                 if month in reusable and (found := memory.get(month, sessions)) is not None:
                     parts[month] = found
-        for run_first, run_last in runs([m for m in months if m not in parts], longest=PASS_MONTHS):
+        for run_first, run_last in runs([m for m in months if m not in parts], longest=self.engine.pass_months):
             computed = self._computed(run_first, run_last, sessions)
             parts[run_first] = computed
             if memory is not None and remember:
