@@ -266,9 +266,9 @@ class EventStore:
 
         Months in ``reusable`` may be taken from the aggregates an earlier run computed over the same,
         unchanged events files (:class:`MonthMemory`); every other month is computed in the engine, in one
-        pass per contiguous run of at most the engine's ``pass_months`` months. The result is the same either way. Every
-        month computed is remembered, so that next month's report finds this month's aggregates, unless
-        ``remember`` is False (a backfill, which reads nothing back).
+        pass per contiguous run of at most the engine's ``pass_months`` months. The result is the same
+        either way. Every month computed is remembered, so that next month's report finds this month's
+        aggregates, unless ``remember`` is False (a backfill, which reads nothing back).
         """
         months = list(first.range_to(last))
         memory = MonthMemory.of(self) if self._cache.folder is not None else None
