@@ -386,6 +386,65 @@ def test_a_duplicated_header_is_bad_input(tmp_path):
     assert "events.event: duplicated column name" in fails_with(source)
 
 
+# The events CSV is read by DuckDB, not by Python's csv module: the same damage must be named as exactly. The
+# hand company's events.csv ends its lines with LF: the header is line 1, its 7 rows lines 2-8, so an appended
+# row is line 9.
+@pytest.mark.parametrize("appended, rule, said", [
+    (b"A,u1,login,2026-03-02T00:00:00Z,extra\n", "wrong number of fields",
+     "line 9 of the file ('A,u1,login,2026-03-02T00:00:00Z,extra'): the header has 4 fields, this line 5"),
+    (b"A,u1,login\n", "wrong number of fields",
+     "line 9 of the file ('A,u1,login'): the header has 4 fields, this line 3"),
+    (b'A,"u1,login,2026-03-02T00:00:00Z\nA,u1,login,2026-03-02T00:00:00Z\n', "a quote is never closed", "line 9"),
+    (b"A,u\xe9,login,2026-03-02T00:00:00Z\n", "the file is not UTF-8", "line 9 of the file: Re-export"),
+    (b"A,u1,login,2026-03-02T00:00:00Z\r\n", "mixed line endings", "line 1 ends with LF (\\n), line 9 with CRLF"),
+])
+@pytest.mark.parametrize("mode", ["stop", "quarantine"])
+def test_a_malformed_events_csv_names_its_line(tmp_path, appended, rule, said, mode):
+    source = write_company(tmp_path / "s")
+    with (source / "events.csv").open("ab") as handle:
+        handle.write(appended)
+    err = fails_with(source, "--on-invalid", mode, "--rejects", tmp_path / "r")
+    assert f"events: {rule}. {source / 'events.csv'}" in err and said in err, err
+
+
+def test_events_csv_with_crlf_endings_a_bom_or_a_quoted_line_break_reads_as_the_lf_file(tmp_path):
+    plain = metrics_of(write_company(tmp_path / "lf"))
+    source = write_company(tmp_path / "crlf")
+    text = (source / "events.csv").read_bytes()
+    (source / "events.csv").write_bytes(b"\xef\xbb\xbf" + text.replace(b"\n", b"\r\n"))
+    assert metrics_of(source)["metrics"] == plain["metrics"]
+    # a quoted cell may hold a line break: this event counts once more for user u1 of account A in March
+    quoted = write_company(tmp_path / "quoted")
+    with (quoted / "events.csv").open("ab") as handle:
+        handle.write(b'A,u1,"two\nlines",2026-03-02T00:00:00Z\n')
+    adoption = metrics_of(quoted)["metrics"]["feature_adoption_pct"]
+    assert "two\nlines" in adoption, adoption
+
+
+@pytest.mark.parametrize("content, said", [
+    (b"", "events: the file is empty"),
+    (b"account_id,user_id,,occurred_at\nA,u1,login,2026-03-02T00:00:00Z\n", "events: a column has no name"),
+    (b"account_id,user_id,\xe9vent,occurred_at\n", "events: the file is not UTF-8. "),
+])
+def test_a_bad_events_csv_header_is_bad_input(tmp_path, content, said):
+    source = write_company(tmp_path / "s")
+    (source / "events.csv").write_bytes(content)
+    assert said in fails_with(source)
+
+
+@pytest.mark.parametrize("chunk_bytes", [1, 2, 3, 4, 1 << 24])
+def test_mixed_line_endings_are_found_across_read_chunks(tmp_path, chunk_bytes):
+    from csreport.data.source import _mixed_line_endings
+
+    path = tmp_path / "x.csv"
+    path.write_bytes(b"h\r\na\r\nb\nc\r\n")  # CRLF, CRLF, then LF on line 3
+    assert _mixed_line_endings(path, chunk_bytes) == (3, "CRLF (\\r\\n)", "LF (\\n)")
+    path.write_bytes(b"h\na\n\nb\r\n")  # an empty line 3 ends with LF too; line 4 with CRLF
+    assert _mixed_line_endings(path, chunk_bytes) == (4, "LF (\\n)", "CRLF (\\r\\n)")
+    path.write_bytes(b"h\r\na\r\n")
+    assert _mixed_line_endings(path, chunk_bytes) is None
+
+
 # -- 6. No tracebacks -----------------------------------------------------------------------------------------
 
 

@@ -263,3 +263,11 @@ def test_a_key_added_to_the_catalog_is_not_available_with_its_table(monkeypatch)
     assert set(out.notes.values()) == {"not available: the data source has no tickets table"}
     # every module answers a missing table the same way
     assert referrals.referral_metrics(None, set(), start, end) == MetricSet.table_missing("referrals")
+
+
+def test_no_contraction_is_zero_not_negative_zero():
+    # A 100 -> 150 (expansion 50), B 80 -> 80: no retained account lost MRR, so contraction is the empty sum
+    rows = [("A", "2026-02", 100.0), ("A", "2026-03", 150.0), ("B", "2026-02", 80.0), ("B", "2026-03", 80.0)]
+    bridge = revenue.mrr_bridge(revenue.movements(revenue.mrr_matrix(_rev(rows)), Period(2026, 3)))
+    assert bridge["mrr_expansion"] == 50.0
+    assert bridge["mrr_contraction"] == 0.0 and math.copysign(1.0, bridge["mrr_contraction"]) == 1.0  # not -0.0

@@ -10,13 +10,14 @@ the queries compute with epoch microseconds and never rely on a session zone.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 
+from ..errors import DataError
 from ..text import safe_cell
 from .dialect import transpile
 from .queries import INSTANT, OTHER, TEXT, WALL, ident, literal
@@ -127,9 +128,12 @@ class DuckDBEngine(Engine):
     pass_months = 3
 
     def __init__(self, connection, relation_sql: str, where: str = "the events table",
-                 input_files: list[Path] | None = None, part_paths: list[str] | None = None):
+                 input_files: list[Path] | None = None, part_paths: list[str] | None = None,
+                 unreadable: Callable[[str], DataError | None] | None = None):
         self.con = connection
         self.where = where
+        # what is wrong with the file, from DuckDB's message (a CSV file: which line, how to fix it), if known
+        self._unreadable = unreadable
         self.input_files = input_files
         # the SQL string literal of each file of input_files, when the events are a folder of Parquet parts
         self._part_paths = part_paths
@@ -193,8 +197,9 @@ class DuckDBEngine(Engine):
             yield
         except (duckdb.IOException, duckdb.InvalidInputException, duckdb.ConversionException,
                 duckdb.OutOfRangeException) as exc:
-            from ..errors import DataError
-
+            explained = self._unreadable(str(exc)) if self._unreadable is not None else None
+            if explained is not None:
+                raise explained from None
             text = str(exc).strip()
             first = text.splitlines()[0] if text else type(exc).__name__
             raise DataError(f"invalid input data:\n  - events: {self.where} cannot be read: {first}. Export the "

@@ -168,13 +168,16 @@ class FileReader:
 
     def events_engine(self) -> Engine:
         """DuckDB over the events file(s) or the database's events table."""
-        if self.kind == "folder" and self._files["events"].suffix == ".csv":
-            _check_csv_header("events", self._files["events"])
-        parts = None
+        parts, unreadable = None, None
         if self.kind == "folder" and self._files["events"].is_dir():  # a folder of Parquet parts
             parts = [_sql_str(duckdb_literal_path(f)) for f in self.files("events")]
+        elif self.kind == "folder" and self._files["events"].suffix == ".csv":
+            path = self._files["events"]
+
+            def unreadable(message: str) -> InvalidDataError | None:
+                return unreadable_csv("events", path, message)
         return DuckDBEngine(self.connection, self.relation_sql("events"), self.describe("events"),
-                            input_files=self.input_files("events"), part_paths=parts)
+                            input_files=self.input_files("events"), part_paths=parts, unreadable=unreadable)
 
     def events_path(self) -> Path | None:
         """The events file or folder of Parquet parts (a folder source), for another engine to read."""
@@ -207,9 +210,12 @@ class FileReader:
             return f"read_parquet({files}, union_by_name = true)"
         if path.suffix == ".parquet":
             return f"read_parquet({files})"
-        # every column as text: the validator, not the CSV sniffer, decides what parses
-        return (f"read_csv({files}, header = true, all_varchar = true, delim = ',', quote = '\"', "
-                "escape = '\"')")
+        # every column as text, named from the header we read: the validator decides what parses, and the
+        # reader stops at the first row that breaks RFC 4180. (DuckDB's CSV sniffer took a malformed last row
+        # for the header, and gave up on a file without naming a row.)
+        columns = ", ".join(f"{_sql_str(name)}: 'VARCHAR'" for name in csv_header(table, path))
+        return (f"read_csv({files}, header = true, auto_detect = false, columns = {{{columns}}}, delim = ',', "
+                "quote = '\"', escape = '\"')")
 
     def files(self, table: str) -> list[Path]:
         """The files a table of a folder source is read from: its file, or the Parquet parts of its folder."""
@@ -364,16 +370,93 @@ def _csv_shape(table: str, where: str, header: list[str], records: list[list[str
     return problems
 
 
-def _check_csv_header(table: str, path: Path) -> None:
-    """The header of a CSV file read by an engine (events): no column name twice."""
+def csv_header(table: str, path: Path) -> list[str]:
+    """The column names of a CSV file read by an engine (events), checked: no name twice, none empty."""
     try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            header = next(csv.reader(handle, strict=True), [])
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        with open(path, "rb") as handle:
+            first_line = handle.readline()  # only the header: the engine reads the rows (and names a bad one)
+        header = next(csv.reader([first_line.decode("utf-8-sig")], strict=True), [])
+    except UnicodeDecodeError as exc:
+        raise InvalidDataError([Problem(
+            table, "", "the file is not UTF-8", blocking=True,
+            detail=f"{path} line 1 holds byte 0x{first_line[exc.start]:02x}, which is not valid UTF-8. Re-export the "
+            "file as UTF-8 (e.g. 'iconv -f latin1 -t utf-8 in.csv > out.csv').")]) from None
+    except (OSError, csv.Error) as exc:
         raise read_error(table, path, exc) from None
+    if not header:
+        raise InvalidDataError([Problem(table, "", "the file is empty", blocking=True,
+                                        detail=f"{path} has no header and no rows; export the table again.")])
     problems = _csv_shape(table, str(path), header, [])
+    unnamed = [number for number, name in enumerate(header, start=1) if not name.strip()]
+    if unnamed and not problems:
+        problems.append(Problem(table, "", "a column has no name", blocking=True,
+                                detail=f"{path}: column {unnamed[0]} of the header is empty. Name the column, or "
+                                "export the table again without it."))
     if problems:
         raise InvalidDataError(problems)
+    return header
+
+
+def unreadable_csv(table: str, path: Path, message: str) -> InvalidDataError | None:
+    """What is wrong with a CSV file the engine stopped reading (DuckDB's ``message``), naming its line and
+    saying how to fix it; None when the message is not about the file's text."""
+    found = re.search(r"CSV Error on Line: (\d+)", message)
+    if found:
+        line = int(found.group(1))
+        shown = message.split("Original Line:", 1)[-1].strip().splitlines()
+        # the line as DuckDB shows it (undecodable bytes replaced, so not shown for those)
+        text = f" ({shown[0][:200]!r})" if shown and "not utf-8" not in message.lower() else ""
+        fields = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", message)
+        if fields:
+            rule, fix = "wrong number of fields", (
+                f"the header has {fields.group(1)} fields, this line {fields.group(2)}. A cell holding a comma must "
+                "be quoted; fix the line or export the table again.")
+        elif "unterminated quote" in message:
+            rule, fix = "a quote is never closed", (
+                "Quote a cell holding commas, quotes or line breaks as \"...\" with inner quotes doubled, then "
+                "export the table again.")
+        elif "not utf-8" in message.lower():
+            rule, fix = "the file is not UTF-8", (
+                "Re-export the file as UTF-8 (e.g. 'iconv -f latin1 -t utf-8 in.csv > out.csv').")
+        else:
+            rule, fix = "the CSV is malformed", "Export the table again."
+        return InvalidDataError([Problem(table, "", rule, blocking=True,
+                                         detail=f"{path}: line {line} of the file{text}: {fix}")])
+    mixed = _mixed_line_endings(path)
+    if mixed is not None:
+        line, first, other = mixed
+        return InvalidDataError([Problem(
+            table, "", "mixed line endings", blocking=True,
+            detail=f"{path}: line 1 ends with {first}, line {line} with {other}; a CSV file must end every line the "
+            "same way. Convert the file to one kind (e.g. 'sed -i \"s/\\r$//\" FILE' or 'dos2unix FILE' make every "
+            "line end with LF), then run again.")])
+    return None
+
+
+def _mixed_line_endings(path: Path, chunk_bytes: int = 1 << 24) -> tuple[int, str, str] | None:
+    """(line number, line 1's ending, that line's ending) of the first line ending unlike line 1 (CRLF or LF),
+    or None. Read in chunks, only when the engine could not read the file."""
+    import numpy as np
+
+    names = {True: "CRLF (\\r\\n)", False: "LF (\\n)"}
+    lines, first, carried_cr = 0, None, False
+    try:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(chunk_bytes):
+                data = np.frombuffer(chunk, dtype=np.uint8)
+                ends = np.flatnonzero(data == ord("\n"))
+                # a line ends with CRLF when a CR comes right before its LF (maybe at the end of the last chunk)
+                crlf = np.concatenate([[carried_cr], data[:-1] == ord("\r")])[ends] if len(ends) else ends.astype(bool)
+                if len(crlf):
+                    first = bool(crlf[0]) if first is None else first
+                    unlike = np.flatnonzero(crlf != first)
+                    if len(unlike):
+                        return lines + int(unlike[0]) + 1, names[first], names[not first]
+                lines += len(ends)
+                carried_cr = chunk.endswith(b"\r")
+    except OSError:
+        return None
+    return None
 
 
 def _no_broken_link(table: str, path: Path) -> None:

@@ -92,7 +92,7 @@ def mrr_bridge(moves: pd.DataFrame) -> dict[str, float]:
         "mrr_new": float(current[movement == "new"].sum()),
         "mrr_reactivation": float(current[movement == "reactivated"].sum()),
         "mrr_expansion": float(change[change > 0].sum()),
-        "mrr_contraction": float(-change[change < 0].sum()),
+        "mrr_contraction": float(-change[change < 0].sum()) + 0.0,  # + 0.0: no contraction is 0, not -0
         "mrr_churned": float(previous[movement == "churned"].sum()),
         "mrr_end": float(current.sum()),
     }
