@@ -3,14 +3,18 @@
 Exit codes (for cron and other schedulers): 0 success; 1 unexpected error;
 2 bad arguments or config; 3 invalid input data; 4 a notebook cell failed;
 5 rendering failed; 6 email delivery failed; 7 history store error; 8 a company metric
-(metrics_module) failed; 9 some groups of a batch failed (the others were published).
+(metrics_module) failed; 9 some groups of a batch failed (the others were published);
+130 interrupted (Ctrl-C, SIGINT); 143 stopped by SIGTERM (cron, systemd, timeout). An interrupted or
+stopped run cleans up after itself: no staging folder, kernel or temporary file is left.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -285,21 +289,38 @@ COMMANDS = {"demo": cmd_demo, "metrics": cmd_metrics, "backfill": cmd_backfill, 
             "email": cmd_email, "targets": cmd_targets}
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C, so that every clean-up on the way out runs."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # a signal handler can only be set in the main thread; the caller's own handler is put back on return
+    previous = signal.signal(signal.SIGTERM, _terminate) if threading.current_thread() is threading.main_thread() \
+        else None
     try:
         with _engine_chosen(args):
             return COMMANDS[args.command](args)
     except CsreportError as exc:
         print(f"csreport: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except Terminated:
+        print("csreport: stopped (SIGTERM)", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("csreport: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `csreport metrics ... | head`: the reader left; no traceback (Python docs recipe)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

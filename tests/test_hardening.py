@@ -539,6 +539,45 @@ def test_run_for_a_period_before_the_data_starts(tmp_path, company):
     assert doc["metrics"]["customers_end"] == 0 and doc["comparison"]["mrr_end"]["previous"] is None
 
 
+@pytest.mark.slow
+def test_sigterm_stops_a_run_cleanly_and_the_password_file_exists_only_for_postgresql(tmp_path, company,
+                                                                                       monkeypatch):
+    """cron, systemd and `timeout` stop a run with SIGTERM: it must clean up as Ctrl-C does (exit 143, no
+    staging folder, no kernel or its private folder left), and a PGPASSWORD in the environment is written to
+    the kernel's pgpass file only when the data source is PostgreSQL (here a folder: never)."""
+    import signal
+
+    import csreport.report.run as run_module
+    from csreport.report.execute import kernel_password
+    from csreport.report.warm import WarmKernel
+
+    monkeypatch.setenv("PGPASSWORD", "S3cr3t-never-on-disk")
+    assert kernel_password(str(company)) is None
+    assert kernel_password("postgresql://reporter@db.example/cs") == "S3cr3t-never-on-disk"
+    kernels: list[WarmKernel] = []
+    start = WarmKernel.start
+
+    def recorded_start(self: WarmKernel) -> None:
+        kernels.append(self)
+        start(self)
+        assert not (self.folder / "pgpass").exists()  # a folder source: no password file
+
+    def stopped(*args, **kwargs):  # SIGTERM arrives while the report is being rendered
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # never reached: the handler raises in this thread
+        raise AssertionError("SIGTERM did not stop the run")
+
+    monkeypatch.setattr(WarmKernel, "start", recorded_start)
+    monkeypatch.setattr(run_module, "to_html", stopped)
+    before = signal.getsignal(signal.SIGTERM)
+    out = tmp_path / "reports"
+    code, _, err = run_cli("run", "--data", company, "--period", PERIOD, "--out", out, "--quiet")
+    assert code == 143 and "csreport: stopped (SIGTERM)" in err and "Traceback" not in err, err
+    assert sorted(p.name for p in out.iterdir()) == [f".{PERIOD}.lock"]  # no staging folder, no report
+    assert len(kernels) == 1 and not kernels[0].folder.exists() and kernels[0].km is None  # shut down, removed
+    assert signal.getsignal(signal.SIGTERM) == before  # the caller's handler is back
+
+
 # -- 7. Publish and history agree -----------------------------------------------------------------------------
 
 

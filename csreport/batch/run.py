@@ -41,6 +41,7 @@ from ..model.books import BookBuilder, BookBy
 from ..model.shared import SharedEvents
 from ..periods import Period
 from ..progress import say
+from ..report.execute import kernel_password
 from ..report.kernel import account_models
 from ..report.outputs import ACCOUNT_FILE, METRICS_FILE, group_report_filename, write_health_csv, write_metrics_json
 from ..report.publish import period_lock
@@ -85,7 +86,8 @@ def run_batch(data_source: str, period: Period, by: By, out: Path, config_path: 
         stack.callback(shutil.rmtree, stage, ignore_errors=True)
         os.chmod(stage, 0o755)  # mkdtemp makes 0700; the published folder is read by the team
         pool = stack.enter_context(ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
-                                                       initializer=start_worker))
+                                                       initializer=start_worker,
+                                                       initargs=(kernel_password(absolute_source(data_source)),)))
         for _ in range(workers):  # the pool starts a worker per task submitted: start them all now, so their
             pool.submit(ready)    # kernels and renderers get ready while the parent loads the data
         dataset = load_dataset(data_source, config, on_invalid="quarantine" if on_invalid == "quarantine" else "stop",

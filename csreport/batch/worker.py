@@ -44,11 +44,12 @@ class Outcome:
     exit_code: int = 0
 
 
-def start_worker() -> None:
-    """Process initializer: ignore Ctrl-C (the parent handles it), start the kernel, import the renderers."""
+def start_worker(password: str | None = None) -> None:
+    """Process initializer: ignore Ctrl-C (the parent handles it), start the kernel, import the renderers.
+    ``password``: the data source's PostgreSQL password, for the kernel (None for files)."""
     global _KERNEL
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _KERNEL = WarmKernel()
+    _KERNEL = WarmKernel(password=password)
     Finalize(_KERNEL, _KERNEL.close, exitpriority=10)  # run at the worker's exit (atexit is not, in a pool)
     warm_up()
 

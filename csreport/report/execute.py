@@ -40,19 +40,31 @@ def kernel_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if _ALLOWED_ENV.match(k) and not _SECRET_NAME.search(k)}
 
 
+def kernel_password(data_source: str | None) -> str | None:
+    """The PostgreSQL password the kernel needs: PGPASSWORD when the notebook's data source is a PostgreSQL
+    URL, else None. A password is written to disk (a private pgpass file) only for a source that needs it."""
+    if data_source is None or "://" not in data_source:
+        return None
+    from ..data.postgres import is_url
+
+    if not is_url(data_source):
+        return None
+    return os.environ.get("PGPASSWORD") or None
+
+
 @contextmanager
-def _kernel_environment() -> Iterator[None]:
+def _kernel_environment(password: str | None) -> Iterator[None]:
     """Start the kernel with only allow-listed variables (and never anything that looks like a secret).
 
-    A PostgreSQL source needs its password inside the kernel. It goes there the way libpq reads it
-    from a file: a private pgpass file (mode 0600, outside the report folder, deleted afterwards)
-    named by PGPASSFILE, so the password is never in the kernel's environment.
+    A PostgreSQL source needs its password inside the kernel (:func:`kernel_password`). It goes there the
+    way libpq reads it from a file: a private pgpass file (mode 0600, outside the report folder, deleted
+    afterwards) named by PGPASSFILE, so the password is never in the kernel's environment.
     """
     saved = dict(os.environ)
     kept = kernel_env()
     with tempfile.TemporaryDirectory(prefix="csreport-kernel-") as private:
-        if saved.get("PGPASSWORD"):
-            kept["PGPASSFILE"] = _pgpass_file(Path(private), saved["PGPASSWORD"])
+        if password:
+            kept["PGPASSFILE"] = _pgpass_file(Path(private), password)
         os.environ.clear()
         os.environ.update(kept)
         try:
@@ -113,7 +125,7 @@ def execute_notebook(notebook: Path, output: Path, parameters: dict[str, Any], p
     """
     check_parameters(parameters)
     try:
-        with _kernel_environment():
+        with _kernel_environment(kernel_password(parameters.get("data_source"))):
             pm.execute_notebook(
                 str(notebook), str(output), parameters=parameters, kernel_name="python3",
                 cwd=str(output.parent), progress_bar=progress, log_output=False,

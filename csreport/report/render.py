@@ -9,6 +9,7 @@ import contextlib
 import copy
 import logging
 import multiprocessing
+import signal
 import warnings
 from contextlib import ExitStack
 from importlib import resources
@@ -112,6 +113,10 @@ def to_pdf(html: str, target: Path, base_url: Path, timeout_s: float = DEFAULT_R
 
 def _print_pdf(html: str, target: str, base_url: str, result: Any) -> None:
     """In the child process: print, then send '' (done) or the error's text."""
+    # Ctrl-C or SIGTERM sent to the whole process group: the parent stops this child itself; without these
+    # the child would print a traceback of its own (it inherited the parent's handlers)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
         import weasyprint
 

@@ -33,7 +33,7 @@ from ..errors import ConfigError, CsreportError, NotebookError
 from ..model import ReportModel
 from ..periods import Period
 from ..progress import say
-from .execute import read_model
+from .execute import kernel_password, read_model
 from .narrative import quarantine_line
 from .outputs import REJECTS_FOLDER, report_filename, write_health_csv, write_metrics_json
 from .publish import period_lock, publish_and_record, recover, staging_prefix
@@ -89,7 +89,7 @@ def run_report(data_source: str, period: Period, config_path: Path | None, out: 
         started = time.perf_counter()
         # two cores at work: this process builds the report model while a kernel starts and imports
         # csreport's stack; the notebook then reads the model instead of building it (no work twice)
-        kernel = stack.enter_context(_StartingKernel())
+        kernel = stack.enter_context(_StartingKernel(kernel_password(source)))
         model_file = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="csreport-model-"))) / "model.json"
         say(f"reading the data and computing the metrics of {period} ...", quiet)
         built = _build(source, period, config, history, on_invalid, targets_path,
@@ -154,7 +154,8 @@ class _StartingKernel:
 
     _IMPORTS = "import csreport.report.kernel, csreport.report.charts, csreport.report.components"
 
-    def __init__(self) -> None:
+    def __init__(self, password: str | None) -> None:
+        self._password = password
         self._kernel: WarmKernel | None = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._start, daemon=True)
@@ -167,7 +168,7 @@ class _StartingKernel:
         try:
             from .warm import WarmKernel  # papermill and jupyter_client load here, beside the model build
 
-            self._kernel = WarmKernel()
+            self._kernel = WarmKernel(password=self._password)
             self._kernel.run_quietly(self._IMPORTS)
         except BaseException as exc:  # handed to the main thread by ready()
             self._error = exc

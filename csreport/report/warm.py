@@ -18,7 +18,6 @@ and talks over local IPC sockets (in a private folder of the worker).
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -48,9 +47,11 @@ del _os, _sys
 class WarmKernel:
     """One running Python kernel and its client, reused for many notebooks."""
 
-    def __init__(self, kernel_name: str = "python3"):
+    def __init__(self, kernel_name: str = "python3", password: str | None = None):
+        """``password``: the data source's PostgreSQL password (:func:`csreport.report.execute.kernel_password`)."""
         self.folder = Path(tempfile.mkdtemp(prefix="csreport-kernel-"))
         self.kernel_name = kernel_name
+        self._password = password
         self.km: Any = None
         self.kc: Any = None
         self.executions = 0
@@ -60,8 +61,8 @@ class WarmKernel:
         km = _kernel_manager_class()(kernel_name=self.kernel_name)
         km.ip = str(self.folder / "ipc")  # IPC transport: the socket files live in our private folder
         env = kernel_env()
-        if os.environ.get("PGPASSWORD"):  # as execute_notebook does: a private pgpass file, never the variable
-            env["PGPASSFILE"] = _pgpass_file(self.folder, os.environ["PGPASSWORD"])
+        if self._password:  # as execute_notebook does: a private pgpass file, never the variable
+            env["PGPASSFILE"] = _pgpass_file(self.folder, self._password)
         km.start_kernel(extra_arguments=_KERNEL_ARGUMENTS, env=env, cwd=str(self.folder))
         kc = km.client()
         kc.start_channels()
