@@ -1,6 +1,7 @@
 """The ``csreport`` command line (SPEC §5).
 
-Exit codes (for cron and other schedulers): 0 success; 1 unexpected error;
+Exit codes (for cron and other schedulers): 0 success; 1 unexpected error, or the system refused
+a file operation (a full disk, a permission: the message names the file);
 2 bad arguments or config; 3 invalid input data; 4 a notebook cell failed;
 5 rendering failed; 6 email delivery failed; 7 history store error; 8 a company metric
 (metrics_module) failed; 9 some groups of a batch failed (the others were published);
@@ -154,7 +155,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import generate_demo
 
     if args.scale <= 0:
-        raise CsreportError("--scale must be positive")
+        raise ConfigError(f"--scale must be positive, got {args.scale:g}")
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise ConfigError(f"--out {args.out} is a file; name a folder for the demo data")
     generate_demo(args.out, seed=args.seed, scale=args.scale, end=args.end)
     return 0
 
@@ -317,6 +320,11 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:  # `csreport metrics ... | head`: the reader left; no traceback (Python docs recipe)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except OSError as exc:  # the system refused (a full disk, a permission): what and where, not a traceback
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"csreport: error: {exc.strerror or exc}{where}. Fix this and run again.",
+              file=sys.stderr)
         return 1
     finally:
         if previous is not None:

@@ -179,6 +179,7 @@ def test_metrics_module_is_validated_with_clear_config_errors(company, tmp_path,
     ("    return 1 / 0", "ZeroDivisionError: division by zero (my_metrics.py, line 5)"),
     ("    return 'high'", "returned str 'high' for 2026-03, all customers; return a number, or None"),
     ("    return float('inf')", "returned inf for 2026-03, all customers; a value that cannot be computed"),
+    ("    return 10 ** 400", "returned an integer of 401 digits for 2026-03, all customers, beyond any number"),
 ])
 def test_an_error_inside_a_company_metric_names_it_and_exits_8(company, tmp_path, body, detail):
     module = ('import csreport\n\n@csreport.metric(key="calls", label="Calls", unit="count", direction="lower", '

@@ -651,3 +651,59 @@ def test_recording_fails_puts_the_earlier_report_back(tmp_path, monkeypatch):
     assert sorted(p.name for p in (out / PERIOD).iterdir()) == ["earlier.txt"]
     shutil.rmtree(stage)
     assert sorted(p.name for p in out.iterdir()) == [PERIOD]
+
+
+# -- 8. Command-line mistakes and a refusing system: clean errors with their exit code -----------------------
+
+
+def test_a_notebook_that_is_missing_or_not_a_notebook_is_an_argument_error(tmp_path, company):
+    bad = tmp_path / "bad.ipynb"
+    bad.write_text("not json\n", encoding="utf-8")
+    for notebook, said in ((tmp_path / "nope.ipynb", "does not exist"), (tmp_path, "is a folder"),
+                           (bad, "is not a Jupyter notebook csreport can read (Notebook does not appear to be JSON")):
+        code, out, err = run_cli("run", "--data", company, "--period", PERIOD, "--out", tmp_path / "r",
+                                 "--notebook", notebook, "--quiet")
+        assert (code, out) == (2, "") and f"--notebook {notebook} {said}" in err and "Traceback" not in err, err
+    assert not (tmp_path / "r" / PERIOD).exists()
+
+
+@pytest.mark.slow
+def test_a_notebook_without_language_metadata_runs_in_python(tmp_path, company):
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("period = None", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("print('month', period)")])
+    notebook.metadata = {}  # written by hand or by a tool: no kernelspec, no language_info
+    path = tmp_path / "plain.ipynb"
+    nbformat.write(notebook, str(path))
+    code, _, err = run_cli("run", "--data", company, "--period", PERIOD, "--out", tmp_path / "r", "--notebook", path,
+                           "--format", "html", "--quiet")
+    assert code == 0, err
+    executed = nbformat.read(str(tmp_path / "r" / PERIOD / "plain.ipynb"), as_version=4)
+    assert executed.cells[-1].outputs[0]["text"] == f"month {PERIOD}\n"  # the parameter reached the kernel
+
+
+def test_demo_arguments_are_checked(tmp_path):
+    (tmp_path / "afile").write_text("x", encoding="utf-8")
+    assert run_cli("demo", "--out", tmp_path / "afile")[::2] == (2, f"csreport: error: --out {tmp_path / 'afile'} is "
+                                                                "a file; name a folder for the demo data\n")
+    assert run_cli("demo", "--out", tmp_path / "d", "--scale", "-1")[::2] == (
+        2, "csreport: error: --scale must be positive, got -1\n")
+
+
+def test_a_full_disk_is_a_clean_error_and_publishes_nothing(tmp_path, company, monkeypatch):
+    import errno
+
+    import csreport.report.run as run_module
+
+    def full(model, folder):
+        raise OSError(errno.ENOSPC, "No space left on device", str(folder / "metrics.json"))
+
+    monkeypatch.setattr(run_module, "write_metrics_json", full)
+    out = tmp_path / "reports"
+    code, _, err = run_cli("run", "--data", company, "--period", PERIOD, "--out", out, "--format", "html", "--quiet")
+    assert code == 1 and "Traceback" not in err
+    assert err.startswith("csreport: error: No space left on device: ") and "metrics.json. Fix this and run again." \
+        in err, err
+    assert sorted(p.name for p in out.iterdir()) == [f".{PERIOD}.lock"]  # no staging folder, no report

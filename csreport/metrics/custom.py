@@ -244,7 +244,11 @@ def _number(declared: CustomMetric, value: Any, scope: str) -> tuple[float | Non
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise MetricError(f"company metric {declared.key!r}: {declared.where} returned {type(value).__name__} "
                           f"{_short(value)} for {scope}; return a number, or None when it cannot be computed")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond any float (10**400)
+        raise MetricError(f"company metric {declared.key!r}: {declared.where} returned an integer of {len(str(value))} "
+                          f"digits for {scope}, beyond any number a report can show; check its arithmetic") from None
     if math.isnan(number):  # pandas' answer for "no rows" (mean of nothing): null, with the reason
         return None, f"not computable: {declared.name} returned NaN (no data) for this period"
     if math.isinf(number):

@@ -127,7 +127,9 @@ def execute_notebook(notebook: Path, output: Path, parameters: dict[str, Any], p
     try:
         with _kernel_environment(kernel_password(parameters.get("data_source"))):
             pm.execute_notebook(
-                str(notebook), str(output), parameters=parameters, kernel_name="python3",
+                # language: the kernel is Python whatever the notebook's metadata says (a hand-written notebook
+                # may have none, and papermill needs one to write the parameters cell)
+                str(notebook), str(output), parameters=parameters, kernel_name="python3", language="python",
                 cwd=str(output.parent), progress_bar=progress, log_output=False,
                 request_save_on_cell_execute=False, kernel_manager_class=_kernel_manager_class(),
                 # every output is in the notebook by then: stop the kernel at once rather than asking it to

@@ -67,7 +67,7 @@ def run_report(data_source: str, period: Period, config_path: Path | None, out: 
     config = load_config(config_path)
     out = writable_folder(out)  # the kernel runs in the staging folder: every path it gets must be absolute
     if notebook is not None:
-        _no_template_braces(notebook, "--notebook")
+        _readable_notebook(notebook)
     history = History(history_path or out / "history.sqlite")
     final = out / str(period)
     failed = out / f"{period}.failed.ipynb"
@@ -183,6 +183,20 @@ class _StartingKernel:
         self._thread.join()
         if self._kernel is not None:
             self._kernel.close()
+
+
+def _readable_notebook(path: Path) -> None:
+    """``--notebook``: a Jupyter notebook that exists and can be read; a clean error (exit 2) otherwise."""
+    _no_template_braces(path, "--notebook")
+    if not path.is_file():
+        what = "is a folder" if path.is_dir() else "does not exist"
+        raise ConfigError(f"--notebook {path} {what}; name a Jupyter notebook (.ipynb) file")
+    try:
+        nbformat.read(str(path), as_version=4)
+    except Exception as exc:  # not JSON, not a notebook, unreadable: nbformat raises many kinds
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"--notebook {path} is not a Jupyter notebook csreport can read ({reason[:200]}); "
+                          "save it from Jupyter again") from None
 
 
 def _no_template_braces(path: Path, option: str) -> None:

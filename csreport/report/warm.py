@@ -134,7 +134,7 @@ def execute_warm(notebook: Path, output: Path, parameters: dict[str, Any], kerne
     kernel.prepare(output.parent)
     try:
         pm.execute_notebook(str(notebook), str(output), parameters=parameters, engine_name=ENGINE,
-                            kernel_name=kernel.kernel_name, progress_bar=progress, log_output=False,
+                            kernel_name=kernel.kernel_name, language="python", progress_bar=progress, log_output=False,
                             request_save_on_cell_execute=False, warm_kernel=kernel)
     except PapermillExecutionError as exc:
         raise failure(output, notebook.name, exc.ename, exc.evalue) from None
