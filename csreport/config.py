@@ -24,7 +24,8 @@ ENGINE_VARIABLE = "CSREPORT_ENGINE"  # set by --engine, so that the report noteb
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # .inf and .nan are floats to YAML, never a setting: 1e400 SLA hours made every ticket on time
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class HealthWeights(_Strict):
@@ -94,7 +95,7 @@ class EmailConfig(_Strict):
     # `csreport email --batch --by csm`: each CSM's address (or addresses); else the accounts' csm_email column
     csm_addresses: dict[str, str | list[str]] = {}
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
     @field_validator("sender", "subject")
     @classmethod

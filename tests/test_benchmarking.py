@@ -53,6 +53,10 @@ def test_invalid_targets_file(tmp_path):
     path.write_text("metrics:\n  mrr_start: {target: 5}\n")  # no natural direction
     with pytest.raises(ConfigError, match="direction"):
         load_targets(path)
+    for infinite in (".inf", ".nan", "1e400"):  # floats to YAML, but no target
+        path.write_text(f"metrics:\n  nps: {{target: {infinite}}}\n")
+        with pytest.raises(ConfigError, match=r"nps\.target: Input should be a finite number"):
+            load_targets(path)
 
 
 def test_default_targets_load_with_sources():

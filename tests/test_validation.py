@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 from conftest import ACCOUNTS, EVENTS, REVENUE, SURVEYS, TICKETS, run_cli, with_ticket_ids, write_company
 
 
@@ -171,6 +172,18 @@ def test_invalid_config_is_reported(tmp_path):
     assert "health.weights" in err and "add up to 1.0" in err
     assert "health.backtest_months" in err and "greater than or equal to 1" in err
     assert "sla_hourz" in err
+
+
+@pytest.mark.parametrize("infinite", [".inf", "-.inf", ".nan", "1e400"])
+def test_an_infinite_or_nan_setting_is_a_config_error(tmp_path, infinite):
+    # YAML reads these as floats; sla_hours: .inf made every ticket meet its SLA, and metrics.json held Infinity
+    config_path = tmp_path / "c.yaml"
+    config_path.write_text(f"sla_hours: {infinite}\nhealth: {{weights: {{usage: {infinite}}}}}\n")
+    code, out, err = run_cli("metrics", "--data", write_company(tmp_path / "s"), "--period", "2026-03",
+                             "--config", config_path)
+    assert (code, out) == (2, "")
+    assert "sla_hours: Input should be a finite number" in err and "health.weights.usage: Input should be a finite" \
+        in err, err
 
 
 def test_bad_period_argument(company):

@@ -20,7 +20,7 @@ Status = Literal["green", "amber", "red"]
 
 
 class Target(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # a target of .inf or .nan is no target
     target: float
     amber: float = Field(0.0, ge=0, description="how far the value may miss the target and still be amber")
     direction: Literal["higher", "lower"] | None = None  # default: the metric's own direction
