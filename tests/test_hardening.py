@@ -518,6 +518,22 @@ def test_a_garbage_duckdb_file_is_bad_input(tmp_path):
     assert "is not a DuckDB database DuckDB can open" in fails_with(garbage)
 
 
+def test_a_sqlite_file_is_named_as_such_and_never_fetches_an_extension(tmp_path, company):
+    import sqlite3
+
+    from csreport.config import Config
+    from csreport.data.source import open_source
+
+    path = tmp_path / "company.db"
+    with sqlite3.connect(path) as con:
+        con.execute("CREATE TABLE accounts (account_id TEXT)")
+    assert "(it is a SQLite database; export its tables to CSV or Parquet" in fails_with(path)
+    # DuckDB would otherwise download and load its sqlite extension for such a file: input never fetches code
+    connection = open_source(company, Config()).connection
+    assert connection.sql("SELECT current_setting('autoinstall_known_extensions'), "
+                          "current_setting('autoload_known_extensions')").fetchall() == [(False, False)]
+
+
 @pytest.mark.parametrize("period", ["0000-01", "9999-12", "1899-12", "2200-01"])
 def test_periods_outside_the_supported_range_are_argument_errors(company, period):
     for command in ("metrics", "run"):

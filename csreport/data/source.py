@@ -113,7 +113,10 @@ class FileReader:
         else:
             raise DataError(f"data source {self.path} is neither a folder nor a DuckDB file "
                             f"({', '.join(DUCKDB_SUFFIXES)})")
-        self.connection = duckdb.connect()
+        # input never makes DuckDB fetch code from the network: a SQLite file passed as --data made it download
+        # and load its sqlite extension. Everything csreport uses (Parquet, ICU time zones) is built in.
+        self.connection = duckdb.connect(config={"autoinstall_known_extensions": False,
+                                                 "autoload_known_extensions": False})
         # pinned to UTC: the events queries compute with epoch microseconds, never with a session zone
         self.connection.execute("SET TimeZone = 'UTC'")
         # no DuckDB progress bar: stdout carries metrics.json. In a Jupyter kernel without ipywidgets DuckDB
@@ -124,6 +127,10 @@ class FileReader:
             try:
                 self.connection.execute(f"ATTACH {_sql_str(str(self.path))} AS src (READ_ONLY)")
             except duckdb.Error as exc:
+                with contextlib.suppress(OSError), open(self.path, "rb") as handle:
+                    if handle.read(16) == b"SQLite format 3\x00":  # DuckDB reads it only through an extension
+                        exc = duckdb.Error("it is a SQLite database; export its tables to CSV or Parquet, or "
+                                           "copy them into a DuckDB file")
                 raise DataError(f"data source {self.path} is not a DuckDB database DuckDB can open "
                                 f"({_first_line(exc)}); pass a DuckDB file written by DuckDB, or a folder of "
                                 "CSV/Parquet files") from None
