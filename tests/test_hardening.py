@@ -483,6 +483,14 @@ def _not_utf8(source: Path) -> None:
     (source / "surveys.csv").write_bytes((source / "surveys.csv").read_bytes().replace(b"slow", b"sl\xf6w"))
 
 
+def _utf16(source: Path) -> None:
+    (source / "tickets.csv").write_bytes((source / "tickets.csv").read_text(encoding="utf-8").encode("utf-16"))
+
+
+def _utf16_events(source: Path) -> None:
+    (source / "events.csv").write_bytes((source / "events.csv").read_text(encoding="utf-8").encode("utf-16"))
+
+
 @pytest.mark.parametrize("damage, said", [
     (_garbage_events_parquet, "events: "),
     (_truncated_accounts_parquet, "accounts: the file cannot be read"),
@@ -490,6 +498,8 @@ def _not_utf8(source: Path) -> None:
     (_folder_for_a_file, "tickets.csv is a folder, not a file"),
     (_empty_parts_folder, "events: the folder holds no Parquet file"),
     (_not_utf8, "surveys: the file is not UTF-8"),
+    (_utf16, "tickets: the file is UTF-16, not UTF-8. "),
+    (_utf16_events, "events: the file is UTF-16, not UTF-8. "),
 ])
 def test_broken_files_are_bad_input_never_a_traceback(tmp_path, damage, said):
     source = write_company(tmp_path / "s")

@@ -382,6 +382,7 @@ def csv_header(table: str, path: Path) -> list[str]:
     try:
         with open(path, "rb") as handle:
             first_line = handle.readline()  # only the header: the engine reads the rows (and names a bad one)
+        _not_utf16(table, path, first_line[:2])
         header = next(csv.reader([first_line.decode("utf-8-sig")], strict=True), [])
     except UnicodeDecodeError as exc:
         raise InvalidDataError([Problem(
@@ -474,6 +475,14 @@ def _no_broken_link(table: str, path: Path) -> None:
                                         "links back to itself. Fix or remove the link.")])
 
 
+def _not_utf16(table: str, path: Path, start: bytes) -> None:
+    """A UTF-16 file (Excel's "Unicode text") starts with its byte-order mark; said as such, not as NUL bytes."""
+    if start in (b"\xff\xfe", b"\xfe\xff"):
+        raise InvalidDataError([Problem(table, "", "the file is UTF-16, not UTF-8", blocking=True,
+                                        detail=f"{path} is UTF-16 text. Re-export it as CSV UTF-8 (e.g. "
+                                        "'iconv -f utf-16 -t utf-8 in.csv > out.csv').")])
+
+
 def _nul_byte(table: str, path: Path, line: int | None = None) -> InvalidDataError:
     at = f" (line {line})" if line else ""
     return InvalidDataError([Problem(table, "", "the file holds a NUL byte", blocking=True,
@@ -502,6 +511,7 @@ def _read_csv(table: str, path: Path) -> pd.DataFrame:
         content = path.read_bytes()
     except OSError as exc:
         raise read_error(table, path, exc) from None
+    _not_utf16(table, path, content[:2])
     if b"\x00" in content:
         raise _nul_byte(table, path, content[: content.index(b"\x00")].count(b"\n") + 1)
     if not content.strip():
