@@ -244,6 +244,19 @@ def test_every_csv_the_product_writes_neutralises_formula_cells(tmp_path):
     assert [safe_cell(v) for v in ("-3", "+4.5", 7, -1.5, "Acme", "")] == ["-3", "+4.5", 7, -1.5, "Acme", ""]
 
 
+def test_health_csv_keeps_no_bidirectional_control_and_no_formula(tmp_path):
+    from csreport.model import ReportModel
+    from csreport.model.types import HealthRow
+    from csreport.report.outputs import write_health_csv
+
+    model = ReportModel.from_document(metrics_of(write_company(tmp_path / "company")))
+    row = HealthRow(account_id="A", name="Evil\u202etxt.exe", segment="=1+2", mrr=100.0, health=None, band=None,
+                    weakest=None)
+    model = model.model_copy(update={"health": [row]})
+    rows = list(csv.DictReader(write_health_csv(model, tmp_path).open(encoding="utf-8")))
+    assert (rows[0]["name"], rows[0]["segment"]) == ("Eviltxt.exe", "'=1+2")
+
+
 # -- 5. Quarantine never changes a number silently ------------------------------------------------------------
 
 

@@ -127,12 +127,10 @@ class FileReader:
             try:
                 self.connection.execute(f"ATTACH {_sql_str(str(self.path))} AS src (READ_ONLY)")
             except duckdb.Error as exc:
-                with contextlib.suppress(OSError), open(self.path, "rb") as handle:
-                    if handle.read(16) == b"SQLite format 3\x00":  # DuckDB reads it only through an extension
-                        exc = duckdb.Error("it is a SQLite database; export its tables to CSV or Parquet, or "
-                                           "copy them into a DuckDB file")
+                reason = ("it is a SQLite database; export its tables to CSV or Parquet, or copy them into a DuckDB "
+                          "file" if _is_sqlite(self.path) else _first_line(exc))
                 raise DataError(f"data source {self.path} is not a DuckDB database DuckDB can open "
-                                f"({_first_line(exc)}); pass a DuckDB file written by DuckDB, or a folder of "
+                                f"({reason}); pass a DuckDB file written by DuckDB, or a folder of "
                                 "CSV/Parquet files") from None
         self._files = self._find_files() if self.kind == "folder" else {}
 
@@ -473,6 +471,15 @@ def _no_broken_link(table: str, path: Path) -> None:
         raise InvalidDataError([Problem(table, "", "the file is a broken symbolic link", blocking=True,
                                         detail=f"{path} links to {os.readlink(path)}, which does not exist or "
                                         "links back to itself. Fix or remove the link.")])
+
+
+def _is_sqlite(path: Path) -> bool:
+    """A SQLite database file (DuckDB reads one only through an extension, which csreport never loads)."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
 
 
 def _not_utf16(table: str, path: Path, start: bytes) -> None:

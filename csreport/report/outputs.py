@@ -12,7 +12,7 @@ from pathlib import Path
 from ..model import ReportModel
 from ..model.types import HealthRow
 from ..periods import Period
-from ..text import safe_cell
+from ..text import inert, safe_cell
 
 METRICS_FILE = "metrics.json"
 ACCOUNT_FILE = "account.json"  # an account review's model (csreport batch --by account)
@@ -48,6 +48,7 @@ def write_health_csv(model: ReportModel, folder: Path) -> Path:
         writer.writerow(columns)
         for row in model.health:
             values = [getattr(row, c) for c in columns]
-            writer.writerow([f"{v:.4f}" if isinstance(v, float) else "" if v is None else safe_cell(v)
-                             for v in values])
+            # names are shown as in the report: no bidirectional control reorders a spreadsheet's row either
+            writer.writerow([f"{v:.4f}" if isinstance(v, float) else "" if v is None
+                             else safe_cell(inert(v)) if isinstance(v, str) else safe_cell(v) for v in values])
     return target
