@@ -535,6 +535,17 @@ def test_an_unreadable_file_is_bad_input(tmp_path, monkeypatch):
     assert "tickets.csv cannot be read (permission denied)" in fails_with(source)
 
 
+@pytest.mark.parametrize("table, misnamed", [("tickets", "Tickets.csv"), ("tickets", "ticket.csv"),
+                                             ("accounts", "ACCOUNTS.CSV"), ("events", "Events.parquet")])
+def test_a_table_file_under_a_near_name_is_an_error_not_a_missing_table(tmp_path, table, misnamed):
+    source = write_company(tmp_path / "s")
+    (source / f"{table}.csv").rename(source / misnamed)
+    expected = f"{table}.{misnamed.rsplit('.', 1)[1].lower()}"
+    assert (f"table {table}: found {misnamed} in {source}, not {expected}; table files are named in lower case, "
+            f"plural. Rename it to {expected}, or name it in the config: 'tables: {{{table}: {misnamed}}}'") \
+        in fails_with(source)
+
+
 def test_a_garbage_duckdb_file_is_bad_input(tmp_path):
     garbage = tmp_path / "company.duckdb"
     garbage.write_bytes(b"this is no database" * 100)

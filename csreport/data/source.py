@@ -157,7 +157,22 @@ class FileReader:
                                 "keep one, or pick one with 'tables:' in the config")
             if existing:
                 found[table] = existing[0]
+        self._no_misnamed_tables(found)
         return found
+
+    def _no_misnamed_tables(self, found: dict[str, Path]) -> None:
+        """A table's file under a near name (``Tickets.csv``, ``ticket.parquet``) is an error naming the fix: read
+        as absent, its metrics would silently turn "not available"."""
+        for entry in sorted(self.path.iterdir()):
+            stem, suffix = (entry.name, "") if entry.is_dir() else (entry.stem, entry.suffix.lower())
+            if suffix not in ("", ".csv", ".parquet") or entry in found.values():
+                continue
+            for table in TABLE_NAMES:
+                if table not in found and stem.lower() in (table, table.removesuffix("s")):
+                    expected = f"{table}{suffix}" if suffix else table
+                    raise DataError(f"table {table}: found {entry.name} in {self.path}, not {expected}; table files "
+                                    f"are named in lower case, plural. Rename it to {expected}, or name it in the "
+                                    f"config: 'tables: {{{table}: {entry.name}}}'")
 
     def _db_tables(self) -> set[str]:
         rows = self.connection.execute(
