@@ -581,6 +581,21 @@ def test_the_first_and_last_supported_periods_compute(company):
         assert doc["metrics"]["customers_end"] == 0 and doc["metrics"]["mrr_end"] == 0.0
 
 
+def test_a_period_outside_the_revenue_months_says_so_in_the_data_quality(company):
+    # the hand company's revenue months are 2026-01 … 2026-03
+    def revenue_problems(period: str) -> list[str]:
+        return metrics_of(company, period)["data_quality"]["revenue"]["problems"]
+
+    after = metrics_of(company, "2026-04")
+    assert after["metrics"]["customers_end"] == 0  # SPEC §3: no revenue row = MRR 0, computed as the formulas say
+    assert after["data_quality"]["revenue"]["problems"] == [
+        "the revenue table ends at 2026-03: no account has revenue in 2026-04, so every customer of 2026-03 counts as "
+        "churned. Add 2026-04's revenue rows, or report an earlier month"]
+    assert revenue_problems("2025-12") == [
+        "the revenue table starts at 2026-01: no account has revenue in 2025-12, so it has no customers and no revenue"]
+    assert revenue_problems("2026-03") == [] and revenue_problems("2026-01") == []
+
+
 @pytest.mark.slow
 def test_run_for_a_period_before_the_data_starts(tmp_path, company):
     code, _, err = run_cli("run", "--data", company, "--period", "2024-01", "--out", tmp_path / "r", "--quiet")

@@ -457,7 +457,27 @@ def _quality(dataset: Dataset, period: Period) -> dict[str, TableQuality]:
         quality["revenue"] = quality["revenue"].model_copy(update={
             "problems": [*quality["revenue"].problems, excluded_line(excluded, period)],
             "excluded_accounts": len(excluded)})
+    outside = _outside_revenue(dataset, period)
+    if outside and "revenue" in quality:
+        quality["revenue"] = quality["revenue"].model_copy(update={
+            "problems": [*quality["revenue"].problems, outside]})
     return quality
+
+
+def _outside_revenue(dataset: Dataset, period: Period) -> str | None:
+    """The sentence that warns when ``period`` lies outside the revenue table's months: "no revenue row = MRR 0"
+    (SPEC §3) then reads every customer as churned (after the last month) or makes none (before the first)."""
+    months = dataset.revenue["month"]
+    if len(months) == 0:
+        return None
+    first, last = str(months.min()), str(months.max())
+    if str(period) > last:
+        return (f"the revenue table ends at {last}: no account has revenue in {period}, so every customer of {last} "
+                f"counts as churned. Add {period}'s revenue rows, or report an earlier month")
+    if str(period) < first:
+        return (f"the revenue table starts at {first}: no account has revenue in {period}, so it has no customers "
+                "and no revenue")
+    return None
 
 
 def excluded_line(accounts: list[str], period: Period) -> str:
