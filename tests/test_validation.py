@@ -59,6 +59,15 @@ def test_unknown_account_id(tmp_path):
     tickets = TICKETS + [("T9", "ZZZ", "2026-03-02T00:00:00Z", "", "")]
     err = fails(write_company(tmp_path / "s", tickets=tickets))
     assert "tickets.account_id: unknown account_id in 1 row (rows 9; values 'ZZZ')" in err
+    assert "only by spaces" not in err  # 'ZZZ' is unknown, not a listed id with spaces
+
+
+def test_an_account_id_with_spaces_is_unknown_and_the_message_says_why(tmp_path):
+    tickets = TICKETS + [("T9", " A ", "2026-03-02T00:00:00Z", "", "")]  # account A, written with spaces
+    err = fails(write_company(tmp_path / "s", tickets=tickets))
+    assert ("tickets.account_id: unknown account_id in 1 row (rows 9; values ' A '). Every account_id must be "
+            "listed in the accounts table. Some of these differ from a listed account_id only by spaces at the "
+            "start or end: remove them from the source.") in err
 
 
 def test_unknown_account_in_events_names_the_rows(tmp_path):

@@ -230,8 +230,12 @@ def unknown_references(table: str, column: str, target: str, values: pd.Series, 
     """The rows whose non-empty ``column`` names no row of ``target`` (e.g. surveys.ticket_id -> tickets)."""
     key = TABLES[target].key[0]
     unknown = values.notna() & ~values.isin(known)
-    return _problem(table, column, f"unknown {key}", unknown, raw,
-                    f"Every {key} must be listed in the {target} table.")
+    detail = f"Every {key} must be listed in the {target} table."
+    if unknown.any() and values[unknown].astype(str).str.strip().isin(known).any():
+        # ids are compared exactly (a space makes another id): say so when that is all that differs
+        detail += (f" Some of these differ from a listed {key} only by spaces at the start or end: remove them "
+                   "from the source.")
+    return _problem(table, column, f"unknown {key}", unknown, raw, detail)
 
 
 _KIND_HINT = {
