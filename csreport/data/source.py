@@ -350,9 +350,7 @@ def read_csv_text(text: str, table: str, where: str) -> pd.DataFrame:
         unclosed = "unexpected end of data" in str(exc) or "EOF" in str(exc)
         rule = "a quote is never closed" if unclosed else "the CSV is malformed"
         raise InvalidDataError([Problem(table, "", rule, rows=[row] if row else [], blocking=True,
-                                        detail=f"{where}: {where_row}: {exc}. Quote a cell holding commas, "
-                                        "quotes or line breaks as \"...\" with inner quotes doubled, then export "
-                                        "the table again.")]) from None
+                                        detail=f"{where}: {where_row}: {exc}. {_QUOTE_FIX}")]) from None
     problems = _csv_shape(table, where, header, records)
     if problems:
         raise InvalidDataError(problems)
@@ -398,10 +396,7 @@ def csv_header(table: str, path: Path) -> list[str]:
         _not_utf16(table, path, first_line[:2])
         header = next(csv.reader([first_line.decode("utf-8-sig")], strict=True), [])
     except UnicodeDecodeError as exc:
-        raise InvalidDataError([Problem(
-            table, "", "the file is not UTF-8", blocking=True,
-            detail=f"{path} line 1 holds byte 0x{first_line[exc.start]:02x}, which is not valid UTF-8. Re-export the "
-            "file as UTF-8 (e.g. 'iconv -f latin1 -t utf-8 in.csv > out.csv').")]) from None
+        raise _not_utf8(table, path, 1, first_line[exc.start]) from None
     except (OSError, csv.Error) as exc:
         raise read_error(table, path, exc) from None
     if not header:
@@ -433,12 +428,9 @@ def unreadable_csv(table: str, path: Path, message: str) -> InvalidDataError | N
                 f"the header has {fields.group(1)} fields, this line {fields.group(2)}. A cell holding a comma must "
                 "be quoted; fix the line or export the table again.")
         elif "unterminated quote" in message:
-            rule, fix = "a quote is never closed", (
-                "Quote a cell holding commas, quotes or line breaks as \"...\" with inner quotes doubled, then "
-                "export the table again.")
+            rule, fix = "a quote is never closed", _QUOTE_FIX
         elif "not utf-8" in message.lower():
-            rule, fix = "the file is not UTF-8", (
-                "Re-export the file as UTF-8 (e.g. 'iconv -f latin1 -t utf-8 in.csv > out.csv').")
+            rule, fix = "the file is not UTF-8", _UTF8_FIX
         else:
             rule, fix = "the CSV is malformed", "Export the table again."
         return InvalidDataError([Problem(table, "", rule, blocking=True,
@@ -486,6 +478,17 @@ def _no_broken_link(table: str, path: Path) -> None:
         raise InvalidDataError([Problem(table, "", "the file is a broken symbolic link", blocking=True,
                                         detail=f"{path} links to {os.readlink(path)}, which does not exist or "
                                         "links back to itself. Fix or remove the link.")])
+
+
+_QUOTE_FIX = ("Quote a cell holding commas, quotes or line breaks as \"...\" with inner quotes doubled, then export "
+              "the table again.")
+_UTF8_FIX = "Re-export the file as UTF-8 (e.g. 'iconv -f latin1 -t utf-8 in.csv > out.csv')."
+
+
+def _not_utf8(table: str, path: Path, line: int, byte: int) -> InvalidDataError:
+    return InvalidDataError([Problem(table, "", "the file is not UTF-8", blocking=True,
+                                     detail=f"{path} line {line} holds byte 0x{byte:02x}, which is not valid UTF-8. "
+                                     f"{_UTF8_FIX}")])
 
 
 def _is_sqlite(path: Path) -> bool:
@@ -542,11 +545,7 @@ def _read_csv(table: str, path: Path) -> pd.DataFrame:
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = content[: exc.start].count(b"\n") + 1
-        raise InvalidDataError([Problem(
-            table, "", "the file is not UTF-8", blocking=True,
-            detail=f"{path} line {line} holds byte 0x{content[exc.start]:02x}, which is not valid UTF-8. "
-            "Re-export the file as UTF-8 (e.g. 'iconv -f latin1 -t utf-8 in.csv > out.csv').")]) from exc
+        raise _not_utf8(table, path, content[: exc.start].count(b"\n") + 1, content[exc.start]) from exc
     return read_csv_text(text, table, str(path))
 
 
