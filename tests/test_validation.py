@@ -75,6 +75,12 @@ def test_unknown_account_in_events_names_the_rows(tmp_path):
     err = fails(write_company(tmp_path / "s", events=events))
     assert "events.account_id: unknown account_id in 1 row" in err
     assert "account_id=NOPE, user_id=u1, event=login, occurred_at=2026-03-03T00:00:00Z" in err
+    assert "Every account_id must be listed in the accounts table." in err and "only by spaces" not in err
+    spaced = EVENTS + [("A ", "u1", "login", "2026-03-03T00:00:00Z")]  # account A with a trailing space
+    err = fails(write_company(tmp_path / "t", events=spaced))
+    assert "account_id=A , user_id=u1" in err
+    assert ("Some of these differ from a listed account_id only by spaces at the start or end: remove them from "
+            "the source.") in err
 
 
 def test_unparsable_date_and_timestamp(tmp_path):

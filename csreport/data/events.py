@@ -37,7 +37,7 @@ from .clock import DAY_US, MINUTE_US, Scan
 from .engines import Engine
 from .queries import INSTANT, INVISIBLE, SPEC_COLUMNS, USER_KEY, EventsTable, literal
 from .schema import TABLES
-from .validate import InvalidDataError, Problem, id_form, missing_columns, unmapped_columns
+from .validate import InvalidDataError, Problem, id_form, missing_columns, unknown_detail, unmapped_columns
 
 EXAMPLES = 5
 
@@ -237,11 +237,14 @@ class EventStore:
             found[("account_id", "unknown account_id")] = sum(n for a, n in per_account if a in set(unknown))
             checks[("account_id", "unknown account_id")] = f"account_id IN ({', '.join(map(literal, unknown))})"
 
+        details = {("account_id", "unknown account_id"): unknown_detail("account_id", "accounts", unknown,
+                                                                         self.known_accounts)}
         for (column, rule), count in found.items():
             examples = self.engine.rows(self.table.examples_sql(checks[(column, rule)], EXAMPLES))
             self.problems.append(Problem(
                 "events", column, rule, rows=[], total=count,
                 values=[f"account_id={a}, user_id={u}, event={e}, occurred_at={t}" for a, u, e, t in examples],
+                detail=details.get((column, rule), ""),
             ))
         if not self.problems:
             for key, results in entries:  # only clean results are remembered: bad rows are looked at on every run

@@ -8,7 +8,7 @@ quarantine the offending rows.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -230,12 +230,18 @@ def unknown_references(table: str, column: str, target: str, values: pd.Series, 
     """The rows whose non-empty ``column`` names no row of ``target`` (e.g. surveys.ticket_id -> tickets)."""
     key = TABLES[target].key[0]
     unknown = values.notna() & ~values.isin(known)
+    return _problem(table, column, f"unknown {key}", unknown, raw,
+                    unknown_detail(key, target, values[unknown].astype(str), known))
+
+
+def unknown_detail(key: str, target: str, unknown: Iterable[str], known: Collection[str]) -> str:
+    """How to fix ids of ``key`` that ``target`` does not list; ids are compared exactly (a space makes another
+    id), so say so when spaces at the ends are all that differ from a listed one."""
     detail = f"Every {key} must be listed in the {target} table."
-    if unknown.any() and values[unknown].astype(str).str.strip().isin(known).any():
-        # ids are compared exactly (a space makes another id): say so when that is all that differs
+    if any(value.strip() in known for value in unknown):
         detail += (f" Some of these differ from a listed {key} only by spaces at the start or end: remove them "
                    "from the source.")
-    return _problem(table, column, f"unknown {key}", unknown, raw, detail)
+    return detail
 
 
 _KIND_HINT = {
