@@ -89,6 +89,20 @@ def test_groups_by_csm_and_only(dataset):
         find_groups(dataset.accounts, "csm", ["Nobody"])
 
 
+def test_only_names_a_group_whose_name_holds_a_comma():
+    from csreport.batch.groups import named
+
+    known = {"Shah, Priya", "Kenji Sato", "Lee,Kim", "A", "A, B"}
+    # what the command line gives for --only "Shah, Priya,Kenji Sato,Lee,Kim,Nobody" (split on commas, stripped)
+    assert named(["Shah", "Priya", "Kenji Sato", "Lee", "Kim", "Nobody"], known) == [
+        "Shah, Priya", "Kenji Sato", "Lee,Kim", "Nobody"]  # 'Nobody' stays, to be reported as unknown
+    assert named(["A", "B"], known) == ["A, B"]  # the longest known name first
+    assert named(["Kenji Sato"], known) == ["Kenji Sato"]
+    accounts = pd.DataFrame({"account_id": ["X1", "X2"], "name": ["x", "y"], "csm": ["Shah, Priya", "Kenji Sato"]})
+    groups, _ = find_groups(accounts, "csm", ["Shah", "Priya"])
+    assert [(g.key, sorted(g.accounts)) for g in groups] == [("Shah, Priya", ["X1"])]
+
+
 # --- the account model, by hand -----------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -390,6 +404,13 @@ def test_a_failing_group_leaves_the_others_published(books_company, tmp_path):
     assert "the report above is from an earlier batch" in index
     assert not list(out.glob(".*staging*"))  # nothing half-written left behind
 
+    # a later batch of another book leaves the failed book as it was: its earlier report still published
+    code, _, err = _batch(books_company, out, "--by", "csm", "--only", "Kim Lee", "--format", "html")
+    assert code == 0, err
+    later = {g["key"]: g for g in json.loads((folder / "batch.json").read_text())["groups"]}
+    assert later["../<b>Eve</b>"] == groups["../<b>Eve</b>"]
+    assert eve_html.read_bytes() == first_bytes
+
 
 @pytest.mark.slow
 def test_company_run_keeps_the_batch_folders(csm_batch, books_company):
@@ -499,3 +520,9 @@ def test_email_each_csm_their_book(csm_batch, smtp, tmp_path):
     assert sorted((e["group"], e["recipient"]) for e in log) == [
         ("csm/../<b>Eve</b>", "eve@example.com"), ("csm/Kim Lee", "kim@example.com"),
         ("csm/kim/lee", "k.lee@example.com")]
+    # a book whose only address is malformed was never sent: reported as such, never as "already sent"
+    config.write_text('email: {csm_addresses: {"..": not-an-address}}\n')
+    code, _, err = run_cli("email", "--batch", "--period", "2026-03", "--out", out, "--config", config,
+                           "--only", "..")
+    assert code == 6 and len(smtp.messages) == 3
+    assert "'not-an-address' (..) is not a valid email address" in err and "already sent" not in err, err

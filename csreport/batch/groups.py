@@ -12,6 +12,7 @@ import hashlib
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal
 
@@ -57,6 +58,23 @@ def safe_folders(names: dict[str, str]) -> dict[str, str]:
     return folders
 
 
+def named(pieces: list[str], known: Collection[str]) -> list[str]:
+    """``--only``'s comma-separated pieces as the names they spell: neighbouring pieces are joined back when
+    together they are a known name ("Shah, Priya"), the longest such name first; other pieces stay as they are."""
+    names, i = [], 0
+    while i < len(pieces):
+        for j in range(len(pieces), i + 1, -1):
+            joined = next((name for name in (", ".join(pieces[i:j]), ",".join(pieces[i:j])) if name in known), None)
+            if joined is not None:
+                names.append(joined)
+                i = j
+                break
+        else:
+            names.append(pieces[i])
+            i += 1
+    return names
+
+
 def find_groups(accounts: pd.DataFrame, by: By, only: list[str] | None = None) -> tuple[list[Group], list[str]]:
     """The groups to report (all, or those ``only`` names, in that order) and the accounts in no group.
 
@@ -83,6 +101,7 @@ def find_groups(accounts: pd.DataFrame, by: By, only: list[str] | None = None) -
     folders = safe_folders(folder_names)
     keys = sorted(members, key=lambda k: (labels[k].casefold(), k))
     if only:
+        only = named(only, members)
         unknown = [k for k in only if k not in members]
         if unknown:
             raise ConfigError(f"--only names {', '.join(repr(k) for k in unknown)}, which the data has no "

@@ -257,11 +257,12 @@ def publish(stage: Path, out: Path, period: Period, by: str, entries: list[Entry
             if now is not None and now.status == "ok":
                 continue
             source = final / earlier.folder
-            if earlier.status == "ok" and source.is_dir():
+            # its report: its own (ok), or the one an earlier batch made, kept when it failed (files still listed)
+            if earlier.files and source.is_dir():
                 # reports are immutable once published: hard links share them instead of copying
                 shutil.copytree(source, stage / earlier.folder, copy_function=os.link)
                 if now is not None:
-                    now.earlier = earlier.generated_at
+                    now.earlier = earlier.generated_at if earlier.status == "ok" else earlier.earlier
                     now.files = earlier.files
             if now is None:
                 if earlier.failed_notebook and (final / earlier.failed_notebook).exists():

@@ -55,6 +55,9 @@ def email_books(out: Path, period: Period, config: Config, by: str = "csm", only
     if not entries:
         raise DeliveryError(f"no batch in {folder}: run 'csreport batch --by {by} --period {period}' first")
     if only:
+        from ..batch.groups import named
+
+        only = named(only, {e.key for e in entries})
         unknown = sorted(set(only) - {e.key for e in entries})
         if unknown:
             raise ConfigError(f"--only names {', '.join(map(repr, unknown))}, which the batch in {folder} has no "
@@ -82,6 +85,8 @@ def email_books(out: Path, period: Period, config: Config, by: str = "csm", only
         group = f"{by}/{entry.key}"
         problems += [f"{r!r} ({entry.label}) is not a valid email address" for r in recipients if not well_formed(r)]
         pending = [r for r in recipients if well_formed(r)]
+        if not pending:  # every address is malformed (said above): nothing was sent, nothing to skip
+            continue
         # check the log, send, record under the period's lock, as for the company report
         with log.period_lock(str(period)):
             if not force and not dry_run:
