@@ -272,3 +272,19 @@ def test_an_idle_kernel_is_not_interrupted_at_shutdown():
     manager.shutting_down = False
     with pytest.raises(RuntimeError, match="No kernel is running"):  # otherwise the normal interrupt runs
         asyncio.run(manager._async_interrupt_kernel())
+
+
+def test_a_bridge_without_any_mrr_has_one_zero_on_its_axis():
+    # a book whose accounts had no MRR in either month (every movement 0): matplotlib's default scale
+    # around 0 printed "$0" at every tick
+    import re
+
+    from csreport.report.charts import mrr_bridge
+
+    zero = dict.fromkeys(["mrr_start", "mrr_new", "mrr_reactivation", "mrr_expansion", "mrr_contraction",
+                          "mrr_churned", "mrr_end"], 0.0)
+    svg = mrr_bridge(zero, "Mar 2026", "Feb 2026").svg
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
+    assert "MRR bridge (no MRR in either month)" in texts
+    # the start and end bars' labels and ONE tick (the five movements are labelled "+$0"), not a scale of "$0" ticks
+    assert texts.count("$0") == 3 and texts.count("+$0") == 5

@@ -148,6 +148,10 @@ def mrr_bridge(bridge: Mapping[str, Any], period_label: str, previous_label: str
             top.tick_params(axis="x", length=0, labelbottom=False)
             _break_marks(top, bottom)
             top.set_title(f"MRR bridge (y-axis broken between $0 and {money(low - pad)})")
+        elif high == 0:  # no MRR in either month (a book without customers): one $0, not a scale of them
+            top.set_ylim(0, 1)
+            top.set_yticks([0])
+            top.set_title("MRR bridge (no MRR in either month)")
         else:
             top.set_ylim(bottom=0)
             top.set_title("MRR bridge")
