@@ -23,6 +23,7 @@ from . import __version__
 from .errors import ConfigError, CsreportError
 from .periods import Period
 from .progress import say
+from .text import for_terminal
 
 DEFAULT_HISTORY = Path("reports") / "history.sqlite"
 
@@ -310,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
         with _engine_chosen(args):
             return COMMANDS[args.command](args)
     except CsreportError as exc:
-        print(f"csreport: error: {exc}", file=sys.stderr)
+        print(f"csreport: error: {for_terminal(str(exc))}", file=sys.stderr)  # it may quote names from the data
         return exc.exit_code
     except Terminated:
         print("csreport: stopped (SIGTERM)", file=sys.stderr)
@@ -323,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except OSError as exc:  # the system refused (a full disk, a permission): what and where, not a traceback
         where = f": {exc.filename}" if exc.filename else ""
-        print(f"csreport: error: {exc.strerror or exc}{where}. Fix this and run again.",
+        print(for_terminal(f"csreport: error: {exc.strerror or exc}{where}. Fix this and run again."),
               file=sys.stderr)
         return 1
     finally:

@@ -9,17 +9,20 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from .text import for_terminal
+
 _sink: Callable[[str], None] | None = None
 
 
 def say(message: str, quiet: bool = False) -> None:
-    """Tell the user what is happening now (nothing when ``quiet``)."""
+    """Tell the user what is happening now (nothing when ``quiet``). Names from the data are in many
+    messages: their control characters are shown, not obeyed, by the terminal."""
     if quiet:
         return
     if _sink is not None:
         _sink(message)
     else:
-        print(f"[csreport] {message}", file=sys.stderr, flush=True)
+        print(f"[csreport] {for_terminal(message)}", file=sys.stderr, flush=True)
 
 
 @contextmanager

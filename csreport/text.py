@@ -7,6 +7,9 @@
   make the figures or words after it read backwards. Right-to-left scripts still display
   correctly: they need no control characters.
 
+* :func:`for_terminal` shows the control characters of a progress or error line (escape sequences
+  from an account or CSM name: colours, cursor moves, a cleared screen) as escapes, never obeys them.
+
 * :func:`safe_cell` keeps a spreadsheet from running a CSV cell as a formula (OWASP CSV injection):
   every CSV the product writes (health.csv, the rejects files) goes through it.
 
@@ -16,6 +19,7 @@ the charts' house style. These functions are the rest of "names are text".
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 ELLIPSIS = "…"
@@ -35,6 +39,14 @@ def clip(text: str, limit: int) -> str:
     """``text`` made inert and cut to at most ``limit`` characters, the cut marked with "…"."""
     text = inert(text)
     return text if len(text) <= limit else text[: max(limit - 1, 0)].rstrip() + ELLIPSIS
+
+
+def for_terminal(text: str) -> str:
+    """``text`` safe to print on a terminal: control characters (ESC, BEL, CR, DEL, ...) and the
+    bidirectional controls written as Python escapes (``\\x1b``, ``\\u202e``); line breaks and tabs kept,
+    every other character (joiners in names and emoji included) as is."""
+    return "".join(repr(c)[1:-1] if _BIDI_CONTROLS.match(c) or (unicodedata.category(c) == "Cc" and c not in "\n\t")
+                   else c for c in text)
 
 
 # a cell starting with one of these is a formula to a spreadsheet (OWASP: = + - @ tab CR)

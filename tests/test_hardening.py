@@ -223,6 +223,27 @@ def test_hostile_names_are_shown_literally_everywhere(tmp_path):
     assert "\u202e" not in message.get_body(("plain",)).get_content()
 
 
+def test_terminal_lines_show_control_characters_instead_of_obeying_them():
+    from csreport.text import for_terminal
+
+    # ESC (a colour, a cleared screen), BEL, CR (overwrites the line), DEL, the C1 CSI, a bidi override
+    assert for_terminal("A\x1b[2J\x07x\ry\x7f\x9b31m\u202eZ") == "A\\x1b[2J\\x07x\\ry\\x7f\\x9b31m\\u202eZ"
+    # line breaks and tabs of our own messages, accents, and joiners inside names are kept as they are
+    assert for_terminal("two\nlines\tok é \u200cنام 👩\u200d💻") == "two\nlines\tok é \u200cنام 👩\u200d💻"
+
+
+def test_an_escape_sequence_in_an_id_reaches_stderr_as_text(tmp_path, capsys):
+    """An unknown account id holding a terminal escape (clear the screen) is named in the error, escaped;
+    progress lines go through the same rule."""
+    from csreport.progress import say
+
+    source = write_company(tmp_path / "company", revenue=REVENUE + [("\x1b[2JX", "2026-03", 5)])
+    err = fails_with(source)
+    assert "\x1b" not in err and "\\x1b[2JX" in err, err
+    say("Kenji\x1b]0;owned\x07: ok")
+    assert capsys.readouterr().err == "[csreport] Kenji\\x1b]0;owned\\x07: ok\n"
+
+
 def test_every_csv_the_product_writes_neutralises_formula_cells(tmp_path):
     formula = "=HYPERLINK(\"http://evil\",\"x\")"
     revenue = REVENUE + [("ZZZ", "2026-03", formula), ("ZZZ", "2026-02", "-5")]  # unknown account: set aside

@@ -109,10 +109,10 @@ def run_batch(data_source: str, period: Period, by: By, out: Path, config_path: 
             outcome = _outcome(future, group)
             _settle(entries[group.key], outcome, stage, group)
             state = "ok" if outcome.ok else f"FAILED: {outcome.error}"
-            say(f"[{done}/{len(futures)}] {_printable(group.label)}: {state} ({outcome.seconds:.1f} s)", quiet)
+            say(f"[{done}/{len(futures)}] {group.label}: {state} ({outcome.seconds:.1f} s)", quiet)
         for entry in entries.values():
             if entry.status == "failed" and entry.key not in {g.key for g in futures.values()}:
-                say(f"{_printable(entry.label)}: FAILED: {entry.error}", quiet)
+                say(f"{entry.label}: FAILED: {entry.error}", quiet)
         ordered = [entries[g.key] for g in groups]
         passes = planner.engine_passes()
         final = publish(stage, out, period, by, ordered, without_group, generated_at, passes)
@@ -120,7 +120,7 @@ def run_batch(data_source: str, period: Period, by: By, out: Path, config_path: 
     say(f"{len(ordered) - len(result.failed)} of {len(ordered)} reports in {time.perf_counter() - started:.1f} s "
         f"(one data load, {passes} engine pass{'es' if passes != 1 else ''}): {final / 'index.html'}", quiet)
     if result.failed:
-        names = ", ".join(_printable(e.label) for e in result.failed[:10])
+        names = ", ".join(e.label for e in result.failed[:10])
         others = "none was published" if len(result.failed) == len(ordered) else f"the others are published in {final}"
         raise PartialFailure(f"{len(result.failed)} of {len(ordered)} {by} reports failed ({names}"
                              f"{', ...' if len(result.failed) > 10 else ''}); {others}, "
@@ -227,11 +227,6 @@ def _settle(entry: Entry, outcome: Outcome, stage: Path, group: Group) -> None:
         executed.rename(failed)
         entry.failed_notebook = failed.name
     shutil.rmtree(stage / group.folder, ignore_errors=True)
-
-
-def _printable(text: str) -> str:
-    """A name for the terminal: control characters (escape sequences from the data) shown, not obeyed."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _swap(stage: Path, final: Path) -> None:
