@@ -192,6 +192,32 @@ def test_an_error_inside_a_company_metric_names_it_and_exits_8(company, tmp_path
     assert detail in err
 
 
+@pytest.mark.parametrize(("failing_for", "scope"), [
+    ({"A", "E"}, "for 2026-03, the book of csm 'Mixed': ZeroDivisionError"),  # the book's own accounts
+    ({"E"}, "for 2026-03, segment 'Enterprise' of the book of csm 'Mixed': ZeroDivisionError"),  # its segment
+])
+def test_a_company_metric_failing_inside_a_book_names_the_book(company, tmp_path, failing_for, scope):
+    """A book of accounts A (SMB) and E (Enterprise): the metric fails only for the accounts ``failing_for``, so
+    the company's own run succeeds first, and the message names the book (or the book's segment) it failed in."""
+    from csreport.benchmark.targets import targets_for
+    from csreport.data import load_dataset
+    from csreport.errors import MetricError
+    from csreport.model.books import BookBuilder
+    from csreport.periods import Period
+
+    module = ('import csreport\n\n@csreport.metric(key="calls", label="Calls", unit="count", direction="lower", '
+              'formula="calls")\ndef count_calls(tables, period):\n'
+              f'    return 1 / 0 if set(tables["accounts"]["account_id"]) == {failing_for!r} else 1\n')
+    config_path, _ = company_setup(tmp_path / "cfg", module)
+    config = load_config(config_path)
+    dataset = load_dataset(company, config, quiet=True)
+    books = BookBuilder(dataset, Period.parse("2026-03"), config, targets_for(config, None), "now")
+    assert books.company_scope().value("calls") == 1  # all customers: no failure
+    with pytest.raises(MetricError) as failure:
+        books.build("csm", "Mixed", {"A", "E"})
+    assert scope in str(failure.value), str(failure.value)
+
+
 def test_a_company_metric_gets_its_own_copy_of_the_tables(company, tmp_path):
     # the first metric moves every ticket it was given out of March; the second still sees all 5 March tickets
     module = TICKETS_PER_CUSTOMER.replace('key="tickets_per_customer"', 'key="first"').replace(

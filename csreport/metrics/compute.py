@@ -72,9 +72,17 @@ def event_aggregates(dataset: Dataset, period: Period, config: Config,
     return with_month(dataset, aggregates, backtest_month(period, config))
 
 
+ALL_CUSTOMERS = "all customers"
+
+
+def segment_scope(segment: str, accounts: str = ALL_CUSTOMERS) -> str:
+    """How messages name one segment of ``accounts`` (the company's, or a book's)."""
+    return f"segment {segment!r}" + ("" if accounts == ALL_CUSTOMERS else f" of {accounts}")
+
+
 def compute_metrics(
     dataset: Dataset, period: Period, config: Config, aggregates: EngagementAggregates | None = None,
-    segment: str | None = None, company: PeriodMetrics | None = None,
+    scope_label: str = ALL_CUSTOMERS, company: PeriodMetrics | None = None,
     lookback_health: pd.DataFrame | None = None,
 ) -> PeriodMetrics:
     """Compute every metric of ``period``: the built-ins of SPEC §3, then the company's own (config).
@@ -82,7 +90,8 @@ def compute_metrics(
     ``aggregates`` may cover many months (backfill) and must hold P; without them P is queried.
     The health backtest month L is read from them, or queried when they hold none of it
     (:func:`with_month`); :func:`event_aggregates` prepares both for many calls (segments).
-    ``segment`` names the scope ``dataset`` holds, for the error message of a failing company metric.
+    ``scope_label`` says whose accounts ``dataset`` holds ("segment 'SMB'", "the book of csm 'Kenji Sato'"), for
+    the error message of a failing company metric.
     ``company``: the company's metrics of the same period, when ``dataset`` is a subset of accounts of
     the company's dataset (a segment): health is scored per account, so the segment's health and
     backtest tables are the company's rows of its customers, taken rather than scored again.
@@ -135,7 +144,7 @@ def compute_metrics(
     else:
         result.update(_noting_missing(health.health_summary(scores), missing))
         result.update(_noting_missing(backtest.backtest_metrics(past, lookback, period), missing))
-    result.update(custom.compute_custom(config.custom_metrics, dataset, period, tz, segment))
+    result.update(custom.compute_custom(config.custom_metrics, dataset, period, tz, scope_label))
     stats = surveys.survey_stats(dataset.surveys, start, end)
     return PeriodMetrics(period, result.values, result.notes, scores, moves, stats, backtest=past)
 
@@ -186,7 +195,7 @@ def compute_segments(dataset: Dataset, period: Period, config: Config,
     """Every metric per segment of the accounts table (SMB, Mid-Market, ... as the data holds them)."""
     if parts is None:
         parts = split_segments(dataset, event_aggregates(dataset, period, config, aggregates))
-    return {name: compute_metrics(subset, period, config, sub_aggregates, segment=name)
+    return {name: compute_metrics(subset, period, config, sub_aggregates, scope_label=segment_scope(name))
             for name, (subset, sub_aggregates) in parts.items()}
 
 

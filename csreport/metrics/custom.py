@@ -216,8 +216,9 @@ def _describe(exc: BaseException, path: Path | None) -> str:
 
 
 def compute_custom(metrics: tuple[CustomMetric, ...], dataset: Dataset, period: Period, timezone: str,
-                   segment: str | None = None) -> MetricSet:
-    """The company metrics of ``period`` for ``dataset`` (all customers, or one segment's subset)."""
+                   scope_label: str) -> MetricSet:
+    """The company metrics of ``period`` for ``dataset``, whose accounts ``scope_label`` names in error messages
+    ("all customers", "segment 'SMB'", "the book of csm 'Kenji Sato'")."""
     result = MetricSet()
     if not metrics:
         return result
@@ -226,7 +227,7 @@ def compute_custom(metrics: tuple[CustomMetric, ...], dataset: Dataset, period: 
     for declared in metrics:
         # a copy per function: one metric that changes its frames in place cannot change another's numbers
         tables = MappingProxyType({name: frame.copy() for name, frame in frames.items()})
-        scope = f"{period}, {'all customers' if segment is None else f'segment {segment!r}'}"
+        scope = f"{period}, {scope_label}"
         try:
             value = declared.function(tables, bounds)
         except Exception as exc:

@@ -58,7 +58,7 @@ class BookBuilder:
         ids = account_ids if account_ids is not None else book_accounts(self.data.accounts, by, name)
         data = restrict(self.data, ids)
         periods = [self.period, self.period.previous, self.period.shift(-12)]
-        model = build_model(data, self.period, self.config, self.targets, None, Calculator(data, self.config, periods),
-                            self.options)
+        calculator = Calculator(data, self.config, periods, scope_label=f"the book of {by} {name!r}")
+        model = build_model(data, self.period, self.config, self.targets, None, calculator, self.options)
         return model.model_copy(update={"book": Book(by=by, name=name, accounts=len(ids),
                                                      company=self.company_scope())})

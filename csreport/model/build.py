@@ -32,7 +32,15 @@ from ..data.events import EngagementAggregates, runs
 from ..metrics import BY_KEY, KEYS, PeriodMetrics, compute_metrics
 from ..metrics.catalog import not_available, why_unavailable
 from ..metrics.cohorts import window as cohort_window
-from ..metrics.compute import SegmentParts, backtest_month, health_table, rows_of, split_segments
+from ..metrics.compute import (
+    ALL_CUSTOMERS,
+    SegmentParts,
+    backtest_month,
+    health_table,
+    rows_of,
+    segment_scope,
+    split_segments,
+)
 from ..metrics.health import BANDS, COMPONENT_TABLES, COMPONENTS, contributions, weakest_components
 from ..metrics.revenue import mrr_matrix, revenue_metrics
 from ..metrics.surveys import nps_category, survey_metrics
@@ -87,12 +95,16 @@ class Calculator:
     computed over the same unchanged events files (:class:`~csreport.data.events.MonthMemory`), so a
     month's report pays for its month. None (a backfill): every month is aggregated from the events,
     and none is remembered.
+
+    ``scope_label`` names whose accounts ``dataset`` holds, in the messages of a failing company metric: all
+    customers, or a book's ("the book of csm 'Kenji Sato'").
     """
 
     def __init__(self, dataset: Dataset, config: Config, periods: list[Period] | None = None,
-                 reported: list[Period] | None = None):
+                 reported: list[Period] | None = None, scope_label: str = ALL_CUSTOMERS):
         self.dataset = without_empty_events(dataset)
         self.config = config
+        self.scope_label = scope_label
         self._reported = None if reported is None else set(reported)
         self._events: EngagementAggregates | None = None  # every month fetched so far
         self._full: set[Period] = set()  # months with every aggregate, sessions included
@@ -139,7 +151,7 @@ class Calculator:
             same_rows = self.dataset.excluded_in(lookback) == self.dataset.excluded_in(period)
             lookback_health = known.health if known is not None and same_rows else None
             self._company[period] = compute_metrics(self.dataset, period, self.config, self._events,
-                                                    lookback_health=lookback_health)
+                                                    scope_label=self.scope_label, lookback_health=lookback_health)
         return self._company[period]
 
     def segments(self, period: Period) -> dict[str, PeriodMetrics]:
@@ -147,9 +159,10 @@ class Calculator:
             company = self.company(period)  # its per-account health rows are the segments' too
             if self._parts is None:
                 self._parts = split_segments(self.dataset, self._events)
-            self._segments[period] = {name: compute_metrics(subset, period, self.config, aggregates, segment=name,
-                                                            company=company)
-                                      for name, (subset, aggregates) in self._parts.items()}
+            self._segments[period] = {
+                name: compute_metrics(subset, period, self.config, aggregates,
+                                      scope_label=segment_scope(name, self.scope_label), company=company)
+                for name, (subset, aggregates) in self._parts.items()}
         return self._segments[period]
 
     def computed(self) -> dict[Period, PeriodMetrics]:
