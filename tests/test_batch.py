@@ -399,9 +399,17 @@ def test_a_failing_group_leaves_the_others_published(books_company, tmp_path):
         assert (folder / groups[key]["folder"] / groups[key]["files"]["html"]).exists()
     # the failed book's earlier report is kept, unchanged, and the index says so next to the error
     assert eve_html.read_bytes() == first_bytes and groups["../<b>Eve</b>"]["earlier"]
+    # ... with its figures: Eve's book is E (MRR 300 in February, 0 in March: churned) and F (10, flat), so
+    # 2 accounts, 1 customer at the end, MRR $10, logo churn 1 of 2 = 50 %
+    eve_before = next(g for g in earlier if g["key"] == "../<b>Eve</b>")
+    assert groups["../<b>Eve</b>"]["headline"] == eve_before["headline"]
+    shown = {f["label"]: f["text"] for f in eve_before["headline"]}
+    assert (shown["Accounts"], shown["Customers"], shown["MRR"], shown["Logo churn"]) == ("2", "1", "$10", "50.0%")
     index = (folder / "index.html").read_text()
     assert "1 of 4 failed" in index and "refund feed unavailable" in index
-    assert "the report above is from an earlier batch" in index
+    assert "the report and figures shown are from an earlier batch" in index
+    eve_row = index[index.index("refund feed unavailable"):].split("</tr>")[0]
+    assert '<td class="num" data-label="MRR">$10</td>' in eve_row
     assert not list(out.glob(".*staging*"))  # nothing half-written left behind
 
     # a later batch of another book leaves the failed book as it was: its earlier report still published

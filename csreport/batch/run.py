@@ -256,9 +256,9 @@ def publish(stage: Path, out: Path, period: Period, by: str, entries: list[Entry
             if earlier.files and source.is_dir():
                 # reports are immutable once published: hard links share them instead of copying
                 shutil.copytree(source, stage / earlier.folder, copy_function=os.link)
-                if now is not None:
+                if now is not None:  # the row shows the kept report, its figures and when it was made
                     now.earlier = earlier.generated_at if earlier.status == "ok" else earlier.earlier
-                    now.files = earlier.files
+                    now.files, now.headline = earlier.files, earlier.headline
             if now is None:
                 if earlier.failed_notebook and (final / earlier.failed_notebook).exists():
                     os.link(final / earlier.failed_notebook, stage / earlier.failed_notebook)
