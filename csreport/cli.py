@@ -165,16 +165,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_metrics(args: argparse.Namespace) -> int:
     from .benchmark.history import History
-    from .benchmark.targets import targets_for
+    from .benchmark.targets import targets_for, warn_unmatched_segments
     from .config import load_config
     from .data import load_dataset
     from .model import build_model
 
     config = load_config(args.config)
+    targets = targets_for(config, args.targets)  # a bad targets file stops the run before the data is read
     rejects_dir = Path(args.rejects) if args.rejects else Path("csreport-rejects") / str(args.period)
     dataset = load_dataset(args.data, config, on_invalid=args.on_invalid, rejects_dir=rejects_dir, quiet=args.quiet)
+    warn_unmatched_segments(targets, dataset.segment_names())
     # reads the history for comparisons, never writes it: only `run` and `backfill` record
-    model = build_model(dataset, args.period, config, targets_for(config, args.targets), History(args.history))
+    model = build_model(dataset, args.period, config, targets, History(args.history))
     json.dump(model.document(), sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")
     return 0
@@ -184,7 +186,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     import time
 
     from .benchmark.history import History
-    from .benchmark.targets import targets_for
+    from .benchmark.targets import targets_for, warn_unmatched_segments
     from .config import load_config
     from .data import load_dataset
     from .model import Calculator, ModelOptions, build_model, record
@@ -192,9 +194,10 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     if args.to < args.from_:
         raise ConfigError(f"--to {args.to} is before --from {args.from_}")
     config = load_config(args.config)
+    targets, history = targets_for(config, args.targets), History(args.history)
     rejects_dir = Path(args.rejects) if args.rejects else Path("csreport-rejects") / "backfill"
     dataset = load_dataset(args.data, config, on_invalid=args.on_invalid, rejects_dir=rejects_dir, quiet=args.quiet)
-    targets, history = targets_for(config, args.targets), History(args.history)
+    warn_unmatched_segments(targets, dataset.segment_names())
     periods = args.from_.range_to(args.to)
     started = time.perf_counter()
     # one pass over the events for every month (from the first period's health backtest month), then

@@ -5,14 +5,25 @@ live here: SMTP and database passwords come from the environment.
 """
 from __future__ import annotations
 
+import json
+import re
 import string
 import unicodedata
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    Strict,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .data.schema import TABLE_NAMES
 from .errors import ConfigError
@@ -23,16 +34,78 @@ if TYPE_CHECKING:
 ENGINE_VARIABLE = "CSREPORT_ENGINE"  # set by --engine, so that the report notebook's kernel uses it too
 
 
+# a number in a config or targets file is written as a number: YAML's `true`, `yes` or "40" is refused, not
+# read as 1 or 40 (a target of `true` made an NPS of 25 green); an integer is a number too
+Number = Annotated[float, Strict()]
+Count = Annotated[int, Strict()]
+
+
 class _Strict(BaseModel):
     # .inf and .nan are floats to YAML, never a setting: 1e400 SLA hours made every ticket on time
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, except that a key written twice in one mapping is an error, not the last one."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"{key!r} is written twice (lines {seen[key]} and {key_node.start_mark.line + 1}); "
+                                "keep one", key_node.start_mark)
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
+def invalid_file(what: str, exc: ValidationError) -> ConfigError:
+    """The error for a YAML file (config, targets) whose values are wrong: one line per problem, naming
+    where it is (``report.sla_hours``) and how to write it."""
+    lines = []
+    for problem in exc.errors():
+        where = ".".join(str(p) for p in problem["loc"])
+        message = problem["msg"].removeprefix("Value error, ")
+        if problem["type"] in ("float_type", "int_type"):  # pydantic: "Input should be a valid number"
+            written = json.dumps(problem["input"], default=str, ensure_ascii=False)  # as YAML shows it: true, "40"
+            message = (f"{written} is not a number: write the number itself, e.g. 40 "
+                       "(no quotes; true, yes and on are not numbers)")
+        lines.append(f"  - {where}: {message}" if where else f"  - {message}")
+    return ConfigError(f"{what} is invalid:\n" + "\n".join(lines))
+
+
+# YAML 1.1 (PyYAML) reads 1e3 as the text "1e3"; YAML 1.2 and every reader of the file read a number
+_UniqueKeyLoader.add_implicit_resolver("tag:yaml.org,2002:float",
+                                       re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+                                       list("-+0123456789"))
+
+
+def read_yaml_mapping(path: Path, what: str, fix: str) -> dict[str, Any]:
+    """The mapping a YAML file (the config, a targets file) holds; a ConfigError naming ``what`` and the
+    file otherwise: missing (``fix`` says what to pass instead), not UTF-8, not YAML, a key written twice,
+    or not a mapping. An empty file is an empty mapping."""
+    if not path.is_file():
+        raise ConfigError(f"{what} {path} does not exist; {fix}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        byte = f"byte 0x{exc.object[exc.start]:02x} at offset {exc.start}"
+        raise ConfigError(f"{what} {path} is not UTF-8 text ({byte}); save it as UTF-8") from None
+    try:
+        raw = yaml.load(text, Loader=_UniqueKeyLoader) or {}  # a SafeLoader: no Python objects
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{what} {path} is not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{what} {path} must hold a mapping (key: value lines) at the top level")
+    return raw
+
+
 class HealthWeights(_Strict):
-    usage: float = Field(0.40, ge=0)
-    feedback: float = Field(0.30, ge=0)
-    support: float = Field(0.20, ge=0)
-    payment: float = Field(0.10, ge=0)
+    usage: Number = Field(0.40, ge=0)
+    feedback: Number = Field(0.30, ge=0)
+    support: Number = Field(0.20, ge=0)
+    payment: Number = Field(0.10, ge=0)
 
     @model_validator(mode="after")
     def _sum_to_one(self) -> HealthWeights:
@@ -43,8 +116,8 @@ class HealthWeights(_Strict):
 
 
 class HealthBands(_Strict):
-    green: float = 75.0
-    amber: float = 50.0
+    green: Number = 75.0
+    amber: Number = 50.0
 
     @model_validator(mode="after")
     def _ordered(self) -> HealthBands:
@@ -57,7 +130,7 @@ class HealthConfig(_Strict):
     weights: HealthWeights = HealthWeights()
     bands: HealthBands = HealthBands()
     # the health backtest scores customers h months before the period and checks who churned by it
-    backtest_months: int = Field(3, ge=1)
+    backtest_months: Count = Field(3, ge=1)
 
 
 def one_line(text: str, what: str) -> str:
@@ -77,10 +150,10 @@ class ReportConfig(_Strict):
     company: str = Field("Demo Company", max_length=200)
     title: str = Field("Customer Success Report", max_length=200)
     paper: Literal["A4", "Letter"] = "A4"
-    comments_shown: int = Field(6, ge=0, le=50)
-    at_risk_shown: int = Field(10, ge=0, le=100)
+    comments_shown: Count = Field(6, ge=0, le=50)
+    at_risk_shown: Count = Field(10, ge=0, le=100)
     # the PDF step is stopped (exit 5) after this long: no input may keep the monthly run busy for hours
-    render_timeout_seconds: float = Field(300.0, gt=0)
+    render_timeout_seconds: Number = Field(300.0, gt=0)
 
     @field_validator("company", "title")
     @classmethod
@@ -149,8 +222,8 @@ class Config(_Strict):
     """Validated settings; see README 'Configuration' for an annotated example."""
 
     timezone: str = "UTC"
-    sla_hours: float = Field(48.0, gt=0)
-    gross_margin: float = Field(0.8, gt=0, le=1)
+    sla_hours: Number = Field(48.0, gt=0)
+    gross_margin: Number = Field(0.8, gt=0, le=1)
     health: HealthConfig = HealthConfig()
     # user column name -> SPEC column name is written the other way round, SPEC: user,
     # because that is how people read a mapping: "account_id comes from 'Customer ID'".
@@ -163,7 +236,7 @@ class Config(_Strict):
     # where the events are aggregated: duckdb (embedded, default) or spark; a PostgreSQL source aggregates in PostgreSQL
     engine: Literal["duckdb", "spark"] = "duckdb"
     spark: SparkConfig = SparkConfig()
-    session_gap_minutes: float = Field(30.0, gt=0)
+    session_gap_minutes: Number = Field(30.0, gt=0)
     engagement: EngagementConfig = EngagementConfig()
     report: ReportConfig = ReportConfig()
     email: EmailConfig = EmailConfig()
@@ -221,16 +294,8 @@ def _read_config(config_path: str | Path | None) -> Config:
     if config_path is None:
         return Config()
     path = Path(config_path)
-    if not path.is_file():
-        raise ConfigError(f"config file {path} does not exist; pass an existing YAML file to --config")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise ConfigError(f"config file {path} must hold a mapping at the top level")
+    raw = read_yaml_mapping(path, "config file", "pass an existing YAML file to --config")
     try:
         return Config(**raw, base_dir=path.resolve().parent)
     except ValidationError as exc:
-        lines = [f"  - {'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()]
-        raise ConfigError(f"config file {path} is invalid:\n" + "\n".join(lines)) from exc
+        raise invalid_file(f"config file {path}", exc) from None

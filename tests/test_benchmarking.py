@@ -1,6 +1,7 @@
 """Targets and status (SPEC §4), the history store, comparison, segments and backfill."""
 from __future__ import annotations
 
+import json
 import multiprocessing
 import sqlite3
 
@@ -57,6 +58,63 @@ def test_invalid_targets_file(tmp_path):
         path.write_text(f"metrics:\n  nps: {{target: {infinite}}}\n")
         with pytest.raises(ConfigError, match=r"nps\.target: Input should be a finite number"):
             load_targets(path)
+
+
+@pytest.mark.parametrize(("content", "said"), [
+    # YAML reads `true` as a boolean and "40" as text: a target of true was read as 1, and an NPS of 25 was green
+    (b"metrics:\n  nps: {target: true, amber: 10}\n",
+     "metrics.nps.target: true is not a number: write the number itself, e.g. 40 (no quotes"),
+    (b'metrics:\n  nps: {target: "40"}\n', 'metrics.nps.target: "40" is not a number'),
+    (b"metrics:\n  nps: {target: 40, amber: yes}\n", "metrics.nps.amber: true is not a number"),
+    # the second entry silently replaced the first
+    (b"metrics:\n  nps: {target: 40}\n  nps: {target: 30}\n", "'nps' is written twice (lines 2 and 3); keep one"),
+    # a table of values (per feature, per cohort) has no status: the entry graded nothing
+    (b"metrics:\n  feature_adoption_pct: {target: 40}\n",
+     "metrics.feature_adoption_pct: this metric is a table of values (per feature or cohort)"),
+    # 9 + 20 + 5 bytes before the é
+    (b"metrics:\n  nps: {target: 40}\n# caf\xe9 in Latin-1\n", "is not UTF-8 text (byte 0xe9 at offset 34)"),
+    (b"- nps\n- csat_pct\n", "must hold a mapping (key: value lines) at the top level"),
+])
+def test_a_targets_file_that_would_be_read_wrongly_is_an_error(company, tmp_path, content, said):
+    """Each was read without a word before (a traceback for the Latin-1 byte); now exit 2 with the fix, and the
+    same through the config's 'targets:' line."""
+    (tmp_path / "t.yaml").write_bytes(content)
+    (tmp_path / "cs.yaml").write_text("targets: t.yaml\n")
+    for option in (("--targets", tmp_path / "t.yaml"), ("--config", tmp_path / "cs.yaml")):
+        code, out, err = run_cli("metrics", "--data", company, "--period", "2026-03", "--quiet", *option)
+        assert (code, out) == (2, ""), err
+        assert f"targets file {tmp_path / 't.yaml'}" in err and said in err, err
+        assert "Traceback" not in err
+
+
+def test_config_numbers_are_numbers_and_keys_are_written_once(company, tmp_path):
+    config = tmp_path / "cs.yaml"
+    config.write_text("sla_hours: yes\nhealth:\n  backtest_months: '3'\n")
+    code, _, err = run_cli("metrics", "--data", company, "--period", "2026-03", "--quiet", "--config", config)
+    assert code == 2
+    assert "  - sla_hours: true is not a number" in err and "  - health.backtest_months: \"3\" is not a number" in err
+    config.write_text("gross_margin: 0.7\ngross_margin: 0.9\n")
+    code, _, err = run_cli("metrics", "--data", company, "--period", "2026-03", "--quiet", "--config", config)
+    assert code == 2 and "'gross_margin' is written twice (lines 1 and 2)" in err
+
+
+def test_targets_of_a_segment_the_data_lacks_are_warned_about(company, tmp_path):
+    """The company's segments are SMB, Mid-Market and Enterprise. 'smb' and 'Galactic' grade nothing: a warning
+    each (even with --quiet), and SMB is graded by the company-wide entry, not by 'smb's target of -100."""
+    path = tmp_path / "t.yaml"
+    path.write_text("metrics:\n  nps: {target: 40, amber: 10}\nsegments:\n  smb:\n    nps: {target: -100}\n"
+                    "  Galactic:\n    nps: {target: -100}\n")
+    code, out, err = run_cli("metrics", "--data", company, "--period", "2026-03", "--quiet", "--targets", path)
+    assert code == 0, err
+    assert err.splitlines() == [
+        "[csreport] warning: targets for segment 'smb' are not used: the accounts table has no such segment "
+        "(did you mean 'SMB'? segment names are compared exactly)",
+        "[csreport] warning: targets for segment 'Galactic' are not used: the accounts table has no such segment "
+        "(its segments: 'Enterprise', 'Mid-Market', 'SMB')"]
+    doc = json.loads(out)
+    assert doc["status"]["nps"] == "red"  # 25 misses 40 by 15 > 10
+    # SMB's NPS is 100 * (2/3 - 1/3) = 33.3 (test_segments_in_metrics_json): it misses 40 by 6.7 <= 10
+    assert doc["segments"]["SMB"]["status"]["nps"] == "amber"
 
 
 def test_default_targets_load_with_sources():

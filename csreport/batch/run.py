@@ -31,7 +31,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from ..benchmark.targets import targets_for
+from ..benchmark.targets import Targets, targets_for, warn_unmatched_segments
 from ..config import Config, load_config
 from ..data import Dataset, load_dataset
 from ..errors import CsreportError, PartialFailure
@@ -76,6 +76,7 @@ def run_batch(data_source: str, period: Period, by: By, out: Path, config_path: 
               targets_path: Path | None = None, on_invalid: str = "stop", quiet: bool = False) -> BatchResult:
     """Render one report per group of ``by``; raise PartialFailure (exit 9) if any group failed."""
     config = load_config(config_path)
+    targets = targets_for(config, targets_path)  # a bad targets file stops the batch before anything starts
     out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     workers = workers or default_workers()
@@ -92,12 +93,14 @@ def run_batch(data_source: str, period: Period, by: By, out: Path, config_path: 
             pool.submit(ready)    # kernels and renderers get ready while the parent loads the data
         dataset = load_dataset(data_source, config, on_invalid="quarantine" if on_invalid == "quarantine" else "stop",
                                rejects_dir=stage / "rejects", quiet=quiet)
+        if by != "account":  # account reviews grade nothing against targets
+            warn_unmatched_segments(targets, dataset.segment_names())
         groups, without_group = find_groups(dataset.accounts, by, only)
         say(f"{len(groups)} {by} report(s) for {period} on {workers} worker(s) ...", quiet)
         notebook = stack.enter_context(resources.as_file(packaged_notebook(
             ACCOUNT_NOTEBOOK if by == "account" else BOOK_NOTEBOOK)))
-        planner = _Planner(dataset, period, by, config, config_path, targets_path, data_source, generated_at, stage,
-                           notebook, formats)
+        planner = _Planner(dataset, period, by, config, config_path, targets_path, targets, data_source, generated_at,
+                           stage, notebook, formats)
         entries, futures = {}, {}
         for group in groups:
             entry, task = planner.plan(group)
@@ -132,8 +135,8 @@ class _Planner:
     """Builds each group's model in the parent (from the one load) and the worker task that renders it."""
 
     def __init__(self, dataset: Dataset, period: Period, by: By, config: Config, config_path: Path | None,
-                 targets_path: Path | None, data_source: str, generated_at: str, stage: Path, notebook: Path,
-                 formats: tuple[str, ...]):
+                 targets_path: Path | None, targets: Targets, data_source: str, generated_at: str, stage: Path,
+                 notebook: Path, formats: tuple[str, ...]):
         self.period, self.by, self.config, self.stage, self.notebook = period, by, config, stage, notebook
         self.formats = formats
         self.generated_at = generated_at
@@ -147,7 +150,7 @@ class _Planner:
         if by == "account":
             self.accounts = account_models(dataset, period, config)
         else:
-            self.books = BookBuilder(dataset, period, config, targets_for(config, targets_path), generated_at)
+            self.books = BookBuilder(dataset, period, config, targets, generated_at)
 
     def engine_passes(self) -> int:
         """Event queries the engine answered for this batch (0 without an events table)."""

@@ -6,6 +6,7 @@ direction: value >= target when higher is better, value <= target when lower is 
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 from typing import Literal
@@ -13,16 +14,18 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ..errors import ConfigError
-from ..metrics.catalog import BY_KEY
+from ..config import Number, invalid_file, read_yaml_mapping
+from ..metrics.catalog import BY_KEY, OBJECT_KEYS
+from ..progress import say
 
 Status = Literal["green", "amber", "red"]
 
 
 class Target(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # a target of .inf or .nan is no target
-    target: float
-    amber: float = Field(0.0, ge=0, description="how far the value may miss the target and still be amber")
+    target: Number
+    # without it (and nothing to inherit) there is no amber band: a value meets the target or is red
+    amber: Number = Field(0.0, ge=0, description="how far the value may miss the target and still be amber")
     direction: Literal["higher", "lower"] | None = None  # default: the metric's own direction
     source: str | None = None  # where the figure comes from
 
@@ -40,9 +43,22 @@ class Targets(BaseModel):
                 if info is None:
                     raise ValueError(f"{scope}.{key}: unknown metric; metric keys are listed in SPEC §3, "
                                      "company metrics in the config's metrics_module")
+                if key in OBJECT_KEYS:
+                    raise ValueError(f"{scope}.{key}: this metric is a table of values (per feature or cohort), which "
+                                     "no single target can grade; remove the entry")
                 if target.direction is None and info.higher_is_better is None:
                     raise ValueError(f"{scope}.{key}: this metric has no natural direction; set 'direction'")
         return self
+
+    def unmatched_segments(self, segments: Iterable[str]) -> list[str]:
+        """Warnings for the targets' segments that are not a segment of the data (a typo, or a segment
+        that has no accounts): their targets grade nothing. A match but for letter case is named."""
+        present = sorted(set(segments))
+        by_case = {s.casefold(): s for s in present}
+        return [f"targets for segment {name!r} are not used: the accounts table has no such segment"
+                + (f" (did you mean {by_case[name.casefold()]!r}? segment names are compared exactly)"
+                   if name.casefold() in by_case else f" (its segments: {', '.join(map(repr, present)) or 'none'})")
+                for name in self.segments if name not in present]
 
     def lookup(self, key: str, segment: str | None = None) -> Target | None:
         if segment is not None and key in self.segments.get(segment, {}):
@@ -87,22 +103,22 @@ def targets_for(config, override: str | Path | None = None) -> Targets:
     return load_targets(config.resolve(config.targets) if config.targets else None)
 
 
+def warn_unmatched_segments(targets: Targets, segments: Iterable[str]) -> None:
+    """Say (even with --quiet: it changes what the report grades) which targets' segments the data lacks."""
+    for warning in targets.unmatched_segments(segments):
+        say(f"warning: {warning}")
+
+
 def load_targets(path: str | Path | None) -> Targets:
     """Read a targets YAML; ``None`` gives the defaults shipped with csreport."""
     if path is None:
-        text = resources.files("csreport.defaults").joinpath(DEFAULT_TARGETS).read_text(encoding="utf-8")
+        raw = yaml.safe_load(resources.files("csreport.defaults").joinpath(DEFAULT_TARGETS).read_text(encoding="utf-8"))
         where = "the default targets"
     else:
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"targets file {path} does not exist")
-        text, where = path.read_text(encoding="utf-8"), str(path)
+        raw = read_yaml_mapping(Path(path), "targets file",
+                                "pass an existing YAML file to --targets, or fix 'targets:' in the config")
+        where = f"targets file {path}"
     try:
-        raw = yaml.safe_load(text) or {}
-        return Targets(**raw)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{where} is not valid YAML: {exc}") from exc
-    except (ValidationError, TypeError) as exc:
-        detail = "\n".join(f"  - {'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()) \
-            if isinstance(exc, ValidationError) else f"  - {exc}"
-        raise ConfigError(f"{where} is invalid:\n{detail}") from exc
+        return Targets.model_validate(raw)
+    except ValidationError as exc:
+        raise invalid_file(where, exc) from None

@@ -64,6 +64,10 @@ class Dataset:
         month = str(period)
         return sorted(a for a, first in self.revenue_excluded.items() if first <= month)
 
+    def segment_names(self) -> set[str]:
+        """The segments of the accounts table, as the report names them."""
+        return {str(s) for s in self.accounts["segment"].unique()}
+
     def revenue_as_of(self, period: Period) -> Dataset:
         """This dataset for the metrics of ``period``: without the revenue of accounts excluded in it.
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 import nbformat
 
 from ..benchmark.history import History
+from ..benchmark.targets import targets_for, warn_unmatched_segments
 from ..config import load_config
 from ..errors import ConfigError, CsreportError, NotebookError
 from ..model import ReportModel
@@ -40,6 +41,7 @@ from .publish import period_lock, publish_and_record, recover, staging_prefix
 from .render import report_meta, to_html, to_pdf, warm_up
 
 if TYPE_CHECKING:
+    from ..benchmark.targets import Targets
     from ..config import Config
     from .warm import WarmKernel
 
@@ -65,6 +67,7 @@ def run_report(data_source: str, period: Period, config_path: Path | None, out: 
                notebook: Path | None = None, history_path: Path | None = None) -> tuple[Path, ReportModel | None]:
     """Produce OUT/YYYY-MM/, record the period in the history store; return the folder and the model."""
     config = load_config(config_path)
+    targets = targets_for(config, targets_path)  # a bad targets file stops the run before anything starts
     out = writable_folder(out)  # the kernel runs in the staging folder: every path it gets must be absolute
     if notebook is not None:
         _readable_notebook(notebook)
@@ -92,8 +95,7 @@ def run_report(data_source: str, period: Period, config_path: Path | None, out: 
         kernel = stack.enter_context(_StartingKernel(kernel_password(source)))
         model_file = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="csreport-model-"))) / "model.json"
         say(f"reading the data and computing the metrics of {period} ...", quiet)
-        built = _build(source, period, config, history, on_invalid, targets_path,
-                       stage / REJECTS_FOLDER, quiet)
+        built = _build(source, period, config, history, on_invalid, targets, stage / REJECTS_FOLDER, quiet)
         model_file.write_text(built.model_dump_json(), encoding="utf-8")
         # the renderers take ~1.5 s to load: do it while the kernel works (this process just waits)
         warming = threading.Thread(target=warm_up, daemon=True)
@@ -137,15 +139,15 @@ def run_report(data_source: str, period: Period, config_path: Path | None, out: 
 
 
 def _build(data_source: str, period: Period, config: Config, history: History, on_invalid: str,
-           targets_path: Path | None, rejects_dir: Path, quiet: bool) -> ReportModel:
+           targets: Targets, rejects_dir: Path, quiet: bool) -> ReportModel:
     """The report model of ``period``, as ``csreport metrics`` builds it (the history is only read here)."""
-    from ..benchmark.targets import targets_for
     from ..data import load_dataset
     from ..model import build_model
 
     dataset = load_dataset(data_source, config, on_invalid="quarantine" if on_invalid == "quarantine" else "stop",
                            rejects_dir=rejects_dir, quiet=quiet)
-    return build_model(dataset, period, config, targets_for(config, targets_path), history)
+    warn_unmatched_segments(targets, dataset.segment_names())
+    return build_model(dataset, period, config, targets, history)
 
 
 class _StartingKernel:
