@@ -107,14 +107,17 @@ def test_targets_of_a_segment_the_data_lacks_are_warned_about(company, tmp_path)
     code, out, err = run_cli("metrics", "--data", company, "--period", "2026-03", "--quiet", "--targets", path)
     assert code == 0, err
     assert err.splitlines() == [
-        "[csreport] warning: targets for segment 'smb' are not used: the accounts table has no such segment "
-        "(did you mean 'SMB'? segment names are compared exactly)",
-        "[csreport] warning: targets for segment 'Galactic' are not used: the accounts table has no such segment "
-        "(its segments: 'Enterprise', 'Mid-Market', 'SMB')"]
+        f"[csreport] warning: targets for segment 'smb' in {path} are not used: the accounts table has no such "
+        "segment (did you mean 'SMB'? segment names are compared exactly)",
+        f"[csreport] warning: targets for segment 'Galactic' in {path} are not used: the accounts table has no such "
+        "segment (its segments: 'Enterprise', 'Mid-Market', 'SMB')"]
     doc = json.loads(out)
     assert doc["status"]["nps"] == "red"  # 25 misses 40 by 15 > 10
     # SMB's NPS is 100 * (2/3 - 1/3) = 33.3 (test_segments_in_metrics_json): it misses 40 by 6.7 <= 10
     assert doc["segments"]["SMB"]["status"]["nps"] == "amber"
+    # the shipped defaults name example segments (SMB, Enterprise) a company need not have: never a warning
+    assert load_targets(None).unmatched_segments({"Startup", "Scale"}) == []
+    assert len(load_targets(path).unmatched_segments({"Startup", "Scale"})) == 2
 
 
 def test_default_targets_load_with_sources():

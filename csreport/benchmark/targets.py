@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from ..config import Number, invalid_file, read_yaml_mapping
 from ..metrics.catalog import BY_KEY, OBJECT_KEYS
@@ -34,6 +34,7 @@ class Targets(BaseModel):
     model_config = ConfigDict(extra="forbid")
     metrics: dict[str, Target] = {}
     segments: dict[str, dict[str, Target]] = {}
+    _file: Path | None = PrivateAttr(None)  # the user's targets file; None: the defaults shipped with csreport
 
     @model_validator(mode="after")
     def _known_metrics(self) -> Targets:
@@ -51,11 +52,14 @@ class Targets(BaseModel):
         return self
 
     def unmatched_segments(self, segments: Iterable[str]) -> list[str]:
-        """Warnings for the targets' segments that are not a segment of the data (a typo, or a segment
-        that has no accounts): their targets grade nothing. A match but for letter case is named."""
+        """Warnings for the segments of the user's targets file that are not a segment of the data (a typo,
+        or a segment without accounts): their targets grade nothing. A match but for letter case is named.
+        None for the shipped defaults, whose example segments a company need not have."""
+        if self._file is None:
+            return []
         present = sorted(set(segments))
         by_case = {s.casefold(): s for s in present}
-        return [f"targets for segment {name!r} are not used: the accounts table has no such segment"
+        return [f"targets for segment {name!r} in {self._file} are not used: the accounts table has no such segment"
                 + (f" (did you mean {by_case[name.casefold()]!r}? segment names are compared exactly)"
                    if name.casefold() in by_case else f" (its segments: {', '.join(map(repr, present)) or 'none'})")
                 for name in self.segments if name not in present]
@@ -119,6 +123,8 @@ def load_targets(path: str | Path | None) -> Targets:
                                 "pass an existing YAML file to --targets, or fix 'targets:' in the config")
         where = f"targets file {path}"
     try:
-        return Targets.model_validate(raw)
+        targets = Targets.model_validate(raw)
     except ValidationError as exc:
         raise invalid_file(where, exc) from None
+    targets._file = None if path is None else Path(path)
+    return targets
