@@ -18,12 +18,16 @@ import sys
 import threading
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .errors import ConfigError, CsreportError
 from .periods import Period
 from .progress import say
 from .text import for_terminal
+
+if TYPE_CHECKING:  # the commands import the model when they run: `csreport --help` stays light
+    from .model import ReportModel
 
 DEFAULT_HISTORY = Path("reports") / "history.sqlite"
 
@@ -177,9 +181,19 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     warn_unmatched_segments(targets, dataset.segment_names())
     # reads the history for comparisons, never writes it: only `run` and `backfill` record
     model = build_model(dataset, args.period, config, targets, History(args.history))
+    _warn_if_unfinished(model)
     json.dump(model.document(), sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")
     return 0
+
+
+def _warn_if_unfinished(model: ReportModel) -> None:
+    """A month not over yet is computed (a report of the month so far is legitimate), never without saying so;
+    a warning, not progress: said even with --quiet."""
+    if model.unfinished_as_of is not None:
+        from .report.narrative import unfinished_line
+
+        say(f"warning: {unfinished_line(model)}")
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
@@ -205,7 +219,9 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     calculator = Calculator(dataset, config, periods)
     values_only = ModelOptions(comparisons=False, trends=False, details=False)
     for i, period in enumerate(periods, start=1):
-        rows = record(build_model(dataset, period, config, targets, None, calculator, values_only), history)
+        model = build_model(dataset, period, config, targets, None, calculator, values_only)
+        _warn_if_unfinished(model)
+        rows = record(model, history)
         say(f"{period}: {rows} rows recorded ({i}/{len(periods)}, {time.perf_counter() - started:.1f} s)", args.quiet)
     print(f"{len(periods)} periods recorded in {args.history}")
     return 0

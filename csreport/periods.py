@@ -78,6 +78,17 @@ class Period:
         """First instant of the next month in time zone ``tz`` (exclusive)."""
         return self.end_date.tz_localize(tz)
 
+    def unfinished_on(self, moment: datetime, tz: str = "UTC") -> date | None:
+        """The day of ``moment`` in ``tz`` if the month has not ended by then, else None.
+
+        A report made then shows the month so far (or, before it begins, none of it): its counts are
+        partial and its daily averages still divide by every day of the month (SPEC §3).
+        """
+        import pandas as pd
+
+        local = pd.Timestamp(moment).tz_convert(tz)
+        return local.date() if local < self.end(tz) else None
+
     @property
     def days(self) -> int:
         return (self.end_date - self.start_date).days

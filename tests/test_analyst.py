@@ -202,6 +202,7 @@ def test_a_company_metric_failing_inside_a_book_names_the_book(company, tmp_path
     from csreport.benchmark.targets import targets_for
     from csreport.data import load_dataset
     from csreport.errors import MetricError
+    from csreport.model import ModelOptions
     from csreport.model.books import BookBuilder
     from csreport.periods import Period
 
@@ -211,7 +212,7 @@ def test_a_company_metric_failing_inside_a_book_names_the_book(company, tmp_path
     config_path, _ = company_setup(tmp_path / "cfg", module)
     config = load_config(config_path)
     dataset = load_dataset(company, config, quiet=True)
-    books = BookBuilder(dataset, Period.parse("2026-03"), config, targets_for(config, None), "now")
+    books = BookBuilder(dataset, Period.parse("2026-03"), config, targets_for(config, None), ModelOptions())
     assert books.company_scope().value("calls") == 1  # all customers: no failure
     with pytest.raises(MetricError) as failure:
         books.build("csm", "Mixed", {"A", "E"})

@@ -26,6 +26,7 @@ from csreport.batch.groups import find_groups, safe_folders, slug
 from csreport.benchmark.targets import targets_for
 from csreport.config import Config
 from csreport.data import load_dataset
+from csreport.model import ModelOptions
 from csreport.model.account import MonthHealth, discussion
 from csreport.model.books import BookBuilder
 from csreport.periods import Period
@@ -228,7 +229,7 @@ def test_discussion_rules():
 @pytest.fixture(scope="module")
 def books(dataset):
     config = Config()
-    builder = BookBuilder(dataset, MARCH, config, targets_for(config, None), "now")
+    builder = BookBuilder(dataset, MARCH, config, targets_for(config, None), ModelOptions())
     return builder, {name: builder.build("csm", name) for name in ("Kim Lee", "kim/lee", "../<b>Eve</b>", "..")}
 
 

@@ -451,3 +451,29 @@ def test_a_sender_with_a_line_break_from_the_environment_is_refused(out, monkeyp
     monkeypatch.setenv("CSREPORT_SMTP_FROM", "cs@example.com\r\nBcc: all@example.com")
     code, _, err = run_cli("email", "--period", "2026-03", "--out", out, "--to", "ceo@example.com")
     assert code == 2 and "line break" in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_a_report_of_a_month_not_over_says_so_in_its_heading_page_one_and_email(tmp_path, monkeypatch):
+    """This month (by the clock) is not over: the report's header, page 1, the run's warning, the email's
+    subject, first line and sentences all say the figures are the month so far."""
+    from datetime import UTC, datetime
+
+    monkeypatch.delenv("CSREPORT_SMTP_HOST", raising=False)
+    month = Period.last_complete().shift(1)
+    today = datetime.now(UTC).date()
+    heading = f"{month.label} (to {today.day} {today:%B})"  # e.g. 'November 2026 (to 25 November)'
+    line = f"{month.label} was not over when these figures were computed ({today.day} {today:%B %Y}, UTC)"
+    out = tmp_path / "reports"
+    code, _, err = run_cli("run", "--data", write_company(tmp_path / "company"), "--period", month, "--out", out,
+                           "--quiet", "--format", "html,pdf", "--history", tmp_path / "h.sqlite")
+    assert code == 0 and f"warning: {line}" in err
+    html = (out / str(month) / f"customer-success-report-{month}.html").read_text()
+    assert f'<div class="period">{heading}</div>' in html and line in html
+    code, _, err = run_cli("email", "--period", month, "--out", out, "--to", "ceo@example.com", "--dry-run")
+    assert code == 0, err
+    msg = email.message_from_bytes((out / str(month) / f"customer-success-report-{month}.eml").read_bytes(),
+                                   policy=email.policy.default)
+    assert heading in msg["Subject"]
+    text = msg.get_body(preferencelist=("plain",)).get_content()
+    assert text.splitlines()[0].endswith(f"— {heading}") and line in text

@@ -617,6 +617,50 @@ def test_a_period_outside_the_revenue_months_says_so_in_the_data_quality(company
     assert revenue_problems("2026-03") == [] and revenue_problems("2026-01") == []
 
 
+def test_a_month_not_over_is_computed_and_says_so(company):
+    from datetime import UTC, date, datetime
+
+    from csreport.benchmark.targets import targets_for
+    from csreport.config import Config
+    from csreport.data import load_dataset
+    from csreport.model import ModelOptions, build_model
+    from csreport.periods import Period
+    from csreport.report.formatting import period_heading
+    from csreport.report.narrative import gaps
+
+    config = Config()
+    dataset = load_dataset(company, config, quiet=True)
+
+    def model(made_at: datetime):
+        return build_model(dataset, Period(2026, 3), config, targets_for(config, None), None,
+                           options=ModelOptions(made_at=made_at))
+
+    during = model(datetime(2026, 3, 20, 12, tzinfo=UTC))
+    assert during.unfinished_as_of == date(2026, 3, 20)
+    line = ("March 2026 was not over when these figures were computed (20 March 2026, UTC): they cover the month so "
+            "far. Counts and totals are partial, and daily averages (DAU) divide by all 31 days.")
+    assert line in str(gaps(during))
+    assert during.document()["unfinished_as_of"] == "2026-03-20"
+    before = model(datetime(2026, 2, 27, 9, tzinfo=UTC))
+    assert ("March 2026 had not begun when these figures were computed (27 February 2026, UTC): none of its activity "
+            "is in them.") in str(gaps(before))
+    assert period_heading(Period(2026, 3), during.unfinished_as_of) == "March 2026 (to 20 March)"
+    assert period_heading(Period(2026, 3), before.unfinished_as_of) == "March 2026 (not begun)"
+    after = model(datetime(2026, 4, 1, tzinfo=UTC))  # end(P): the month is over
+    assert after.unfinished_as_of is None and "was not over" not in str(gaps(after))
+    assert period_heading(Period(2026, 3), after.unfinished_as_of) == "March 2026"
+    # the numbers are those of the rows, whenever they are computed: the sentence is the only difference
+    assert during.metrics == after.metrics
+
+    # the command line: this month (by the clock) is not over, and `metrics` says so on stderr even with --quiet
+    this_month = Period.last_complete().shift(1)
+    code, out, err = run_cli("metrics", "--data", company, "--period", str(this_month), "--quiet")
+    assert code == 0 and f"warning: {this_month.label} was not over when these figures were computed" in err
+    assert json.loads(out)["unfinished_as_of"] is not None
+    code, _, err = run_cli("metrics", "--data", company, "--period", "2026-03", "--quiet")
+    assert code == 0 and err == ""
+
+
 @pytest.mark.slow
 def test_run_for_a_period_before_the_data_starts(tmp_path, company):
     code, _, err = run_cli("run", "--data", company, "--period", "2024-01", "--out", tmp_path / "r", "--quiet")

@@ -85,6 +85,24 @@ def test_period_arithmetic():
     assert [str(x) for x in Period(2025, 11).range_to(Period(2026, 2))] == ["2025-11", "2025-12", "2026-01", "2026-02"]
 
 
+@pytest.mark.parametrize(("moment", "tz", "day"), [
+    ("2026-11-25T03:00Z", "UTC", "2026-11-25"),  # mid-month: the month so far
+    ("2026-11-30T23:59:59.999999Z", "UTC", "2026-11-30"),  # the last microsecond of November
+    ("2026-12-01T00:00Z", "UTC", None),  # end(P) itself is December: over
+    # New York is UTC-5 in December: 03:00Z is 22:00 on 30 November there, still November
+    ("2026-12-01T03:00Z", "America/New_York", "2026-11-30"),
+    # Auckland is UTC+13 (daylight time): 11:00Z on 30 November is midnight of 1 December there, over
+    ("2026-11-30T10:59:59Z", "Pacific/Auckland", "2026-11-30"),
+    ("2026-11-30T11:00Z", "Pacific/Auckland", None),
+    ("2026-10-15T12:00Z", "UTC", "2026-10-15"),  # before November begins: the day is before start(P)
+])
+def test_a_month_is_unfinished_until_its_end_in_the_report_time_zone(moment, tz, day):
+    from datetime import date
+
+    made_on = Period(2026, 11).unfinished_on(pd.Timestamp(moment).to_pydatetime(), tz)
+    assert made_on == (None if day is None else date.fromisoformat(day))
+
+
 def test_sla_boundaries_exactly_at_sla_hours():
     from csreport.metrics import support
 

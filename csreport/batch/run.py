@@ -80,7 +80,8 @@ def run_batch(data_source: str, period: Period, by: By, out: Path, config_path: 
     out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     workers = workers or default_workers()
-    generated_at = ModelOptions().generated_at
+    options = ModelOptions()  # one moment for every book: the index and each report say when the batch was made
+    generated_at = options.generated_at
     started = time.perf_counter()
     with ExitStack() as stack:
         stage = Path(tempfile.mkdtemp(prefix=f".{period}-{by}.staging-", dir=out))
@@ -99,7 +100,7 @@ def run_batch(data_source: str, period: Period, by: By, out: Path, config_path: 
         say(f"{len(groups)} {by} report(s) for {period} on {workers} worker(s) ...", quiet)
         notebook = stack.enter_context(resources.as_file(packaged_notebook(
             ACCOUNT_NOTEBOOK if by == "account" else BOOK_NOTEBOOK)))
-        planner = _Planner(dataset, period, by, config, config_path, targets_path, targets, data_source, generated_at,
+        planner = _Planner(dataset, period, by, config, config_path, targets_path, targets, data_source, options,
                            stage, notebook, formats)
         entries, futures = {}, {}
         for group in groups:
@@ -135,11 +136,11 @@ class _Planner:
     """Builds each group's model in the parent (from the one load) and the worker task that renders it."""
 
     def __init__(self, dataset: Dataset, period: Period, by: By, config: Config, config_path: Path | None,
-                 targets_path: Path | None, targets: Targets, data_source: str, generated_at: str, stage: Path,
+                 targets_path: Path | None, targets: Targets, data_source: str, options: ModelOptions, stage: Path,
                  notebook: Path, formats: tuple[str, ...]):
         self.period, self.by, self.config, self.stage, self.notebook = period, by, config, stage, notebook
         self.formats = formats
-        self.generated_at = generated_at
+        self.generated_at = options.generated_at
         self.final = stage.parent / str(period) / by
         self.base = {"period": str(period), "data_source": absolute_source(data_source),
                      "config_path": str(config_path.resolve()) if config_path else None}
@@ -150,7 +151,7 @@ class _Planner:
         if by == "account":
             self.accounts = account_models(dataset, period, config)
         else:
-            self.books = BookBuilder(dataset, period, config, targets, generated_at)
+            self.books = BookBuilder(dataset, period, config, targets, options)
 
     def engine_passes(self) -> int:
         """Event queries the engine answered for this batch (0 without an events table)."""

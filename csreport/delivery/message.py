@@ -19,9 +19,9 @@ from ..errors import DeliveryError
 from ..metrics.catalog import BY_KEY
 from ..model import ReportModel
 from ..report import style
-from ..report.formatting import DIRECTION_SIGN, HEADLINE, fmt, mom, month_label, yoy
+from ..report.formatting import DIRECTION_SIGN, HEADLINE, fmt, mom, month_label, period_heading, yoy
 from ..report.html import env
-from ..report.narrative import quarantine_line, summary_sentences, unavailable_line
+from ..report.narrative import gap_lines, summary_sentences
 from ..report.outputs import METRICS_FILE, report_filename
 from ..text import inert
 
@@ -74,24 +74,25 @@ def compose(report_dir: Path, sender: str, recipients: list[str], subject_templa
     if model.book is not None:
         title = f"{title}: {'CSM' if model.book.by == 'csm' else 'segment'} {model.book.name}"
     rows = summary_rows(model)
-    sentences = summary_sentences(model) + [line for line in (unavailable_line(model), quarantine_line(model)) if line]
+    heading = period_heading(period, model.unfinished_as_of)  # 'November 2026 (to 25 November)': not over yet
+    sentences = summary_sentences(model) + gap_lines(model)
     previous, year_ago = month_label(model.previous_period), month_label(period.shift(-12))
 
     message = EmailMessage()
-    subject = subject_template.format(period_label=period.label, period=str(period), company=company) + (
+    subject = subject_template.format(period_label=heading, period=str(period), company=company) + (
         f" — {' '.join(model.book.name.split())}" if model.book is not None else "")  # no line break in a header
     message["Subject"] = inert(subject)
     message["From"] = sender
     message["To"] = ", ".join(recipients)
     message["Date"] = formatdate(localtime=True)
     message["Message-ID"] = make_msgid(domain=sender.rsplit("@", 1)[-1] if "@" in sender else None)
-    lines = [f"{title} — {period.label}", company, ""] + sentences + [""]
+    lines = [f"{title} — {heading}", company, ""] + sentences + [""]
     lines += [f"{r['label']}: {r['value']} ({r['mom']} vs {previous}; {r['yoy']} vs {year_ago}; "
               f"{r['target']}" + (f"; {r['status']}" if r["status"] else "") + ")" for r in rows]
     lines += ["", f"The full report is attached: {pdf.name}"]
     message.set_content(inert("\n".join(lines)))  # no bidi override in the text part either
     message.add_alternative(_HTML.render(rows=rows, sentences=sentences, company=company, title=title,
-                                         period_label=period.label, previous=previous, year_ago=year_ago,
+                                         period_label=heading, previous=previous, year_ago=year_ago,
                                          attachment=pdf.name, c=style.CSS_VARIABLES), subtype="html")
     message.add_attachment(pdf.read_bytes(), maintype="application", subtype="pdf", filename=pdf.name)
     return message

@@ -41,11 +41,11 @@ def book_accounts(accounts: pd.DataFrame, by: BookBy, name: str) -> set[str]:
 class BookBuilder:
     """Builds book models for ``period``; everything books share is computed once."""
 
-    def __init__(self, dataset: Dataset, period: Period, config: Config, targets: Targets, generated_at: str):
+    def __init__(self, dataset: Dataset, period: Period, config: Config, targets: Targets, options: ModelOptions):
         # one engine pass: P, P-1 and P-12, each with its health backtest month
         self.data = share_events(dataset, first_month(period, config, 12), period)
         self.period, self.config, self.targets = period, config, targets
-        self.options = ModelOptions(generated_at=generated_at)
+        self.options = options
         self.company = Calculator(self.data, config, [period])
         self._company_scope: Scope | None = None
 

@@ -539,7 +539,12 @@ class ModelOptions:
     comparisons: bool = True
     trends: bool = True
     details: bool = True  # at-risk list, comments, health rows
-    generated_at: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
+    made_at: datetime = field(default_factory=lambda: datetime.now(UTC))  # aware; when the report is made
+
+    @property
+    def generated_at(self) -> str:
+        """``made_at`` as the report prints it: '2026-11-25 03:40 UTC'."""
+        return self.made_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def build_model(dataset: Dataset, period: Period, config: Config, targets: Targets, history: History | None,
@@ -591,6 +596,7 @@ def build_model(dataset: Dataset, period: Period, config: Config, targets: Targe
         comments=comment_sample(dataset, period, tz, config.report.comments_shown) if options.details else [],
         health_bands=_bands(rows),
         data_quality=_quality(dataset, period),
+        unfinished_as_of=period.unfinished_on(options.made_at, tz),
         provenance=Provenance(source=dataset.source, source_kind=dataset.source_kind, fingerprint=dataset.fingerprint,
                               csreport_version=__version__, generated_at=options.generated_at, timezone=tz),
         settings=_settings(config),

@@ -18,6 +18,7 @@ Layout of the document::
 """
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -255,6 +256,8 @@ class ReportModel(Scope):
     # accounts in each cohort of the cohort retention keys: {'YYYY-MM': n_c}, the cohorts of P-12 … P-1
     cohort_sizes: dict[str, int] = {}
     health: list[HealthRow] = []  # per customer; written to health.csv, left out of metrics.json
+    # the day the report was made (its time zone) when the month was not over yet: a report of the month so far
+    unfinished_as_of: date | None = None
     book: Book | None = None  # set for a book of business (one CSM's or segment's accounts)
 
     @property

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from ..metrics.catalog import BY_KEY
@@ -28,6 +29,16 @@ def month_label(period: Period | str) -> str:
     """'Feb 2026': a month that cannot be misread as a day or a year."""
     period = Period.parse(period) if isinstance(period, str) else period
     return period.start_date.strftime("%b %Y")
+
+
+def period_heading(period: Period, unfinished_as_of: date | None = None) -> str:
+    """'November 2026'; for a month not over when its figures were computed (the model's ``unfinished_as_of``),
+    'November 2026 (to 25 November)', or 'December 2026 (not begun)' before it starts."""
+    if unfinished_as_of is None:
+        return period.label
+    if unfinished_as_of < period.start_date.date():
+        return f"{period.label} (not begun)"
+    return f"{period.label} (to {unfinished_as_of.day} {unfinished_as_of:%B})"
 
 
 def money(value: float) -> str:

@@ -122,7 +122,7 @@ def _book(dataset: Dataset, month: Period, config: Config, targets: Targets, by:
 
     if by not in ("csm", "segment") or not name:
         raise ConfigError(f"book_by must be 'csm' or 'segment' and book a name, not {by!r} and {name!r}")
-    return BookBuilder(dataset, month, config, targets, ModelOptions().generated_at).build(by, name)  # type: ignore[arg-type]
+    return BookBuilder(dataset, month, config, targets, ModelOptions()).build(by, name)  # type: ignore[arg-type]
 
 
 def _prepare_kernel() -> Any | None:

@@ -183,6 +183,19 @@ def backtest_reading(model: ReportModel) -> str:
 
 
 # -- honest gaps: one line each, on page 1 and in `csreport run`'s output ------------------------------
+def unfinished_line(model: ReportModel) -> str | None:
+    """'November 2026 was not over when these figures were computed (25 November 2026, UTC): ...'"""
+    made_on = model.unfinished_as_of
+    if made_on is None:
+        return None
+    month = model.month
+    when = f"when these figures were computed ({made_on.day} {made_on:%B %Y}, {model.settings.timezone})"
+    if made_on < month.start_date.date():
+        return f"{month.label} had not begun {when}: none of its activity is in them."
+    return (f"{month.label} was not over {when}: they cover the month so far. Counts and totals are partial, and "
+            f"daily averages (DAU) divide by all {month.days} days.")
+
+
 def quarantine_line(model: ReportModel) -> str | None:
     """'12 invalid rows were set aside and left out: tickets 10, surveys 2 (see Data quality).'"""
     rejected = model.quarantined()
@@ -221,9 +234,14 @@ def health_caveat(model: ReportModel) -> str | None:
     return f"Health is scored from {used} only: {left}. The weights are rescaled over the components used."
 
 
+def gap_lines(model: ReportModel) -> list[str]:
+    """What the numbers leave out, one line each: an unfinished month, unavailable sections, quarantined rows."""
+    return [line for line in (unfinished_line(model), unavailable_line(model), quarantine_line(model)) if line]
+
+
 def gaps(model: ReportModel) -> Fragment:
-    """Page 1's notes on what the numbers leave out: unavailable sections and quarantined rows."""
-    lines = [line for line in (unavailable_line(model), quarantine_line(model)) if line]
+    """Page 1's notes on what the numbers leave out (:func:`gap_lines`) and on restated months."""
+    lines = gap_lines(model)
     if model.restatements:
         count = len(model.restatements)
         lines.append(f"{count} recorded value{'s' if count != 1 else ''} of earlier months "

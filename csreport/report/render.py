@@ -25,6 +25,7 @@ from ..model import ReportModel
 from ..periods import Period
 from ..text import inert
 from . import style
+from .formatting import period_heading
 from .html import without_jupyter_style
 
 DEFAULT_RENDER_TIMEOUT_S = 300.0
@@ -34,8 +35,9 @@ def report_meta(model: ReportModel | None, config: Config, period: Period) -> di
     """The header and footer fields of the template: from the model, or the config for a notebook without one."""
     settings = model.settings if model is not None else config.report
     provenance = model.provenance if model is not None else None
-    return {"period": str(period), "period_label": period.label, "company": settings.company,
-            "title": settings.title, "paper": settings.paper, "version": __version__,
+    unfinished_as_of = model.unfinished_as_of if model is not None else None
+    return {"period": str(period), "period_label": period_heading(period, unfinished_as_of),
+            "company": settings.company, "title": settings.title, "paper": settings.paper, "version": __version__,
             "fingerprint": provenance.fingerprint if provenance else "n/a",
             "source_kind": provenance.source_kind if provenance else "",
             "generated_at": provenance.generated_at if provenance else "", "palette_css": style.css_root(),

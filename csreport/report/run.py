@@ -35,7 +35,7 @@ from ..model import ReportModel
 from ..periods import Period
 from ..progress import say
 from .execute import kernel_password, read_model
-from .narrative import quarantine_line
+from .narrative import quarantine_line, unfinished_line
 from .outputs import REJECTS_FOLDER, report_filename, write_health_csv, write_metrics_json
 from .publish import period_lock, publish_and_record, recover, staging_prefix
 from .render import report_meta, to_html, to_pdf, warm_up
@@ -116,9 +116,9 @@ def run_report(data_source: str, period: Period, config_path: Path | None, out: 
         model = read_model(notebook)
         if model is not None:
             model = _published_paths(model, stage, final)
-            quarantined = quarantine_line(model)
-            if quarantined:  # a warning, not progress: said even with --quiet
-                say(f"warning: {quarantined}")
+            for warning in (unfinished_line(model), quarantine_line(model)):
+                if warning:  # a warning, not progress: said even with --quiet
+                    say(f"warning: {warning}")
         say(f"executed in {time.perf_counter() - started:.1f} s; rendering {', '.join(formats)} ...", quiet)
         warming.join()  # long done unless the notebook was quicker: then rendering waits for what it needs anyway
         html = to_html(notebook, report_meta(model, config, period))
