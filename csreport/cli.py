@@ -187,13 +187,14 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     return 0
 
 
-def _warn_if_unfinished(model: ReportModel) -> None:
+def _warn_if_unfinished(model: ReportModel, recorded: bool = False) -> None:
     """A month not over yet is computed (a report of the month so far is legitimate), never without saying so;
-    a warning, not progress: said even with --quiet."""
+    a warning, not progress: said even with --quiet. ``recorded``: the command records the history."""
     if model.unfinished_as_of is not None:
+        from .model.records import NOT_RECORDED
         from .report.narrative import unfinished_line
 
-        say(f"warning: {unfinished_line(model)}")
+        say(f"warning: {unfinished_line(model)}" + (f" {NOT_RECORDED}" if recorded else ""))
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
@@ -218,12 +219,17 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     # pure pandas per period
     calculator = Calculator(dataset, config, periods)
     values_only = ModelOptions(comparisons=False, trends=False, details=False)
+    unfinished = []
     for i, period in enumerate(periods, start=1):
         model = build_model(dataset, period, config, targets, None, calculator, values_only)
-        _warn_if_unfinished(model)
+        _warn_if_unfinished(model, recorded=True)
+        if model.unfinished_as_of is not None:
+            unfinished.append(str(period))
         rows = record(model, history)
         say(f"{period}: {rows} rows recorded ({i}/{len(periods)}, {time.perf_counter() - started:.1f} s)", args.quiet)
-    print(f"{len(periods)} periods recorded in {args.history}")
+    left_out = f" ({', '.join(unfinished)} not over yet: not recorded)" if unfinished else ""
+    recorded = len(periods) - len(unfinished)
+    print(f"{recorded} period{'s' if recorded != 1 else ''} recorded in {args.history}{left_out}")
     return 0
 
 

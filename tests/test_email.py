@@ -15,6 +15,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from conftest import metrics_of, run_cli, write_company
 
+from csreport.benchmark.history import History
 from csreport.config import Config
 from csreport.delivery.deliver import email_report
 from csreport.errors import DeliveryError
@@ -467,7 +468,9 @@ def test_a_report_of_a_month_not_over_says_so_in_its_heading_page_one_and_email(
     out = tmp_path / "reports"
     code, _, err = run_cli("run", "--data", write_company(tmp_path / "company"), "--period", month, "--out", out,
                            "--quiet", "--format", "html,pdf", "--history", tmp_path / "h.sqlite")
-    assert code == 0 and f"warning: {line}" in err
+    assert code == 0 and f"warning: {line}" in err and "It is not recorded in the history" in err
+    # the month so far would stand for the whole month in next month's comparisons: it is not recorded
+    assert History(tmp_path / "h.sqlite").count() == 0
     html = (out / str(month) / f"customer-success-report-{month}.html").read_text()
     assert f'<div class="period">{heading}</div>' in html and line in html
     code, _, err = run_cli("email", "--period", month, "--out", out, "--to", "ceo@example.com", "--dry-run")

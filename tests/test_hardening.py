@@ -620,6 +620,7 @@ def test_a_period_outside_the_revenue_months_says_so_in_the_data_quality(company
 def test_a_month_not_over_is_computed_and_says_so(company):
     from datetime import UTC, date, datetime
 
+    from csreport.benchmark.history import History
     from csreport.benchmark.targets import targets_for
     from csreport.config import Config
     from csreport.data import load_dataset
@@ -659,6 +660,14 @@ def test_a_month_not_over_is_computed_and_says_so(company):
     assert json.loads(out)["unfinished_as_of"] is not None
     code, _, err = run_cli("metrics", "--data", company, "--period", "2026-03", "--quiet")
     assert code == 0 and err == ""
+    # backfill records the months that are over, and not this one (its values so far would stand for the month)
+    history = Path("h.sqlite")
+    code, out, err = run_cli("backfill", "--data", company, "--from", this_month.previous, "--to", this_month,
+                             "--history", history, "--quiet")
+    assert code == 0 and out.strip() == f"1 period recorded in h.sqlite ({this_month} not over yet: not recorded)"
+    assert "It is not recorded in the history: run the month again once it is over." in err
+    held = History(history).read([str(this_month.previous), str(this_month)])
+    assert list(held) == [str(this_month.previous)]
 
 
 @pytest.mark.slow

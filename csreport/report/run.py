@@ -32,6 +32,7 @@ from ..benchmark.targets import targets_for, warn_unmatched_segments
 from ..config import load_config
 from ..errors import ConfigError, CsreportError, NotebookError
 from ..model import ReportModel
+from ..model.records import NOT_RECORDED
 from ..periods import Period
 from ..progress import say
 from .execute import kernel_password, read_model
@@ -116,7 +117,8 @@ def run_report(data_source: str, period: Period, config_path: Path | None, out: 
         model = read_model(notebook)
         if model is not None:
             model = _published_paths(model, stage, final)
-            for warning in (unfinished_line(model), quarantine_line(model)):
+            unfinished = unfinished_line(model)
+            for warning in (unfinished and f"{unfinished} {NOT_RECORDED}", quarantine_line(model)):
                 if warning:  # a warning, not progress: said even with --quiet
                     say(f"warning: {warning}")
         say(f"executed in {time.perf_counter() - started:.1f} s; rendering {', '.join(formats)} ...", quiet)
