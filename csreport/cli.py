@@ -77,8 +77,8 @@ def _add_data_args(parser: argparse.ArgumentParser, with_period: bool = True, wi
     parser.add_argument("--engine", choices=["duckdb", "spark"],
                         help="where the events are aggregated (default: the config's 'engine', else duckdb)")
     if with_period:
-        parser.add_argument("--period", type=_period, default=Period.last_complete(),
-                            help="month to report, YYYY-MM (default: the last complete month, UTC)")
+        parser.add_argument("--period", type=_period, help="month to report, YYYY-MM (default: the last month "
+                            "that is over in the config's time zone)")
     parser.add_argument("--config", help="YAML config file (column mapping, time zone, SLA, ...)")
     parser.add_argument("--on-invalid", choices=["stop", "quarantine"], default="stop",
                         help="stop at invalid rows (default), or set them aside in a rejects file and go on")
@@ -143,8 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     suggest.add_argument("--out", help="write the targets YAML here (default: print it)")
 
     email = commands.add_parser("email", help="email a period's PDF report to leadership (SMTP settings from env)")
-    email.add_argument("--period", type=_period, default=Period.last_complete(),
-                       help="month of the report, YYYY-MM (default: the last complete month, UTC)")
+    email.add_argument("--period", type=_period, help="month of the report, YYYY-MM (default: the last month "
+                       "that is over in the config's time zone)")
     email.add_argument("--out", default="reports", help="the folder 'csreport run' wrote into (default: reports)")
     email.add_argument("--config", help="YAML config (email.to, email.from, report.company)")
     email.add_argument("--to", help="comma-separated recipients (default: the config's email.to)")
@@ -333,6 +333,10 @@ def main(argv: list[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, _terminate) if threading.current_thread() is threading.main_thread() \
         else None
     try:
+        if getattr(args, "period", False) is None:  # not given: the last month over where the company is
+            from .config import load_config
+
+            args.period = Period.last_complete(tz=load_config(args.config).timezone)
         with _engine_chosen(args):
             return COMMANDS[args.command](args)
     except CsreportError as exc:

@@ -37,10 +37,16 @@ class Period:
         return cls(int(match.group(1)), int(match.group(2)))
 
     @classmethod
-    def last_complete(cls, today: datetime | None = None) -> Period:
-        """The most recent month that has fully ended (the one a monthly report covers)."""
-        today = today or datetime.now(UTC)
-        return cls(today.year, today.month).shift(-1)
+    def last_complete(cls, now: datetime | None = None, tz: str = "UTC") -> Period:
+        """The most recent month that has fully ended in time zone ``tz`` (the one a monthly report covers).
+
+        ``now``: an aware moment (default: the clock). At 03:00 UTC on 1 December it is still 30 November in
+        Los Angeles: November is over in UTC, not there.
+        """
+        from zoneinfo import ZoneInfo
+
+        local = (now or datetime.now(UTC)).astimezone(ZoneInfo(tz))
+        return cls(local.year, local.month).shift(-1)
 
     def __str__(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"

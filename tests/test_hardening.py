@@ -670,6 +670,28 @@ def test_a_month_not_over_is_computed_and_says_so(company):
     assert list(held) == [str(this_month.previous)]
 
 
+def test_without_period_the_commands_take_the_last_month_over_in_the_config_time_zone(company, tmp_path,
+                                                                                       monkeypatch):
+    from datetime import UTC, datetime
+
+    import csreport.periods
+
+    class April1At0300Z(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime(2026, 4, 1, 3, tzinfo=UTC).astimezone(tz)
+
+    monkeypatch.setattr(csreport.periods, "datetime", April1At0300Z)
+    config_path = tmp_path / "la.yaml"
+    config_path.write_text("timezone: America/Los_Angeles\n")
+    code, out, err = run_cli("metrics", "--data", company, "--quiet", "--history", tmp_path / "none.sqlite")
+    assert code == 0 and json.loads(out)["period"] == "2026-03", err  # UTC: 1 April, March is over
+    # Los Angeles (UTC-7 in daylight time): 20:00 on 31 March, so February is the last month over there
+    code, out, err = run_cli("metrics", "--data", company, "--quiet", "--config", config_path,
+                             "--history", tmp_path / "none.sqlite")
+    assert code == 0 and json.loads(out)["period"] == "2026-02", err
+
+
 @pytest.mark.slow
 def test_run_for_a_period_before_the_data_starts(tmp_path, company):
     code, _, err = run_cli("run", "--data", company, "--period", "2024-01", "--out", tmp_path / "r", "--quiet")

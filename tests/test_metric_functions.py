@@ -103,6 +103,18 @@ def test_a_month_is_unfinished_until_its_end_in_the_report_time_zone(moment, tz,
     assert made_on == (None if day is None else date.fromisoformat(day))
 
 
+def test_the_default_period_is_the_last_month_over_in_the_report_time_zone():
+    from datetime import UTC, datetime
+
+    dec_1_0300z = datetime(2026, 12, 1, 3, tzinfo=UTC)
+    assert str(Period.last_complete(dec_1_0300z)) == "2026-11"  # UTC: 1 December, November is over
+    # Los Angeles is UTC-8: 19:00 on 30 November, so October is the last month over there
+    assert str(Period.last_complete(dec_1_0300z, "America/Los_Angeles")) == "2026-10"
+    # Auckland is UTC+13: 11:00Z on 30 November is already 1 December there
+    assert str(Period.last_complete(datetime(2026, 11, 30, 11, tzinfo=UTC), "Pacific/Auckland")) == "2026-11"
+    assert str(Period.last_complete(datetime(2026, 11, 30, 10, 59, tzinfo=UTC), "Pacific/Auckland")) == "2026-10"
+
+
 def test_sla_boundaries_exactly_at_sla_hours():
     from csreport.metrics import support
 

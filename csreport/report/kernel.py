@@ -101,7 +101,7 @@ def _load(period: str | None, data_source: str, config_path: str | None, on_inva
           rejects_dir: str | None = None, quiet: bool = False) -> tuple[Config, Period, Dataset]:
     """The config, the month (None: the last complete one) and the validated data."""
     config = load_config(config_path)
-    month = Period.parse(period) if period else Period.last_complete()
+    month = Period.parse(period) if period else Period.last_complete(tz=config.timezone)
     dataset = load_dataset(data_source, config, on_invalid="quarantine" if on_invalid == "quarantine" else "stop",
                            rejects_dir=Path(rejects_dir) if rejects_dir else None, quiet=quiet)
     return config, month, dataset
