@@ -112,6 +112,22 @@ def accounts(dataset):
     return builder, {a: builder.build(a) for a in ("A", "C", "E", "G", "O5")}
 
 
+def test_an_account_review_of_a_month_not_over_says_so(dataset, accounts):
+    from datetime import UTC, date, datetime
+
+    from csreport.report.account import status_line
+
+    during = account_models(dataset, MARCH, Config(), ModelOptions(made_at=datetime(2026, 3, 20, 12, tzinfo=UTC)))
+    a = during.build("A")
+    assert a.unfinished_as_of == date(2026, 3, 20)
+    assert ("March 2026 was not over when these figures were computed (20 March 2026, UTC): they cover the month so "
+            "far.") in str(status_line(a))
+    # the same numbers as the review made after the month: only the sentence differs
+    over = accounts[1]["A"]
+    assert over.unfinished_as_of is None and "was not over" not in str(status_line(over))
+    assert a.metrics == over.metrics and a.health == over.health
+
+
 def test_one_engine_pass_for_every_account(accounts):
     builder, _ = accounts
     assert builder.data.events.passes == 1

@@ -84,14 +84,15 @@ def book_headline(model: ReportModel) -> list[Figure]:
 
 
 def write_batch(folder: Path, period: Period, by: str, entries: list[Entry], without_group: list[str],
-                generated_at: str, engine_passes: int) -> None:
-    """batch.json and index.html of a batch folder (``engine_passes``: event queries this batch made)."""
+                generated_at: str, engine_passes: int, heading: str | None = None) -> None:
+    """batch.json and index.html of a batch folder (``engine_passes``: event queries this batch made;
+    ``heading``: the month as the index names it, by default its label)."""
     document = {"period": str(period), "by": by, "generated_at": generated_at, "engine_passes": engine_passes,
                 "groups": [asdict(e) for e in entries], "without_group": without_group}
     (folder / BATCH_FILE).write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     columns = next((e.headline for e in entries if e.headline), [])
     failed = [e for e in entries if e.status == "failed"]
-    html = _INDEX.render(title=BY_TITLE[by], period=period.label, generated_at=generated_at, entries=entries,
+    html = _INDEX.render(title=BY_TITLE[by], period=heading or period.label, generated_at=generated_at, entries=entries,
                          columns=[c.label for c in columns], failed=failed, without_group=without_group,
                          palette=style.css_root(), by=by)
     (folder / INDEX_FILE).write_text(html, encoding="utf-8")

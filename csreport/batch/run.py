@@ -42,6 +42,7 @@ from ..model.shared import SharedEvents
 from ..periods import Period
 from ..progress import say
 from ..report.execute import kernel_password
+from ..report.formatting import period_heading
 from ..report.kernel import account_models
 from ..report.outputs import ACCOUNT_FILE, METRICS_FILE, group_report_filename, write_health_csv, write_metrics_json
 from ..report.publish import period_lock
@@ -119,7 +120,8 @@ def run_batch(data_source: str, period: Period, by: By, out: Path, config_path: 
                 say(f"{entry.label}: FAILED: {entry.error}", quiet)
         ordered = [entries[g.key] for g in groups]
         passes = planner.engine_passes()
-        final = publish(stage, out, period, by, ordered, without_group, generated_at, passes)
+        heading = period_heading(period, period.unfinished_on(options.made_at, config.timezone))
+        final = publish(stage, out, period, by, ordered, without_group, generated_at, passes, heading)
     result = BatchResult(final, ordered, passes, without_group)
     say(f"{len(ordered) - len(result.failed)} of {len(ordered)} reports in {time.perf_counter() - started:.1f} s "
         f"(one data load, {passes} engine pass{'es' if passes != 1 else ''}): {final / 'index.html'}", quiet)
@@ -149,7 +151,7 @@ class _Planner:
         self.books: BookBuilder | None = None
         self.accounts: AccountBuilder | None = None
         if by == "account":
-            self.accounts = account_models(dataset, period, config)
+            self.accounts = account_models(dataset, period, config, options)
         else:
             self.books = BookBuilder(dataset, period, config, targets, options)
 
@@ -185,6 +187,7 @@ class _Planner:
             entry.headline = account_headline(account)
             meta = report_meta(None, self.config, self.period)
             meta.update(title=f"Account review: {account.account.name}", fingerprint=account.provenance.fingerprint,
+                        period_label=period_heading(self.period, account.unfinished_as_of),
                         source_kind=account.provenance.source_kind, generated_at=account.provenance.generated_at)
             return {**self.base, "account_id": group.key, "model_path": str(path)}, meta
         assert self.books is not None
@@ -244,8 +247,9 @@ def _swap(stage: Path, final: Path) -> None:
 
 
 def publish(stage: Path, out: Path, period: Period, by: str, entries: list[Entry], without_group: list[str],
-            generated_at: str, engine_passes: int) -> Path:
-    """Move the staged batch into OUT/P/<by>/ in one rename, keeping what this batch did not replace."""
+            generated_at: str, engine_passes: int, heading: str | None = None) -> Path:
+    """Move the staged batch into OUT/P/<by>/ in one rename, keeping what this batch did not replace.
+    ``heading``: the index's month ('November 2026 (to 25 November)'; default: the month's label)."""
     final = out / str(period) / by
     with period_lock(out, period):
         final.parent.mkdir(parents=True, exist_ok=True)
@@ -268,6 +272,6 @@ def publish(stage: Path, out: Path, period: Period, by: str, entries: list[Entry
                     os.link(final / earlier.failed_notebook, stage / earlier.failed_notebook)
                 kept.append(earlier)
         ordered = sorted(entries + kept, key=lambda e: (e.label.casefold(), e.key))
-        write_batch(stage, period, by, ordered, without_group, generated_at, engine_passes)
+        write_batch(stage, period, by, ordered, without_group, generated_at, engine_passes, heading)
         _swap(stage, final)
     return final

@@ -21,6 +21,7 @@ Layout of ``account.json``::
 from __future__ import annotations
 
 from dataclasses import fields, replace
+from datetime import date
 from typing import Any, Literal
 
 import pandas as pd
@@ -35,7 +36,7 @@ from ..metrics.sessions import session_metrics
 from ..metrics.support import support_metrics
 from ..metrics.surveys import nps_category, survey_metrics
 from ..periods import Period
-from .build import Calculator, _settings
+from .build import Calculator, ModelOptions, _settings
 from .types import Frozen, Provenance, ReportSettings, Status
 
 ACCOUNT_MONTHS = 12  # the review's window: health, MRR and usage over a year
@@ -152,6 +153,7 @@ class AccountModel(Frozen):
     discuss: list[Topic]
     settings: ReportSettings
     provenance: Provenance
+    unfinished_as_of: date | None = None  # as in ReportModel: the day it was made, when the month was not over
 
     @property
     def month(self) -> Period:
@@ -230,14 +232,14 @@ class AccountBuilder:
     aggregates, the tables grouped by account) is computed once here.
     """
 
-    def __init__(self, calculator: Calculator, period: Period, generated_at: str):
+    def __init__(self, calculator: Calculator, period: Period, options: ModelOptions):
         self.calc = calculator
         self.period = period
         self.config = calculator.config
         data = calculator.dataset
         self.data = data
         self.months = period.shift(-(ACCOUNT_MONTHS - 1)).range_to(period)
-        self.generated_at = generated_at
+        self.unfinished_as_of = period.unfinished_on(options.made_at, self.config.timezone)
         covered = [m for m in self.months if calculator.covers(m)]
         # the company's health table scores every customer of a month: an account's health is its row
         tables = {m: calculator.health(m) for m in covered}
@@ -255,7 +257,7 @@ class AccountBuilder:
         self._accounts = data.accounts.set_index("account_id")
         self._settings = _settings(self.config)
         self._provenance = Provenance(source=data.source, source_kind=data.source_kind, fingerprint=data.fingerprint,
-                                      csreport_version=__version__, generated_at=generated_at,
+                                      csreport_version=__version__, generated_at=options.generated_at,
                                       timezone=self.config.timezone)
 
     def build(self, account_id: str) -> AccountModel:
@@ -287,6 +289,7 @@ class AccountBuilder:
             discuss=discussion(health, self.config.health.bands.green, self.config.health.weights.model_dump()),
             settings=self._settings,
             provenance=self._provenance,
+            unfinished_as_of=self.unfinished_as_of,
         )
 
     # --- health, revenue, usage -------------------------------------------------------------

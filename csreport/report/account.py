@@ -20,6 +20,7 @@ from . import style
 from .charts import STYLE, Chart, _figure
 from .formatting import fmt, money, month_label
 from .html import Fragment, env
+from .narrative import unfinished_line
 from .tables import table
 
 COMPONENT_LABEL = {"usage": "Usage", "feedback": "Feedback", "support": "Support", "payment": "Payment"}
@@ -92,9 +93,10 @@ def tiles(model: AccountModel) -> Fragment:
 
 
 def status_line(model: AccountModel) -> Fragment:
-    """One honest line when the account is not a customer this month, or has no activity at all."""
+    """One honest line each when the month is not over, the account is not a customer this month, or it has
+    no activity at all."""
     month = model.month.label
-    lines = []
+    lines = [line for line in (unfinished_line(model),) if line]
     if not model.customer:
         last = next((m for m in reversed(model.mrr) if m.value), None)
         lines.append(f"{model.account.name} is not a customer in {month} (no MRR)"

@@ -107,14 +107,15 @@ def _load(period: str | None, data_source: str, config_path: str | None, on_inva
     return config, month, dataset
 
 
-def account_models(dataset: Dataset, month: Period, config: Config) -> AccountBuilder:
+def account_models(dataset: Dataset, month: Period, config: Config,
+                   options: ModelOptions | None = None) -> AccountBuilder:
     """The account builder of ``month``: one engine pass for its 12 months (and their health backtests)."""
     from ..model.books import first_month
     from ..model.shared import share_events
 
     data = share_events(dataset, first_month(month, config, ACCOUNT_MONTHS - 1), month)
     months = month.shift(-(ACCOUNT_MONTHS - 1)).range_to(month)
-    return AccountBuilder(Calculator(data, config, months), month, ModelOptions().generated_at)
+    return AccountBuilder(Calculator(data, config, months), month, options or ModelOptions())
 
 
 def _book(dataset: Dataset, month: Period, config: Config, targets: Targets, by: str, name: str | None) -> ReportModel:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from ..metrics.catalog import BY_KEY, NOT_AVAILABLE
 from ..model import ReportModel
+from ..model.account import AccountModel
 from . import definitions as defs
 from .formatting import BRIDGE_STEPS, DIRECTION_SIGN, bridge_figures, change_size, fmt, money, month_label
 from .html import Fragment, env
@@ -183,7 +184,7 @@ def backtest_reading(model: ReportModel) -> str:
 
 
 # -- honest gaps: one line each, on page 1 and in `csreport run`'s output ------------------------------
-def unfinished_line(model: ReportModel) -> str | None:
+def unfinished_line(model: ReportModel | AccountModel) -> str | None:
     """'November 2026 was not over when these figures were computed (25 November 2026, UTC): ...'"""
     made_on = model.unfinished_as_of
     if made_on is None:
