@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -199,6 +200,29 @@ def test_kernel_environment_is_an_allow_list(tmp_path, monkeypatch):
     for name, value in SECRETS.items():
         assert name not in text and value not in text, name
         assert os.environ[name] == value  # this process keeps them (delivery needs the SMTP login)
+
+
+def test_a_kernel_folder_left_by_a_killed_run_is_removed_by_the_next(tmp_path, monkeypatch):
+    """SIGKILL leaves the kernel's private folder, with the pgpass file of a PostgreSQL source: the next
+    kernel folder's maker removes the folders of processes that are gone, and only those."""
+    import subprocess
+    import sys
+
+    from csreport.report.execute import _pgpass_file, kernel_folder
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    killed = tmp_path / f"csreport-kernel-{int(gone.stdout)}-x1"  # the pid of a process that has ended
+    killed.mkdir()
+    _pgpass_file(killed, "pg-secret")
+    running = tmp_path / f"csreport-kernel-{os.getppid()}-x2"  # a live process's (pytest's parent) folder
+    running.mkdir()
+    unnamed = tmp_path / "csreport-kernel-abcd"  # no process id in its name: not ours to judge
+    unnamed.mkdir()
+    made = kernel_folder()
+    assert not killed.exists() and running.is_dir() and unnamed.is_dir()
+    assert made.parent == tmp_path and made.name.startswith(f"csreport-kernel-{os.getpid()}-")
+    assert made.stat().st_mode & 0o777 == 0o700
 
 
 def test_missing_pdf_engine_gives_a_clear_message(monkeypatch, tmp_path):

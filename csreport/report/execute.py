@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -52,6 +53,32 @@ def kernel_password(data_source: str | None) -> str | None:
     return os.environ.get("PGPASSWORD") or None
 
 
+KERNEL_FOLDER_PREFIX = "csreport-kernel-"
+
+
+def kernel_folder() -> Path:
+    """A new private folder (mode 0700) for a kernel's sockets and pgpass file, named after this process.
+
+    A run killed with SIGKILL cannot remove its folder, nor the pgpass file of a PostgreSQL source in it:
+    each new folder's maker first removes the folders of processes that are gone.
+    """
+    for folder in Path(tempfile.gettempdir()).glob(f"{KERNEL_FOLDER_PREFIX}*-*"):
+        pid = folder.name.removeprefix(KERNEL_FOLDER_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and not _running(int(pid)) and folder.lstat().st_uid == os.getuid():
+            shutil.rmtree(folder, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{KERNEL_FOLDER_PREFIX}{os.getpid()}-"))
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 @contextmanager
 def _kernel_environment(password: str | None) -> Iterator[None]:
     """Start the kernel with only allow-listed variables (and never anything that looks like a secret).
@@ -62,16 +89,17 @@ def _kernel_environment(password: str | None) -> Iterator[None]:
     """
     saved = dict(os.environ)
     kept = kernel_env()
-    with tempfile.TemporaryDirectory(prefix="csreport-kernel-") as private:
+    private = kernel_folder()
+    try:
         if password:
-            kept["PGPASSFILE"] = _pgpass_file(Path(private), password)
+            kept["PGPASSFILE"] = _pgpass_file(private, password)
         os.environ.clear()
         os.environ.update(kept)
-        try:
-            yield
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        shutil.rmtree(private, ignore_errors=True)
 
 
 def _pgpass_file(folder: Path, password: str) -> str:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ from papermill.engines import NBClientEngine, papermill_engines
 from papermill.exceptions import PapermillExecutionError
 
 from ..errors import NotebookError
-from .execute import _kernel_manager_class, _pgpass_file, check_parameters, failure, kernel_env
+from .execute import _kernel_manager_class, _pgpass_file, check_parameters, failure, kernel_env, kernel_folder
 
 ENGINE = "csreport-warm"
 STARTUP_TIMEOUT = 60.0
@@ -49,7 +48,7 @@ class WarmKernel:
 
     def __init__(self, kernel_name: str = "python3", password: str | None = None):
         """``password``: the data source's PostgreSQL password (:func:`csreport.report.execute.kernel_password`)."""
-        self.folder = Path(tempfile.mkdtemp(prefix="csreport-kernel-"))
+        self.folder = kernel_folder()
         self.kernel_name = kernel_name
         self._password = password
         self.km: Any = None
