@@ -93,3 +93,30 @@ def test_nanosecond_timestamps_are_read_and_rounded_down_to_the_microsecond(comp
     pq.write_table(table, company / "events.parquet")
     got = metrics_of(company)
     assert got["metrics"]["mau"] == march["metrics"]["mau"] + 1 == 5  # A/u1, A/u2, B/u1, G/u9 and B/u5
+
+
+def test_int96_parquet_timestamps_are_utc_instants(company, tmp_path):
+    """INT96 timestamps (Spark, Hive and Impala write them) hold UTC instants, as Spark reads them. DuckDB gives
+    them without time zone: read as wall-clock time of the config's zone, every event would move by its offset.
+    Berlin (UTC+1 until 29 March, then UTC+2), the hand company's events:
+    - A/u1 at 2026-02-28T23:59:59Z is 00:59:59 on 1 March in Berlin: in March (as wall-clock time: February);
+    - B/u1 at 2026-03-31T23:59:59Z is 01:59:59 on 1 April in Berlin: out (as wall-clock time: March).
+    March's users: A/u1, A/u2 and G/u9, so MAU 3 (4 with B/u1, had the stamps been read as wall-clock time)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    config_path = tmp_path / "berlin.yaml"
+    config_path.write_text("timezone: Europe/Berlin\n")
+    expected = metrics_of(company, "2026-03", "--config", str(config_path))  # the CSV's text with 'Z': instants
+    assert expected["metrics"]["mau"] == 3
+    for table, stamps in (("events", ["occurred_at"]), ("tickets", ["created_at", "first_response_at",
+                                                                    "resolved_at"])):
+        frame = pd.read_csv(company / f"{table}.csv", dtype=str)
+        (company / f"{table}.csv").unlink()
+        columns = {name: pa.array(frame[name].tolist(), pa.string()) for name in frame.columns if name not in stamps}
+        columns |= {name: pa.array(pd.to_datetime(frame[name], utc=True, format="ISO8601")) for name in stamps}
+        pq.write_table(pa.table(columns), company / f"{table}.parquet", use_deprecated_int96_timestamps=True)
+    assert duckdb.sql(f"SELECT DISTINCT type FROM parquet_schema('{company / 'tickets.parquet'}') "
+                      "WHERE name = 'created_at'").fetchall() == [("INT96",)]
+    got = metrics_of(company, "2026-03", "--config", str(config_path))
+    assert got["metrics"] == expected["metrics"] and got["metrics"]["mau"] == 3

@@ -98,6 +98,26 @@ def _in_microseconds(described: list[tuple]) -> str:
     return f" REPLACE ({', '.join(replaced)})" if replaced else ""
 
 
+def int96_as_instants(connection, reader: str, files: str) -> str:
+    """SQL (a FROM item): ``reader`` over the Parquet ``files``, each INT96 timestamp column read as an instant.
+
+    INT96 timestamps (what Spark, Hive and Impala write by default) hold UTC instants, and Spark reads them so;
+    DuckDB gives them as timestamps without time zone, which csreport reads as wall-clock time of the configured
+    zone. Outside UTC every event would move by the zone's offset.
+    """
+    import duckdb
+
+    try:
+        found = connection.execute(f"SELECT DISTINCT name FROM parquet_schema({files}) WHERE type = 'INT96' "
+                                   "ORDER BY name").fetchall()
+    except duckdb.Error:  # not Parquet, unreadable: reading ``reader`` says so, as bad input
+        return reader
+    if not found:
+        return reader
+    replaced = ", ".join(f"make_timestamptz(epoch_us({ident(name)})) AS {ident(name)}" for (name,) in found)
+    return f"(SELECT * REPLACE ({replaced}) FROM {reader})"
+
+
 def _nullable_integers(arrow_type: pa.DataType) -> pd.api.extensions.ExtensionDtype | None:
     """Arrow integers become pandas' Int64 (NULL stays NULL, no float on the way); other types their default."""
     return pd.Int64Dtype() if pa.types.is_integer(arrow_type) else None

@@ -24,7 +24,7 @@ import pandas as pd
 from ..config import Config
 from ..errors import DataError
 from .cache import ResultCache, identities
-from .engines import DuckDBEngine, Engine
+from .engines import DuckDBEngine, Engine, int96_as_instants
 from .queries import ident as _ident
 from .queries import literal as _sql_str
 from .schema import TABLE_NAMES
@@ -227,9 +227,9 @@ class FileReader:
         # exactly the files :meth:`files` lists (and the fingerprint hashes): glob characters in a name are escaped
         files = "[" + ", ".join(_sql_str(duckdb_literal_path(f)) for f in self.files(table)) + "]"
         if path.is_dir():
-            return f"read_parquet({files}, union_by_name = true)"
+            return int96_as_instants(self.connection, f"read_parquet({files}, union_by_name = true)", files)
         if path.suffix == ".parquet":
-            return f"read_parquet({files})"
+            return int96_as_instants(self.connection, f"read_parquet({files})", files)
         # every column as text, named from the header we read: the validator decides what parses, and the
         # reader stops at the first row that breaks RFC 4180. (DuckDB's CSV sniffer took a malformed last row
         # for the header, and gave up on a file without naming a row.)
