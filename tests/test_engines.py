@@ -12,7 +12,16 @@ import shutil
 import duckdb
 import pandas as pd
 import pytest
-from conftest import ENGINES, events_to_parquet, load_into_postgres, metrics_of, on_engine, run_cli, write_company
+from conftest import (
+    ENGINES,
+    EVENTS,
+    events_to_parquet,
+    load_into_postgres,
+    metrics_of,
+    on_engine,
+    run_cli,
+    write_company,
+)
 from test_sources_and_timezones import TABLES, _tz_company
 
 
@@ -72,6 +81,20 @@ def test_time_zones_are_identical_on_every_engine(engine, tmp_path, request):
     for args in (["--config", str(config_path)], []):
         on_it = metrics_of(data_source, "2026-03", *args, *extra)
         assert _everything(on_it) == _everything(metrics_of(src, "2026-03", *args))
+
+
+def test_postgresql_reads_naive_text_in_the_config_zone_whatever_the_client_pgtz(tmp_path, pg, monkeypatch):
+    """libpq sends the client's PGTZ when it connects: naive texts must not follow it. The hand company's
+    events without 'Z' are wall-clock time of the config's zone (UTC here), so they give the same metrics
+    as with it: MAU 4 (A/u1, A/u2, B/u1, G/u9). Read in Kolkata (UTC+5:30), A/u1's '2026-03-01T00:00:00'
+    would be 18:30 UTC on 28 February, and B/u1's '2026-04-01T00:00:00' 18:30 UTC on 31 March."""
+    naive = [(account, user, event, stamp.removesuffix("Z")) for account, user, event, stamp in EVENTS]
+    src = write_company(tmp_path / "naive", events=naive)
+    expected = metrics_of(write_company(tmp_path / "instants"))
+    assert expected["metrics"]["mau"] == 4
+    monkeypatch.setenv("PGTZ", "Asia/Kolkata")
+    monkeypatch.setenv("PGDATESTYLE", "SQL, DMY")
+    assert _everything(metrics_of(load_into_postgres(pg, src))) == _everything(expected)
 
 
 def test_postgresql_password_comes_from_the_environment_only(company, pg, monkeypatch):

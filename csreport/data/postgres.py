@@ -87,7 +87,13 @@ class PgUrl:
             params["user"] = self.user
         try:
             # one conninfo string, as psycopg.connect builds from keywords itself (it quotes the values)
-            return psycopg.connect(make_conninfo("", **params), autocommit=True)
+            connection = psycopg.connect(make_conninfo("", **params), autocommit=True)
+            # and pinned again once connected: libpq sends the client's PGTZ and PGDATESTYLE at startup, after
+            # the options above, and PGTZ=Asia/Kolkata read a naive text '2026-03-01T02:00' as 20:30 UTC on
+            # 28 February (a naive text is wall-clock time of the config's zone, worked out in the queries)
+            connection.execute("SET TimeZone = 'UTC'")
+            connection.execute("SET DateStyle = 'ISO, YMD'")
+            return connection
         except psycopg.Error as exc:
             raise DataError(f"could not connect to {self.display()}: {str(exc).strip()}. Check host, port, "
                             "database and user; the password comes from PGPASSWORD or ~/.pgpass.") from exc
