@@ -291,6 +291,26 @@ def events_to_parquet(folder: Path, typed_time: bool = False) -> Path:
     return folder
 
 
+def events_in_nanoseconds(company: Path, stamp_type: str) -> None:
+    """Replace the hand company's events.csv by events.parquet with nanosecond timestamps, as pandas before
+    3.0 writes them (``stamp_type`` 'timestamp[ns, tz=UTC]' or 'timestamp[ns]': wall-clock time of the config's
+    zone), plus B/u5 at 2026-03-31T23:59:59.9999996Z: 0.4 µs before April."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    events = pd.read_csv(company / "events.csv", dtype=str)
+    (company / "events.csv").unlink()
+    late = pd.DataFrame([("B", "u5", "login", "2026-03-31T23:59:59.9999996Z")], columns=events.columns)
+    events = pd.concat([events, late], ignore_index=True)
+    stamps = pd.to_datetime(events["occurred_at"], utc=True, format="ISO8601").astype("datetime64[ns, UTC]")
+    if stamp_type == "timestamp[ns]":
+        stamps = stamps.dt.tz_localize(None)
+    columns = {name: pa.array(events[name].tolist(), pa.string()) for name in ("account_id", "user_id", "event")}
+    table = pa.table({**columns, "occurred_at": pa.array(stamps)})
+    assert str(table.schema.field("occurred_at").type) == stamp_type
+    pq.write_table(table, company / "events.parquet")
+
+
 def on_engine(engine: str, folder: Path, request) -> tuple[str, list[str]]:
     """The --data argument and extra flags that read the CSV company ``folder`` through ``engine``."""
     if engine == "duckdb":

@@ -15,6 +15,7 @@ import pytest
 from conftest import (
     ENGINES,
     EVENTS,
+    events_in_nanoseconds,
     events_to_parquet,
     load_into_postgres,
     metrics_of,
@@ -147,6 +148,17 @@ def test_postgresql_bad_rows_are_reported_like_files(company, pg, tmp_path):
     # the three bad rows are set aside; the one good event (A/u1, March 1) remains: MAU 1
     assert doc["data_quality"]["events"]["rejected"] == 3 and doc["metrics"]["mau"] == 1
     assert len(pd.read_csv(rejects / "events.csv")) == 3
+
+
+@pytest.mark.parametrize("stamp_type", ["timestamp[ns, tz=UTC]", "timestamp[ns]"])
+def test_spark_reads_nanosecond_parquet_rounded_down_to_the_microsecond(company, stamp_type, spark_ready):
+    """Spark refuses nanosecond Parquet timestamps (pandas before 3.0 writes them): read as integers and
+    floored to microseconds, they give what DuckDB gives. B/u5 at 23:59:59.9999996 on 31 March is in March:
+    MAU 5 (A/u1, A/u2, B/u1, G/u9 and B/u5); rounded to the nearest microsecond it would be April's."""
+    events_in_nanoseconds(company, stamp_type)
+    on_spark = metrics_of(company, "2026-03", "--engine", "spark")
+    assert on_spark["metrics"]["mau"] == 5
+    assert _everything(on_spark) == _everything(metrics_of(company))
 
 
 def test_missing_pyspark_says_how_to_install(company, monkeypatch):

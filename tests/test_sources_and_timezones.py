@@ -4,7 +4,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 import pytest
-from conftest import metrics_of, run_cli, write_company
+from conftest import events_in_nanoseconds, metrics_of, run_cli, write_company
 
 from csreport.data.schema import TABLE_NAMES as TABLES
 
@@ -77,20 +77,7 @@ def test_nanosecond_timestamps_are_read_and_rounded_down_to_the_microsecond(comp
     """pandas before 3.0 writes timestamps to Parquet in nanoseconds (DuckDB: TIMESTAMPTZ_NS, TIMESTAMP_NS).
     They give the hand company's metrics; and an event 0.4 µs before April belongs to March: rounded down to
     the microsecond, not to the nearest one (which would be April's first instant)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    events = pd.read_csv(company / "events.csv", dtype=str)
-    (company / "events.csv").unlink()
-    late = pd.DataFrame([("B", "u5", "login", "2026-03-31T23:59:59.9999996Z")], columns=events.columns)
-    events = pd.concat([events, late], ignore_index=True)
-    stamps = pd.to_datetime(events["occurred_at"], utc=True, format="ISO8601").astype("datetime64[ns, UTC]")
-    if stamp_type == "timestamp[ns]":
-        stamps = stamps.dt.tz_localize(None)  # wall-clock time of the config's zone (UTC here)
-    columns = {name: pa.array(events[name].tolist(), pa.string()) for name in ("account_id", "user_id", "event")}
-    table = pa.table({**columns, "occurred_at": pa.array(stamps)})
-    assert str(table.schema.field("occurred_at").type) == stamp_type
-    pq.write_table(table, company / "events.parquet")
+    events_in_nanoseconds(company, stamp_type)
     got = metrics_of(company)
     assert got["metrics"]["mau"] == march["metrics"]["mau"] + 1 == 5  # A/u1, A/u2, B/u1, G/u9 and B/u5
 

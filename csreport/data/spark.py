@@ -11,6 +11,7 @@ PySpark is an optional extra (``pip install 'csreport[spark]'``) and needs Java 
 """
 from __future__ import annotations
 
+import json
 import os
 import warnings
 from pathlib import Path
@@ -52,6 +53,40 @@ def spark_session(config: Config):
     return session
 
 
+def nanosecond_columns(path: str) -> dict[str, bool]:
+    """The nanosecond timestamp columns (pandas before 3.0 writes them) of the local Parquet file or folder of
+    parts at ``path``, each with whether it holds instants (isAdjustedToUTC) or wall-clock times; {} for a
+    path Spark reads elsewhere (s3a://...)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    local = Path(path)
+    if not local.exists():
+        return {}
+    found: dict[str, bool] = {}
+    for file in [local] if local.is_file() else sorted(local.rglob("*.parquet")):
+        try:
+            schema = pq.ParquetFile(file).schema
+        except (OSError, pa.ArrowException):  # Spark's own read says what is wrong with it
+            continue
+        for column in schema:
+            stamp = json.loads(column.logical_type.to_json())
+            if stamp.get("Type") == "Timestamp" and stamp.get("timeUnit") == "nanoseconds":
+                found[column.path] = bool(stamp.get("isAdjustedToUTC"))
+    return found
+
+
+def _in_microseconds(name: str, instant: bool):
+    """A nanosecond column read as integers, as the microsecond timestamp every query uses: rounded down (as
+    DuckDB's view does; rounding to the nearest would move an event at 23:59:59.9999996 to the next month)."""
+    from pyspark.sql import functions
+
+    column = f"`{name.replace('`', '``')}`"
+    micros = f"timestamp_micros(({column} - pmod({column}, 1000)) div 1000)"  # floored, in integers
+    # the session is pinned to UTC: the wall-clock time of those microseconds is the stored one
+    return functions.expr(micros if instant else f"CAST({micros} AS TIMESTAMP_NTZ)")
+
+
 class SparkEngine(Engine):
     """Runs the events queries on Spark."""
 
@@ -85,7 +120,13 @@ class SparkEngine(Engine):
         # a folder of parts, possibly nested (e.g. month=2026-10/part-0.parquet written by other tools)
         if not path.endswith(".parquet"):
             reader = reader.option("recursiveFileLookup", "true")
-        return reader.parquet(path)
+        nanoseconds = nanosecond_columns(path)
+        if nanoseconds:  # Spark refuses them ("Illegal Parquet type"), but reads their raw integers
+            self.session.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")
+        frame = reader.parquet(path)
+        for name, instant in nanoseconds.items():
+            frame = frame.withColumn(name, _in_microseconds(name, instant))
+        return frame
 
     def kinds(self) -> dict[str, str]:
         def kind(data_type) -> str:
