@@ -109,7 +109,10 @@ class SparkEngine(Engine):
         except ConfigError:
             raise
         except Exception as exc:
-            raise DataError(f"Spark could not read the events: {str(exc).strip().splitlines()[0]}") from exc
+            message = str(exc).strip().splitlines()[0]
+            hint = (" (nanosecond timestamps are read from files on this machine only: write them in microseconds, "
+                    "e.g. pandas' to_parquet(..., coerce_timestamps='us'))") if "NANOS" in message else ""
+            raise DataError(f"Spark could not read the events: {message}{hint}") from exc
         frame.createOrReplaceTempView(VIEW)
         self.schema = frame.schema
 
