@@ -161,6 +161,17 @@ def test_spark_reads_nanosecond_parquet_rounded_down_to_the_microsecond(company,
     assert _everything(on_spark) == _everything(metrics_of(company))
 
 
+def test_spark_says_how_to_write_nanoseconds_it_cannot_read(company, spark_ready, monkeypatch):
+    """A cluster path (s3a://...) is not on this machine: its nanosecond columns cannot be found ahead."""
+    import csreport.data.spark
+
+    events_in_nanoseconds(company, "timestamp[ns, tz=UTC]")
+    monkeypatch.setattr(csreport.data.spark, "nanosecond_columns", lambda path: {})
+    spark_ready.conf.set("spark.sql.legacy.parquet.nanosAsLong", "false")  # as in a new session
+    code, _, err = run_cli("metrics", "--data", company, "--period", "2026-03", "--engine", "spark")
+    assert code == 3 and "write them in microseconds" in err and "coerce_timestamps='us'" in err
+
+
 def test_missing_pyspark_says_how_to_install(company, monkeypatch):
     import sys
 
