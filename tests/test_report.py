@@ -225,6 +225,18 @@ def test_a_kernel_folder_left_by_a_killed_run_is_removed_by_the_next(tmp_path, m
     assert made.stat().st_mode & 0o777 == 0o700
 
 
+def test_the_parent_of_a_run_starts_without_pandas():
+    """`csreport run` starts the kernel first and imports pandas while it starts (issue 15: lazy imports in
+    the parent): importing the command line and the run module must not import pandas (a type-only import
+    of the account model once did, 0.27 s before the kernel could start)."""
+    import subprocess
+    import sys
+
+    code = "import sys, csreport.cli, csreport.report.run; print('pandas' in sys.modules)"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "False"
+
+
 def test_missing_pdf_engine_gives_a_clear_message(monkeypatch, tmp_path):
     import sys
 

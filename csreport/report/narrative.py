@@ -11,12 +11,16 @@ The HTML is rendered with autoescaping.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..metrics.catalog import BY_KEY, NOT_AVAILABLE
 from ..model import ReportModel
-from ..model.account import AccountModel
 from . import definitions as defs
 from .formatting import BRIDGE_STEPS, DIRECTION_SIGN, bridge_figures, change_size, fmt, money, month_label
 from .html import Fragment, env
+
+if TYPE_CHECKING:  # the parent of `csreport run` imports this module: no pandas for a type
+    from ..model.account import AccountModel
 
 _LIST = env.get_template("fragments/narrative.html.j2")
 _RESPONSES = {"nps": "nps_responses", "csat_pct": "csat_responses", "ces_avg": "ces_responses",
