@@ -96,7 +96,8 @@ def status_line(model: AccountModel) -> Fragment:
     """One honest line each when the month is not over, the account is not a customer this month, or it has
     no activity at all."""
     month = model.month.label
-    lines = [line for line in (unfinished_line(model),) if line]
+    unfinished = unfinished_line(model)
+    lines = [unfinished] if unfinished else []
     if not model.customer:
         last = next((m for m in reversed(model.mrr) if m.value), None)
         lines.append(f"{model.account.name} is not a customer in {month} (no MRR)"

@@ -64,9 +64,17 @@ def kernel_folder() -> Path:
     """
     for folder in Path(tempfile.gettempdir()).glob(f"{KERNEL_FOLDER_PREFIX}*-*"):
         pid = folder.name.removeprefix(KERNEL_FOLDER_PREFIX).split("-", 1)[0]
-        if pid.isdigit() and not _running(int(pid)) and folder.lstat().st_uid == os.getuid():
+        if pid.isdigit() and not _running(int(pid)) and _owned(folder):
             shutil.rmtree(folder, ignore_errors=True)
     return Path(tempfile.mkdtemp(prefix=f"{KERNEL_FOLDER_PREFIX}{os.getpid()}-"))
+
+
+def _owned(folder: Path) -> bool:
+    """Whether this user owns ``folder`` (False once it is gone: another run may have just removed it)."""
+    try:
+        return folder.lstat().st_uid == os.getuid()
+    except OSError:
+        return False
 
 
 def _running(pid: int) -> bool:
